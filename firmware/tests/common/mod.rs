@@ -1,0 +1,221 @@
+//! Test harness: a card on simulated flash, APDU helpers, host-side checks.
+#![allow(dead_code)]
+
+use tamga_board_host::{SeededRng, SimFlash};
+use tamga_firmware::Applet;
+use tamga_firmware::spec::{Algorithm, KeyRef, defaults, tags, tlv};
+
+/// Flash size used by most tests.
+pub const FLASH: usize = 128 * 1024;
+
+pub type Card = Applet<SimFlash, SeededRng>;
+
+/// A response: data and status word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resp {
+    pub data: Vec<u8>,
+    pub sw: u16,
+}
+
+impl Resp {
+    pub fn ok(&self) -> &[u8] {
+        assert_eq!(self.sw, 0x9000, "expected 9000, got {:04X}", self.sw);
+        &self.data
+    }
+}
+
+pub fn new_card(seed: u64) -> Card {
+    Applet::new(SimFlash::new(FLASH), SeededRng::new(seed)).unwrap()
+}
+
+/// Reboot on the same flash: a fresh applet, volatile state gone.
+pub fn reboot(card: Card, seed: u64) -> Card {
+    Applet::new(card.into_flash(), SeededRng::new(seed)).unwrap()
+}
+
+/// Encode a command APDU (short form when it fits, extended otherwise).
+pub fn apdu(cla: u8, ins: u8, p1: u8, p2: u8, data: &[u8], le: Option<usize>) -> Vec<u8> {
+    let mut v = vec![cla, ins, p1, p2];
+    let extended = data.len() > 255 || le.is_some_and(|l| l > 256);
+    if extended {
+        v.push(0);
+        if !data.is_empty() {
+            v.extend_from_slice(&(data.len() as u16).to_be_bytes());
+            v.extend_from_slice(data);
+        }
+        if let Some(le) = le {
+            v.extend_from_slice(&((le % 65536) as u16).to_be_bytes());
+        }
+    } else {
+        if !data.is_empty() {
+            v.push(data.len() as u8);
+            v.extend_from_slice(data);
+        }
+        if let Some(le) = le {
+            v.push((le % 256) as u8);
+        }
+    }
+    v
+}
+
+/// Send one raw APDU.
+pub fn raw(card: &mut Card, apdu: &[u8]) -> Resp {
+    let mut reply = [0u8; 1024];
+    let n = card.process(apdu, &mut reply);
+    assert!(n >= 2, "reply too short");
+    Resp {
+        data: reply[..n - 2].to_vec(),
+        sw: u16::from_be_bytes([reply[n - 2], reply[n - 1]]),
+    }
+}
+
+/// Send a command with short APDUs: chain data over 255 bytes, follow 61xx.
+pub fn call(card: &mut Card, ins: u8, p1: u8, p2: u8, data: &[u8]) -> Resp {
+    let chunks: Vec<&[u8]> = if data.is_empty() {
+        vec![&[][..]]
+    } else {
+        data.chunks(255).collect()
+    };
+    let last = chunks.len() - 1;
+    let mut r = Resp {
+        data: vec![],
+        sw: 0,
+    };
+    for (i, c) in chunks.iter().enumerate() {
+        let cla = if i < last { 0x10 } else { 0x00 };
+        r = raw(card, &apdu(cla, ins, p1, p2, c, Some(256)));
+        if i < last {
+            assert_eq!(r.sw, 0x9000, "chained part {i} refused");
+        }
+    }
+    let mut data = r.data;
+    let mut sw = r.sw;
+    while sw >> 8 == 0x61 {
+        let n = raw(card, &[0x00, 0xC0, 0x00, 0x00, (sw & 0xFF) as u8]);
+        data.extend_from_slice(&n.data);
+        sw = n.sw;
+    }
+    Resp { data, sw }
+}
+
+pub fn select(card: &mut Card) -> Resp {
+    call(card, 0xA4, 0x04, 0x00, &tamga_firmware::spec::PIV_AID)
+}
+
+pub fn pad(pin: &[u8]) -> [u8; 8] {
+    let mut p = [0xFFu8; 8];
+    p[..pin.len()].copy_from_slice(pin);
+    p
+}
+
+pub fn verify(card: &mut Card, pin: &[u8]) -> u16 {
+    call(card, 0x20, 0x00, 0x80, &pad(pin)).sw
+}
+
+/// One TLV value from a response.
+pub fn find(data: &[u8], tag: u16) -> Option<Vec<u8>> {
+    tlv::find(data, tag).unwrap().map(|v| v.to_vec())
+}
+
+/// Unwrap a single outer TLV and return its value.
+pub fn inner(data: &[u8], tag: u16) -> Vec<u8> {
+    let (t, rest) = tlv::take(data).unwrap();
+    assert_eq!(t.tag, tag);
+    assert!(rest.is_empty());
+    t.value.to_vec()
+}
+
+fn crypt(alg: Algorithm, key: &[u8], block: &[u8], encrypt: bool) -> Vec<u8> {
+    let mut b = block.to_vec();
+    tamga_firmware::crypto::mgmt_crypt(alg, key, &mut b, encrypt).unwrap();
+    b
+}
+
+/// Mutual authentication with a management key (the yubico-piv-tool flow).
+pub fn auth_mgmt_with(card: &mut Card, alg: Algorithm, key: &[u8]) -> u16 {
+    let r = call(card, 0x87, alg.to_u8(), 0x9B, &[0x7C, 0x02, 0x80, 0x00]);
+    if r.sw != 0x9000 {
+        return r.sw;
+    }
+    let enc = find(&inner(&r.data, 0x7C), 0x80).unwrap();
+    let witness = crypt(alg, key, &enc, false);
+    let challenge = vec![0x5Au8; enc.len()];
+    let mut t = vec![];
+    let mut w = vec![0u8; 64];
+    let mut wr = tlv::Writer::new(&mut w);
+    wr.tlv(0x80, &witness).unwrap();
+    wr.tlv(0x81, &challenge).unwrap();
+    t.extend_from_slice(wr.as_slice());
+    let mut body = vec![0x7C, t.len() as u8];
+    body.extend_from_slice(&t);
+    let r = call(card, 0x87, alg.to_u8(), 0x9B, &body);
+    if r.sw != 0x9000 {
+        return r.sw;
+    }
+    let resp = find(&inner(&r.data, 0x7C), 0x82).unwrap();
+    assert_eq!(resp, crypt(alg, key, &challenge, true), "card proved a wrong key");
+    r.sw
+}
+
+pub fn auth_mgmt(card: &mut Card) -> u16 {
+    auth_mgmt_with(card, Algorithm::Tdes, &defaults::MANAGEMENT_KEY)
+}
+
+/// GENERATE a P-256 key in `slot`; return the public point.
+pub fn generate(card: &mut Card, slot: KeyRef) -> Vec<u8> {
+    let r = call(
+        card,
+        0x47,
+        0x00,
+        slot.to_u8(),
+        &[0xAC, 0x03, 0x80, 0x01, Algorithm::EccP256.to_u8()],
+    );
+    let t = inner(r.ok(), tags::PUBLIC_KEY);
+    let point = find(&t, tags::EC_POINT).unwrap();
+    assert_eq!(point.len(), 65);
+    point
+}
+
+/// Sign a 32-byte hash with `slot`; return (sw, DER signature).
+pub fn sign(card: &mut Card, slot: KeyRef, hash: &[u8]) -> Resp {
+    let mut body = vec![0x7C, (hash.len() + 4) as u8, 0x82, 0x00, 0x81, hash.len() as u8];
+    body.extend_from_slice(hash);
+    let r = call(card, 0x87, Algorithm::EccP256.to_u8(), slot.to_u8(), &body);
+    if r.sw != 0x9000 {
+        return r;
+    }
+    let sig = find(&inner(&r.data, 0x7C), 0x82).unwrap();
+    Resp { data: sig, sw: r.sw }
+}
+
+/// Check an ECDSA P-256 signature over a prehash with a SEC1 public point.
+pub fn ecdsa_ok(point: &[u8], hash: &[u8], der: &[u8]) -> bool {
+    use p256::ecdsa::signature::hazmat::PrehashVerifier;
+    let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(point).unwrap();
+    let sig = p256::ecdsa::DerSignature::try_from(der).unwrap();
+    vk.verify_prehash(hash, &sig).is_ok()
+}
+
+pub fn put_data(card: &mut Card, tag: u32, content: &[u8]) -> u16 {
+    let t = tamga_firmware::spec::ObjectTag(tag);
+    let mut body = vec![0x5C, t.len() as u8];
+    body.extend_from_slice(&t.to_bytes()[..t.len()]);
+    let mut hdr = vec![0u8; 4];
+    let mut w = tlv::Writer::new(&mut hdr);
+    w.header(0x53, content.len()).unwrap();
+    body.extend_from_slice(w.as_slice());
+    body.extend_from_slice(content);
+    call(card, 0xDB, 0x3F, 0xFF, &body).sw
+}
+
+pub fn get_data(card: &mut Card, tag: u32) -> Resp {
+    let t = tamga_firmware::spec::ObjectTag(tag);
+    let mut body = vec![0x5C, t.len() as u8];
+    body.extend_from_slice(&t.to_bytes()[..t.len()]);
+    call(card, 0xCB, 0x3F, 0xFF, &body)
+}
+
+/// Metadata of a key reference, as (tag, value) pairs.
+pub fn metadata(card: &mut Card, key: KeyRef) -> Resp {
+    call(card, 0xF7, 0x00, key.to_u8(), &[])
+}

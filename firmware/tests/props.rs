@@ -1,0 +1,341 @@
+//! Property test: random, mutated and well-formed APDU sequences against the
+//! applet. Every APDU must get a valid status word, the card must never panic,
+//! and these invariants must hold:
+//! - the PIN try counter never rises without a successful VERIFY, RESET RETRY
+//!   COUNTER, CHANGE REFERENCE DATA, SET PIN RETRIES or RESET (likewise the PUK);
+//! - no private key or management key byte string ever appears in a response;
+//! - administrative commands never succeed without management key authentication.
+//!
+//! Cases: `TAMGA_PROP_CASES` (default 2,000; CI runs 100,000).
+
+mod common;
+
+use common::*;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use tamga_board_host::{SeededRng, SimFlash};
+use tamga_firmware::Applet;
+use tamga_firmware::spec::{Algorithm, PIV_AID, defaults};
+
+const PINS: [&[u8]; 3] = [b"123456", b"654321", b"1111111"];
+const PUKS: [&[u8]; 2] = [b"12345678", b"87654321"];
+const SCALARS: [[u8; 32]; 2] = [[0x31; 32], [0x47; 32]];
+const SLOTS: [u8; 6] = [0x9A, 0x9C, 0x9D, 0x9E, 0x82, 0x95];
+const TAGS: [u32; 7] = [0x7E, 0x5FC102, 0x5FC105, 0x5FC10A, 0x5FC109, 0x5FC107, 0x5FFF00];
+const MGMT_KEYS: [(Algorithm, &[u8]); 3] = [
+    (Algorithm::Tdes, &defaults::MANAGEMENT_KEY),
+    (Algorithm::Aes128, &[0x11; 16]),
+    (Algorithm::Aes256, &[0x22; 32]),
+];
+
+#[derive(Clone, Debug)]
+enum Action {
+    Raw(Vec<u8>),
+    Mutated { base: Box<Action>, at: usize, byte: u8, cut: Option<usize> },
+    Select(usize),
+    Verify(usize),
+    VerifyEmpty(u8),
+    ChangePin(usize, usize),
+    ChangePuk(usize, usize),
+    Unblock(usize, usize),
+    GetData(usize),
+    PutData(usize, usize),
+    Generate(usize, u8),
+    Sign(usize, usize),
+    Ecdh(usize),
+    Import(usize, usize),
+    Metadata(u8),
+    SetMgmt(usize),
+    AuthMgmt(usize),
+    SetRetries(u8, u8),
+    ResetApp,
+    GetResponse(u8),
+    Version,
+    Serial,
+    CardReset,
+    Reboot,
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    let leaf = prop_oneof![
+        4 => prop::collection::vec(any::<u8>(), 0..300).prop_map(Action::Raw),
+        2 => (4usize..=11).prop_map(Action::Select),
+        4 => (0..PINS.len()).prop_map(Action::Verify),
+        1 => prop_oneof![Just(0u8), Just(0xFF), any::<u8>()].prop_map(Action::VerifyEmpty),
+        2 => (0..PINS.len(), 0..PINS.len()).prop_map(|(a, b)| Action::ChangePin(a, b)),
+        1 => (0..PUKS.len(), 0..PUKS.len()).prop_map(|(a, b)| Action::ChangePuk(a, b)),
+        2 => (0..PUKS.len(), 0..PINS.len()).prop_map(|(a, b)| Action::Unblock(a, b)),
+        3 => (0..TAGS.len()).prop_map(Action::GetData),
+        3 => (0..TAGS.len(), 0usize..1200).prop_map(|(t, n)| Action::PutData(t, n)),
+        2 => (0..SLOTS.len(), prop_oneof![Just(0x11u8), Just(0x07), any::<u8>()])
+            .prop_map(|(s, a)| Action::Generate(s, a)),
+        3 => (0..SLOTS.len(), 0usize..70).prop_map(|(s, n)| Action::Sign(s, n)),
+        1 => (0..SLOTS.len()).prop_map(Action::Ecdh),
+        1 => (0..SLOTS.len(), 0..SCALARS.len()).prop_map(|(s, k)| Action::Import(s, k)),
+        2 => any::<u8>().prop_map(Action::Metadata),
+        1 => (0..MGMT_KEYS.len()).prop_map(Action::SetMgmt),
+        4 => (0..MGMT_KEYS.len()).prop_map(Action::AuthMgmt),
+        1 => (0u8..17, 0u8..17).prop_map(|(a, b)| Action::SetRetries(a, b)),
+        1 => Just(Action::ResetApp),
+        1 => any::<u8>().prop_map(Action::GetResponse),
+        1 => Just(Action::Version),
+        1 => Just(Action::Serial),
+        1 => Just(Action::CardReset),
+        1 => Just(Action::Reboot),
+    ];
+    leaf.prop_recursive(1, 2, 1, |inner| {
+        (inner, any::<usize>(), any::<u8>(), prop::option::of(any::<usize>())).prop_map(
+            |(base, at, byte, cut)| Action::Mutated {
+                base: Box::new(base),
+                at,
+                byte,
+                cut,
+            },
+        )
+    })
+}
+
+/// What the test knows of the card, to check the invariants.
+#[derive(Default)]
+struct Model {
+    mgmt: bool,
+    mgmt_key: usize,
+    secrets: Vec<Vec<u8>>,
+}
+
+fn tlv_body(tag: u8, value: &[u8]) -> Vec<u8> {
+    let mut v = vec![tag, value.len() as u8];
+    v.extend_from_slice(value);
+    v
+}
+
+/// The APDUs an action sends (most are one; mutation applies to the first).
+fn apdus(a: &Action, m: &Model) -> Vec<Vec<u8>> {
+    let one = |ins: u8, p1: u8, p2: u8, data: &[u8]| vec![apdu(0, ins, p1, p2, data, Some(256))];
+    match a {
+        Action::Raw(b) => vec![b.clone()],
+        Action::Mutated { base, at, byte, cut } => {
+            let mut v = apdus(base, m);
+            if let Some(first) = v.first_mut() {
+                if !first.is_empty() {
+                    let i = at % first.len();
+                    first[i] = *byte;
+                }
+                if let Some(c) = cut {
+                    first.truncate(c % (first.len() + 1));
+                }
+            }
+            v
+        }
+        Action::Select(n) => one(0xA4, 0x04, 0x00, &PIV_AID[..*n]),
+        Action::Verify(i) => one(0x20, 0x00, 0x80, &pad(PINS[*i])),
+        Action::VerifyEmpty(p1) => one(0x20, *p1, 0x80, &[]),
+        Action::ChangePin(a, b) => one(0x24, 0, 0x80, &[pad(PINS[*a]), pad(PINS[*b])].concat()),
+        Action::ChangePuk(a, b) => one(0x24, 0, 0x81, &[pad(PUKS[*a]), pad(PUKS[*b])].concat()),
+        Action::Unblock(a, b) => one(0x2C, 0, 0x80, &[pad(PUKS[*a]), pad(PINS[*b])].concat()),
+        Action::GetData(t) => {
+            let tag = tamga_firmware::spec::ObjectTag(TAGS[*t]);
+            one(0xCB, 0x3F, 0xFF, &tlv_body(0x5C, &tag.to_bytes()[..tag.len()]))
+        }
+        Action::PutData(t, n) => {
+            let tag = tamga_firmware::spec::ObjectTag(TAGS[*t]);
+            let mut d = tlv_body(0x5C, &tag.to_bytes()[..tag.len()]);
+            d.extend_from_slice(&[0x53, 0x82, (*n >> 8) as u8, *n as u8]);
+            d.extend((0..*n).map(|i| (i % 251) as u8));
+            // Chained in 255-byte parts.
+            let parts: Vec<&[u8]> = d.chunks(255).collect();
+            let last = parts.len() - 1;
+            parts
+                .iter()
+                .enumerate()
+                .map(|(i, p)| apdu(if i < last { 0x10 } else { 0 }, 0xDB, 0x3F, 0xFF, p, None))
+                .collect()
+        }
+        Action::Generate(s, alg) => one(0x47, 0, SLOTS[*s], &[0xAC, 0x03, 0x80, 0x01, *alg]),
+        Action::Sign(s, n) => {
+            let hash = vec![0xA5u8; *n];
+            let mut t = vec![0x82, 0x00];
+            t.extend_from_slice(&tlv_body(0x81, &hash));
+            one(0x87, 0x11, SLOTS[*s], &tlv_body(0x7C, &t))
+        }
+        Action::Ecdh(s) => {
+            use p256::elliptic_curve::sec1::ToSec1Point;
+            let k = p256::SecretKey::from_slice(&[0x19; 32]).unwrap();
+            let mut t = vec![0x82, 0x00];
+            t.extend_from_slice(&tlv_body(0x85, k.public_key().to_sec1_point(false).as_bytes()));
+            one(0x87, 0x11, SLOTS[*s], &tlv_body(0x7C, &t))
+        }
+        Action::Import(s, k) => one(0xFE, 0x11, SLOTS[*s], &tlv_body(0x06, &SCALARS[*k])),
+        Action::Metadata(k) => one(0xF7, 0, *k, &[]),
+        Action::SetMgmt(i) => {
+            let (alg, key) = MGMT_KEYS[*i];
+            let mut d = vec![alg.to_u8(), 0x9B, key.len() as u8];
+            d.extend_from_slice(key);
+            one(0xFF, 0xFF, 0xFF, &d)
+        }
+        // Handled interactively in `run`.
+        Action::AuthMgmt(_) => vec![],
+        Action::SetRetries(a, b) => one(0xFA, *a, *b, &[]),
+        Action::ResetApp => one(0xFB, 0, 0, &[]),
+        Action::GetResponse(le) => vec![vec![0, 0xC0, 0, 0, *le]],
+        Action::Version => one(0xFD, 0, 0, &[]),
+        Action::Serial => one(0xF8, 0, 0, &[]),
+        Action::CardReset | Action::Reboot => vec![],
+    }
+}
+
+fn valid_sw(sw: u16) -> bool {
+    matches!(sw >> 8, 0x61) || matches!(sw & 0xFFF0, 0x63C0)
+        || [
+            0x9000, 0x6581, 0x6700, 0x6881, 0x6882, 0x6883, 0x6982, 0x6983, 0x6985, 0x6A80,
+            0x6A81, 0x6A82, 0x6A84, 0x6A86, 0x6A88, 0x6B00, 0x6D00, 0x6E00,
+        ]
+        .contains(&sw)
+}
+
+fn send(card: &mut Card, m: &Model, a: &[u8]) -> Result<(Vec<u8>, u16), TestCaseError> {
+    let mut reply = [0u8; 600];
+    let n = card.process(a, &mut reply);
+    prop_assert!(n >= 2, "no status word for {:02X?}", a);
+    let sw = u16::from_be_bytes([reply[n - 2], reply[n - 1]]);
+    prop_assert!(valid_sw(sw), "unexpected SW {:04X} for {:02X?}", sw, a);
+    let data = reply[..n - 2].to_vec();
+    for s in &m.secrets {
+        prop_assert!(
+            !data.windows(s.len()).any(|w| w == &s[..]),
+            "secret bytes in the response to {:02X?}",
+            a
+        );
+    }
+    Ok((data, sw))
+}
+
+fn auth(card: &mut Card, m: &mut Model, i: usize) -> Result<(), TestCaseError> {
+    let (alg, key) = MGMT_KEYS[i];
+    let (d, sw) = send(card, m, &apdu(0, 0x87, alg.to_u8(), 0x9B, &[0x7C, 0x02, 0x80, 0x00], None))?;
+    if sw != 0x9000 {
+        return Ok(());
+    }
+    let t = tamga_firmware::spec::tlv::find(&d, 0x7C).ok().flatten().unwrap_or(&[]).to_vec();
+    let enc = tamga_firmware::spec::tlv::find(&t, 0x80).ok().flatten().unwrap_or(&[]).to_vec();
+    let mut w = enc.clone();
+    if tamga_firmware::crypto::mgmt_crypt(alg, key, &mut w, false).is_err() {
+        return Ok(());
+    }
+    let (_, sw) = send(card, m, &apdu(0, 0x87, alg.to_u8(), 0x9B, &tlv_body(0x7C, &tlv_body(0x80, &w)), None))?;
+    match sw {
+        0x9000 => {
+            prop_assert_eq!(i, m.mgmt_key, "authenticated with a key the card should not have");
+            m.mgmt = true;
+        }
+        0x6982 => m.mgmt = false,
+        _ => {}
+    }
+    Ok(())
+}
+
+fn run(actions: Vec<Action>, seed: u64) -> Result<(), TestCaseError> {
+    let mut card = Applet::new(SimFlash::new(32 * 1024), SeededRng::new(seed)).unwrap();
+    let mut m = Model {
+        secrets: SCALARS
+            .iter()
+            .map(|s| s.to_vec())
+            .chain(MGMT_KEYS.iter().map(|(_, k)| k.to_vec()))
+            .collect(),
+        ..Model::default()
+    };
+    select(&mut card).ok();
+    for a in &actions {
+        let before = card.retries().unwrap();
+        let mut last_sw = 0x9000;
+        let mut sent_ins = None;
+        match a {
+            Action::AuthMgmt(i) => auth(&mut card, &mut m, *i)?,
+            Action::CardReset => {
+                card.reset();
+                m.mgmt = false;
+            }
+            Action::Reboot => {
+                card = Applet::new(card.into_flash(), SeededRng::new(seed ^ 1)).unwrap();
+                m.mgmt = false;
+            }
+            _ => {
+                for x in apdus(a, &m) {
+                    let (_, sw) = send(&mut card, &m, &x)?;
+                    last_sw = sw;
+                    sent_ins = x.get(1).copied().filter(|_| x.len() >= 4).map(|i| (x[0], i, x[3]));
+                }
+            }
+        }
+        let after = card.retries().unwrap();
+        let ok = last_sw == 0x9000;
+        let ins = sent_ins.map(|(_, i, _)| i);
+        // Counters never rise without a successful unblocking command.
+        if after.0 > before.0 {
+            prop_assert!(
+                ok && matches!(ins, Some(0x20 | 0x24 | 0x2C | 0xFA | 0xFB)),
+                "PIN tries rose {:?} -> {:?} after {:?}",
+                before,
+                after,
+                a
+            );
+        }
+        if after.1 > before.1 {
+            prop_assert!(
+                ok && matches!(ins, Some(0x24 | 0x2C | 0xFA | 0xFB)),
+                "PUK tries rose {:?} -> {:?} after {:?}",
+                before,
+                after,
+                a
+            );
+        }
+        // Administrative commands only with the management key.
+        if let Some((cla, ins, p2)) = sent_ins {
+            let admin = matches!(ins, 0xDB | 0x47 | 0xFE | 0xFF | 0xFA) && cla == 0;
+            if admin && ok {
+                prop_assert!(m.mgmt, "{:?} succeeded without the management key", a);
+            }
+            match (ins, ok, last_sw) {
+                (0xFF, true, _) => {
+                    if let Action::SetMgmt(i) = a {
+                        m.mgmt_key = *i;
+                    }
+                }
+                (0xA4, false, 0x6A82) => m.mgmt = false,
+                (0xFB, true, _) => {
+                    m.mgmt = false;
+                    m.mgmt_key = 0;
+                }
+                (0x87, false, 0x6982) if p2 == 0x9B => m.mgmt = false,
+                _ => {}
+            }
+            // A mutated SET MANAGEMENT KEY may install a key we do not know.
+            if ins == 0xFF && ok && !matches!(a, Action::SetMgmt(_)) {
+                m.mgmt_key = usize::MAX;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn random_apdu_sequences_keep_the_invariants() {
+    let cases: u32 = std::env::var("TAMGA_PROP_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strategy = (prop::collection::vec(action(), 1..40), any::<u64>());
+    let start = std::time::Instant::now();
+    runner
+        .run(&strategy, |(actions, seed)| run(actions, seed))
+        .unwrap();
+    println!(
+        "property test: {cases} APDU sequences in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+}
