@@ -6,8 +6,8 @@ use iso7816::command::{CommandView, FromSliceError};
 use rand_core::CryptoRng;
 use subtle::ConstantTimeEq;
 use tamga_spec::{
-    Algorithm, KeyRef, ObjectTag, Origin, PinPolicy, ReadAccess, Status, TouchPolicy, aid, defaults,
-    tags, tlv,
+    Algorithm, KeyRef, ObjectTag, Origin, PinPolicy, ReadAccess, Status, TouchPolicy, aid,
+    defaults, tags, tlv,
 };
 use tamga_store::{Op, Store};
 use zeroize::Zeroize;
@@ -32,6 +32,17 @@ pub enum Error {
     Store(tamga_store::Error),
     /// The identity record is unreadable.
     Corrupt,
+}
+
+/// Usage of the persistent store.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct StorageInfo {
+    /// Bytes of live data.
+    pub used: usize,
+    /// Bytes the live data may take.
+    pub capacity: usize,
+    /// Number of compactions since the flash was formatted (bank generation).
+    pub generation: u32,
 }
 
 /// A pending management-key authentication step (volatile).
@@ -109,9 +120,9 @@ pub struct Applet<F: NorFlash, R: CryptoRng> {
 
 fn store_status(e: tamga_store::Error) -> Status {
     match e {
-        tamga_store::Error::Full | tamga_store::Error::TooLarge | tamga_store::Error::TooManyKeys => {
-            Status::NotEnoughMemory
-        }
+        tamga_store::Error::Full
+        | tamga_store::Error::TooLarge
+        | tamga_store::Error::TooManyKeys => Status::NotEnoughMemory,
         _ => Status::MemoryFailure,
     }
 }
@@ -142,7 +153,9 @@ impl<F: NorFlash, R: CryptoRng> Applet<F, R> {
         let id = match store.len(records::IDENTITY) {
             Some(_) => {
                 let mut buf = [0u8; Identity::LEN];
-                let n = store.read(records::IDENTITY, 0, &mut buf).map_err(Error::Store)?;
+                let n = store
+                    .read(records::IDENTITY, 0, &mut buf)
+                    .map_err(Error::Store)?;
                 Identity::decode(buf.get(..n).unwrap_or(&[])).ok_or(Error::Corrupt)?
             }
             None => {
@@ -183,6 +196,15 @@ impl<F: NorFlash, R: CryptoRng> Applet<F, R> {
     /// display, and for tests). No security state changes.
     pub fn retries(&mut self) -> Result<(u8, u8), Status> {
         Ok((self.core.secret(false)?.left, self.core.secret(true)?.left))
+    }
+
+    /// How full the card's store is.
+    pub fn storage(&self) -> StorageInfo {
+        StorageInfo {
+            used: self.core.store.used_bytes(),
+            capacity: self.core.store.capacity_bytes(),
+            generation: self.core.store.generation(),
+        }
     }
 
     /// Give back the flash (tests reboot a fresh applet on it).
@@ -228,7 +250,13 @@ impl<F: NorFlash, R: CryptoRng> Applet<F, R> {
         };
         let ins: u8 = view.instruction().into();
         let header = [ins, view.p1, view.p2];
-        trace!("<- {:02x} {:02x} {:02x} Lc={}", ins, view.p1, view.p2, view.data().len());
+        trace!(
+            "<- {:02x} {:02x} {:02x} Lc={}",
+            ins,
+            view.p1,
+            view.p2,
+            view.data().len()
+        );
 
         if ins == tamga_spec::Ins::GetResponse.to_u8() && cla == 0 && self.chain.header.is_none() {
             if (view.p1, view.p2) != (0, 0) {
@@ -309,8 +337,14 @@ impl<F: NorFlash, R: CryptoRng> Applet<F, R> {
         if written < n {
             let (key, _) = self.out.tail().ok_or(Status::UnspecifiedCheckingError)?;
             let offset = (pos + written).saturating_sub(generated.len());
-            let dst = reply.get_mut(written..n).ok_or(Status::UnspecifiedCheckingError)?;
-            let got = self.core.store.read(key, offset, dst).map_err(store_status)?;
+            let dst = reply
+                .get_mut(written..n)
+                .ok_or(Status::UnspecifiedCheckingError)?;
+            let got = self
+                .core
+                .store
+                .read(key, offset, dst)
+                .map_err(store_status)?;
             if got != dst.len() {
                 return Err(Status::MemoryFailure);
             }
@@ -337,10 +371,12 @@ fn new_identity<R: CryptoRng>(rng: &mut R, serial: Option<u32>) -> Identity {
     }
     let mut salt = [0u8; 16];
     rng.fill_bytes(&mut salt);
-    let serial = serial.unwrap_or_else(|| loop {
-        let s = rng.next_u32() & 0x7FFF_FFFF;
-        if s != 0 {
-            break s;
+    let serial = serial.unwrap_or_else(|| {
+        loop {
+            let s = rng.next_u32() & 0x7FFF_FFFF;
+            if s != 0 {
+                break s;
+            }
         }
     });
     Identity { serial, guid, salt }
@@ -399,7 +435,10 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
 
     // ---- persistent records -------------------------------------------------
 
-    fn read_record<const N: usize>(&mut self, key: tamga_store::Key) -> Result<Option<[u8; N]>, Status> {
+    fn read_record<const N: usize>(
+        &mut self,
+        key: tamga_store::Key,
+    ) -> Result<Option<[u8; N]>, Status> {
         match self.store.len(key) {
             None => Ok(None),
             Some(n) if n == N => {
@@ -477,7 +516,11 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
             s.left = s.max;
             Ok(s)
         } else {
-            debug!("wrong {}, {} tries left", if puk { "PUK" } else { "PIN" }, s.left);
+            debug!(
+                "wrong {}, {} tries left",
+                if puk { "PUK" } else { "PIN" },
+                s.left
+            );
             Err(Status::RemainingRetries(s.left))
         }
     }
@@ -697,7 +740,9 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
                     return Err(Status::ConditionsOfUseNotSatisfied);
                 };
                 let mut expected = *c;
-                let e = expected.get_mut(..*n).ok_or(Status::UnspecifiedCheckingError)?;
+                let e = expected
+                    .get_mut(..*n)
+                    .ok_or(Status::UnspecifiedCheckingError)?;
                 crypto::mgmt_crypt(key.alg, key.key_bytes(), e, true).map_err(overflow)?;
                 let ok: bool = response.ct_eq(e).into();
                 expected.zeroize();
@@ -866,7 +911,10 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
             k if k.is_key_slot() => {
                 let rec = self.key_record(k)?;
                 out.tlv(tags::META_ALGORITHM, &[rec.alg.to_u8()])?;
-                out.tlv(tags::META_POLICY, &[rec.pin_policy.to_u8(), rec.touch_policy.to_u8()])?;
+                out.tlv(
+                    tags::META_POLICY,
+                    &[rec.pin_policy.to_u8(), rec.touch_policy.to_u8()],
+                )?;
                 out.tlv(tags::META_ORIGIN, &[rec.origin.to_u8()])?;
                 let m = out.open(tags::META_PUBLIC_KEY)?;
                 out.tlv(tags::EC_POINT, &rec.public)?;

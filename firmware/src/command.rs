@@ -126,7 +126,9 @@ fn padded(data: &[u8]) -> Result<&Padded, Status> {
 }
 
 fn split_pair(data: &[u8]) -> Result<(&Padded, &Padded), Status> {
-    let pair: &[u8; 16] = data.try_into().map_err(|_| Status::IncorrectDataParameter)?;
+    let pair: &[u8; 16] = data
+        .try_into()
+        .map_err(|_| Status::IncorrectDataParameter)?;
     let (a, b) = pair.split_at(8);
     Ok((padded(a)?, padded(b)?))
 }

@@ -29,6 +29,6 @@ pub mod crypto;
 pub mod records;
 pub mod response;
 
-pub use applet::{Applet, COMMAND_CAP, Error};
+pub use applet::{Applet, COMMAND_CAP, Error, StorageInfo};
 pub use command::Command;
 pub use tamga_spec as spec;

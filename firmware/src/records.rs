@@ -243,7 +243,9 @@ impl KeyRecord {
     /// Decode; `None` if malformed.
     pub fn decode(b: &[u8]) -> Option<Self> {
         match b {
-            [1, alg, pin, touch, origin, rest @ ..] if rest.len() == EC_POINT_LEN + EC_PRIVATE_LEN => {
+            [1, alg, pin, touch, origin, rest @ ..]
+                if rest.len() == EC_POINT_LEN + EC_PRIVATE_LEN =>
+            {
                 let (public, private) = rest.split_first_chunk::<EC_POINT_LEN>()?;
                 Some(KeyRecord {
                     alg: Algorithm::try_from(*alg).ok()?,

@@ -73,9 +73,15 @@ impl Outgoing {
     /// Finish a constructed TLV: patch its length (minimal encoding).
     pub fn close(&mut self, mark: Mark) -> Result<(), Status> {
         let start = mark.0;
-        let len = self.buf.len().checked_sub(start).ok_or(Status::UnspecifiedCheckingError)?;
+        let len = self
+            .buf
+            .len()
+            .checked_sub(start)
+            .ok_or(Status::UnspecifiedCheckingError)?;
         let extra = tlv::len_len(len) - 1;
-        let len_at = start.checked_sub(1).ok_or(Status::UnspecifiedCheckingError)?;
+        let len_at = start
+            .checked_sub(1)
+            .ok_or(Status::UnspecifiedCheckingError)?;
         for _ in 0..extra {
             self.buf.insert(start, 0).map_err(overflow)?;
         }

@@ -15,10 +15,16 @@ fn select_accepts_every_truncation_of_the_piv_aid() {
         assert_eq!(find(&apt, tags::APT_AID).unwrap(), [0, 0, 0x10, 0, 1, 0]);
         assert_eq!(find(&apt, tags::APT_LABEL).unwrap(), b"Tamga PIV");
         let algs = find(&apt, tags::APT_ALGORITHMS).unwrap();
-        assert!(algs.windows(3).any(|w| w == [0x80, 0x01, 0x11]), "P-256 listed");
+        assert!(
+            algs.windows(3).any(|w| w == [0x80, 0x01, 0x11]),
+            "P-256 listed"
+        );
     }
     assert_eq!(call(&mut card, 0xA4, 0x04, 0x00, &PIV_AID[..4]).sw, 0x6A82);
-    assert_eq!(call(&mut card, 0xA4, 0x04, 0x00, &[0xA0, 0, 0, 5, 0x27]).sw, 0x6A82);
+    assert_eq!(
+        call(&mut card, 0xA4, 0x04, 0x00, &[0xA0, 0, 0, 5, 0x27]).sw,
+        0x6A82
+    );
     assert_eq!(call(&mut card, 0xA4, 0x02, 0x00, &PIV_AID).sw, 0x6A86);
 }
 
@@ -28,7 +34,10 @@ fn nothing_but_select_before_selection() {
     assert_eq!(call(&mut card, 0xFD, 0, 0, &[]).sw, 0x6985);
     assert_eq!(verify(&mut card, b"123456"), 0x6985);
     select(&mut card).ok();
-    assert_eq!(call(&mut card, 0xFD, 0, 0, &[]).ok(), defaults::COMPAT_VERSION);
+    assert_eq!(
+        call(&mut card, 0xFD, 0, 0, &[]).ok(),
+        defaults::COMPAT_VERSION
+    );
 }
 
 #[test]
@@ -40,7 +49,10 @@ fn selecting_another_application_clears_security_state() {
     // Re-selecting PIV keeps the session (OpenSC re-selects between operations).
     select(&mut card).ok();
     assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x9000);
-    assert_eq!(call(&mut card, 0xA4, 0x04, 0x00, &[0xA0, 0, 0, 5, 0x27, 0x20, 1]).sw, 0x6A82);
+    assert_eq!(
+        call(&mut card, 0xA4, 0x04, 0x00, &[0xA0, 0, 0, 5, 0x27, 0x20, 1]).sw,
+        0x6A82
+    );
     select(&mut card).ok();
     assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x63C3);
     assert_eq!(put_data(&mut card, 0x5FC102, &[0x34, 0]), 0x6982);
@@ -52,7 +64,10 @@ fn version_and_serial() {
     select(&mut card).ok();
     assert_eq!(call(&mut card, 0xFD, 0, 0, &[]).ok(), [5, 4, 3]);
     let serial = call(&mut card, 0xF8, 0, 0, &[]).ok().to_vec();
-    assert_eq!(u32::from_be_bytes(serial.clone().try_into().unwrap()), card.serial());
+    assert_eq!(
+        u32::from_be_bytes(serial.clone().try_into().unwrap()),
+        card.serial()
+    );
     assert_ne!(card.serial(), 0);
     let other = new_card(8);
     assert_ne!(other.serial(), card.serial());
@@ -77,7 +92,11 @@ fn discovery_and_default_chuid() {
     select(&mut b).ok();
     let chuid_b = inner(get_data(&mut b, 0x5FC102).ok(), 0x53);
     assert_ne!(find(&chuid_b, 0x34).unwrap(), guid, "GUID unique per card");
-    assert_eq!(get_data(&mut a, 0x5FC107).sw, 0x6A82, "CCC absent until written");
+    assert_eq!(
+        get_data(&mut a, 0x5FC107).sw,
+        0x6A82,
+        "CCC absent until written"
+    );
     assert_eq!(get_data(&mut a, 0x5FC1FF).sw, 0x6A82, "unknown object");
 }
 
@@ -86,7 +105,9 @@ fn put_and_get_every_object_up_to_max_size() {
     let mut card = new_card(3);
     select(&mut card).ok();
     assert_eq!(auth_mgmt(&mut card), 0x9000);
-    let big: Vec<u8> = (0..defaults::MAX_OBJECT_LEN).map(|i| (i * 7) as u8).collect();
+    let big: Vec<u8> = (0..defaults::MAX_OBJECT_LEN)
+        .map(|i| (i * 7) as u8)
+        .collect();
     let objects: Vec<u32> = (0x5FC101..=0x5FC123).chain([0x7F61, 0x5FFF00]).collect();
     for (i, &tag) in objects.iter().enumerate() {
         let len = [1, 100, 255, 256, 1000, 3072][i % 6];
@@ -113,7 +134,10 @@ fn put_and_get_every_object_up_to_max_size() {
     // Objects survive a reboot.
     let mut card = reboot(card, 4);
     select(&mut card).ok();
-    assert_eq!(inner(get_data(&mut card, 0x5FC105).ok(), 0x53), &big[4..4 + 1000]);
+    assert_eq!(
+        inner(get_data(&mut card, 0x5FC105).ok(), 0x53),
+        &big[4..4 + 1000]
+    );
 }
 
 #[test]
@@ -122,10 +146,18 @@ fn put_data_needs_the_management_key() {
     select(&mut card).ok();
     assert_eq!(put_data(&mut card, 0x5FC105, b"cert"), 0x6982);
     assert_eq!(verify(&mut card, b"123456"), 0x9000);
-    assert_eq!(put_data(&mut card, 0x5FC105, b"cert"), 0x6982, "PIN is not enough");
+    assert_eq!(
+        put_data(&mut card, 0x5FC105, b"cert"),
+        0x6982,
+        "PIN is not enough"
+    );
     assert_eq!(get_data(&mut card, 0x5FC105).sw, 0x6A82);
     assert_eq!(auth_mgmt(&mut card), 0x9000);
-    assert_eq!(put_data(&mut card, 0x7E, b"x"), 0x6A82, "discovery is read-only");
+    assert_eq!(
+        put_data(&mut card, 0x7E, b"x"),
+        0x6A82,
+        "discovery is read-only"
+    );
 }
 
 #[test]
@@ -150,7 +182,11 @@ fn verify_counts_down_blocks_and_reports() {
     assert_eq!(verify(&mut card, b"123456"), 0x9000);
     assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x9000);
     assert_eq!(call(&mut card, 0x20, 0xFF, 0x80, &[]).sw, 0x9000);
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x63C3, "reset, counter restored");
+    assert_eq!(
+        call(&mut card, 0x20, 0x00, 0x80, &[]).sw,
+        0x63C3,
+        "reset, counter restored"
+    );
     for left in (0..3).rev() {
         assert_eq!(verify(&mut card, b"000000"), 0x63C0 | left);
     }
@@ -167,10 +203,23 @@ fn verify_rejects_malformed_input() {
     let mut card = new_card(5);
     select(&mut card).ok();
     assert_eq!(call(&mut card, 0x20, 0x00, 0x80, b"123456").sw, 0x6A80);
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x81, &pad(b"123456")).sw, 0x6A88);
-    assert_eq!(call(&mut card, 0x20, 0x01, 0x80, &pad(b"123456")).sw, 0x6A86);
-    assert_eq!(call(&mut card, 0x20, 0xFF, 0x80, &pad(b"123456")).sw, 0x6A80);
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x63C3, "no try consumed");
+    assert_eq!(
+        call(&mut card, 0x20, 0x00, 0x81, &pad(b"123456")).sw,
+        0x6A88
+    );
+    assert_eq!(
+        call(&mut card, 0x20, 0x01, 0x80, &pad(b"123456")).sw,
+        0x6A86
+    );
+    assert_eq!(
+        call(&mut card, 0x20, 0xFF, 0x80, &pad(b"123456")).sw,
+        0x6A80
+    );
+    assert_eq!(
+        call(&mut card, 0x20, 0x00, 0x80, &[]).sw,
+        0x63C3,
+        "no try consumed"
+    );
 }
 
 #[test]
@@ -192,13 +241,29 @@ fn change_pin_and_puk() {
         call(card, 0x24, 0x00, p2, &d).sw
     };
     assert_eq!(change(&mut card, 0x80, b"000000", b"24681357"), 0x63C2);
-    assert_eq!(change(&mut card, 0x80, b"123456", b"12345"), 0x6A80, "too short");
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x63C2, "format checked first");
+    assert_eq!(
+        change(&mut card, 0x80, b"123456", b"12345"),
+        0x6A80,
+        "too short"
+    );
+    assert_eq!(
+        call(&mut card, 0x20, 0x00, 0x80, &[]).sw,
+        0x63C2,
+        "format checked first"
+    );
     let mut bad = pad(b"123456").to_vec();
     bad.extend_from_slice(&[b'1', b'2', 0xFF, b'4', b'5', b'6', b'7', 0xFF]);
-    assert_eq!(call(&mut card, 0x24, 0x00, 0x80, &bad).sw, 0x6A80, "FF inside");
+    assert_eq!(
+        call(&mut card, 0x24, 0x00, 0x80, &bad).sw,
+        0x6A80,
+        "FF inside"
+    );
     assert_eq!(change(&mut card, 0x80, b"123456", b"24681357"), 0x9000);
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x63C3, "counter restored");
+    assert_eq!(
+        call(&mut card, 0x20, 0x00, 0x80, &[]).sw,
+        0x63C3,
+        "counter restored"
+    );
     assert_eq!(verify(&mut card, b"123456"), 0x63C2);
     assert_eq!(verify(&mut card, b"24681357"), 0x9000);
     let meta = metadata(&mut card, KeyRef::Pin);
@@ -208,7 +273,10 @@ fn change_pin_and_puk() {
     assert_eq!(find(meta.ok(), tags::META_DEFAULT).unwrap(), [0]);
     assert_eq!(change(&mut card, 0x81, b"12345678", b"11111111"), 0x63C2);
     assert_eq!(change(&mut card, 0x9B, b"12345678", b"11111111"), 0x6A88);
-    assert_eq!(call(&mut card, 0x24, 0x00, 0x80, &pad(b"123456")).sw, 0x6A80);
+    assert_eq!(
+        call(&mut card, 0x24, 0x00, 0x80, &pad(b"123456")).sw,
+        0x6A80
+    );
 }
 
 #[test]
@@ -249,18 +317,27 @@ fn management_key_mutual_authentication_3des_and_aes() {
         (Algorithm::Aes256, 32),
         (Algorithm::Tdes, 24),
     ] {
-        let key: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(37).wrapping_add(len as u8)).collect();
+        let key: Vec<u8> = (0..len)
+            .map(|i| (i as u8).wrapping_mul(37).wrapping_add(len as u8))
+            .collect();
         let mut d = vec![alg.to_u8(), 0x9B, len as u8];
         d.extend_from_slice(&key);
         assert_eq!(call(&mut card, 0xFF, 0xFF, 0xFF, &d).sw, 0x9000, "{alg:?}");
         let meta = metadata(&mut card, KeyRef::Management);
-        assert_eq!(find(meta.ok(), tags::META_ALGORITHM).unwrap(), [alg.to_u8()]);
+        assert_eq!(
+            find(meta.ok(), tags::META_ALGORITHM).unwrap(),
+            [alg.to_u8()]
+        );
         assert_eq!(find(meta.ok(), tags::META_DEFAULT).unwrap(), [0]);
         card.reset();
         select(&mut card).ok();
         assert_eq!(
             auth_mgmt(&mut card),
-            if alg == Algorithm::Tdes { 0x6982 } else { 0x6A86 },
+            if alg == Algorithm::Tdes {
+                0x6982
+            } else {
+                0x6A86
+            },
             "old key refused"
         );
         assert_eq!(auth_mgmt_with(&mut card, alg, &key), 0x9000, "{alg:?}");
@@ -283,7 +360,11 @@ fn management_key_external_authentication() {
     assert_eq!(call(&mut card, 0x87, 0x03, 0x9B, &wrong).sw, 0x6982);
     let mut right = vec![0x7C, 0x0A, 0x82, 0x08];
     right.extend_from_slice(&enc);
-    assert_eq!(call(&mut card, 0x87, 0x03, 0x9B, &right).sw, 0x6985, "challenge is single-use");
+    assert_eq!(
+        call(&mut card, 0x87, 0x03, 0x9B, &right).sw,
+        0x6985,
+        "challenge is single-use"
+    );
     let r = call(&mut card, 0x87, 0x03, 0x9B, &[0x7C, 0x02, 0x81, 0x00]);
     let challenge = find(&inner(r.ok(), 0x7C), 0x81).unwrap();
     let mut enc = challenge.clone();
@@ -317,16 +398,44 @@ fn management_key_gates() {
     d.extend_from_slice(&w);
     assert_eq!(call(&mut card, 0x87, 0x03, 0x9B, &d).sw, 0x6985);
     // Wrong algorithm, malformed template.
-    assert_eq!(call(&mut card, 0x87, 0x08, 0x9B, &[0x7C, 0x02, 0x80, 0x00]).sw, 0x6A86);
-    assert_eq!(call(&mut card, 0x87, 0x03, 0x9B, &[0x7C, 0x02, 0x99, 0x00]).sw, 0x6A80);
-    assert_eq!(call(&mut card, 0x87, 0x03, 0x9B, &[0x7C, 0x05, 0x80, 0x00]).sw, 0x6A80);
+    assert_eq!(
+        call(&mut card, 0x87, 0x08, 0x9B, &[0x7C, 0x02, 0x80, 0x00]).sw,
+        0x6A86
+    );
+    assert_eq!(
+        call(&mut card, 0x87, 0x03, 0x9B, &[0x7C, 0x02, 0x99, 0x00]).sw,
+        0x6A80
+    );
+    assert_eq!(
+        call(&mut card, 0x87, 0x03, 0x9B, &[0x7C, 0x05, 0x80, 0x00]).sw,
+        0x6A80
+    );
     // Admin commands refused without the key.
     let generate_cmd = [0xAC, 0x03, 0x80, 0x01, 0x11];
     assert_eq!(call(&mut card, 0x47, 0x00, 0x9A, &generate_cmd).sw, 0x6982);
-    assert_eq!(call(&mut card, 0xFF, 0xFF, 0xFF, &[0x08, 0x9B, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).sw, 0x6982);
-    assert_eq!(call(&mut card, 0xFE, 0x11, 0x9A, &[0x06, 0x01, 0x01]).sw, 0x6982);
+    assert_eq!(
+        call(
+            &mut card,
+            0xFF,
+            0xFF,
+            0xFF,
+            &[
+                0x08, 0x9B, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+            ]
+        )
+        .sw,
+        0x6982
+    );
+    assert_eq!(
+        call(&mut card, 0xFE, 0x11, 0x9A, &[0x06, 0x01, 0x01]).sw,
+        0x6982
+    );
     assert_eq!(call(&mut card, 0xFA, 0x05, 0x05, &[]).sw, 0x6982);
-    assert_eq!(metadata(&mut card, KeyRef::Authentication).sw, 0x6A88, "nothing generated");
+    assert_eq!(
+        metadata(&mut card, KeyRef::Authentication).sw,
+        0x6A88,
+        "nothing generated"
+    );
 }
 
 #[test]
@@ -351,15 +460,31 @@ fn generate_and_sign_with_every_slot_policy() {
     // 9C: once per VERIFY.
     let s = sign(&mut card, KeyRef::Signature, &hash);
     assert!(ecdsa_ok(&c, &hash, s.ok()));
-    assert_eq!(sign(&mut card, KeyRef::Signature, &hash).sw, 0x6982, "9C needs a fresh VERIFY");
+    assert_eq!(
+        sign(&mut card, KeyRef::Signature, &hash).sw,
+        0x6982,
+        "9C needs a fresh VERIFY"
+    );
     // 9A: once per session, any number of signatures.
     for i in 0..3u8 {
         let h = [i; 32];
-        assert!(ecdsa_ok(&a, &h, sign(&mut card, KeyRef::Authentication, &h).ok()));
+        assert!(ecdsa_ok(
+            &a,
+            &h,
+            sign(&mut card, KeyRef::Authentication, &h).ok()
+        ));
     }
-    assert!(ecdsa_ok(&r5, &hash, sign(&mut card, KeyRef::Retired(5), &hash).ok()));
+    assert!(ecdsa_ok(
+        &r5,
+        &hash,
+        sign(&mut card, KeyRef::Retired(5), &hash).ok()
+    ));
     assert_eq!(verify(&mut card, b"123456"), 0x9000);
-    assert!(ecdsa_ok(&c, &hash, sign(&mut card, KeyRef::Signature, &hash).ok()));
+    assert!(ecdsa_ok(
+        &c,
+        &hash,
+        sign(&mut card, KeyRef::Signature, &hash).ok()
+    ));
     // Session ends with a reset: keys stay, PIN must be presented again.
     card.reset();
     select(&mut card).ok();
@@ -379,14 +504,35 @@ fn sign_rejects_bad_input() {
     auth_mgmt(&mut card);
     generate(&mut card, KeyRef::Authentication);
     verify(&mut card, b"123456");
-    assert_eq!(sign(&mut card, KeyRef::Authentication, &[1; 8]).sw, 0x6A80, "hash too short");
-    assert_eq!(sign(&mut card, KeyRef::KeyManagement, &[1; 32]).sw, 0x6A88, "empty slot");
+    assert_eq!(
+        sign(&mut card, KeyRef::Authentication, &[1; 8]).sw,
+        0x6A80,
+        "hash too short"
+    );
+    assert_eq!(
+        sign(&mut card, KeyRef::KeyManagement, &[1; 32]).sw,
+        0x6A88,
+        "empty slot"
+    );
     let mut body = vec![0x7C, 0x24, 0x82, 0x00, 0x81, 0x20];
     body.extend_from_slice(&[1; 32]);
-    assert_eq!(call(&mut card, 0x87, 0x07, 0x9A, &body).sw, 0x6A86, "RSA on a P-256 key");
-    assert_eq!(call(&mut card, 0x87, 0x11, 0x9A, &[0x7C, 0x02, 0x82, 0x00]).sw, 0x6A80);
-    assert_eq!(call(&mut card, 0x87, 0x11, 0x9A, &[0x7D, 0x02, 0x82, 0x00]).sw, 0x6A80);
-    assert_eq!(call(&mut card, 0x87, 0x11, 0x80, &[0x7C, 0x02, 0x82, 0x00]).sw, 0x6A88);
+    assert_eq!(
+        call(&mut card, 0x87, 0x07, 0x9A, &body).sw,
+        0x6A86,
+        "RSA on a P-256 key"
+    );
+    assert_eq!(
+        call(&mut card, 0x87, 0x11, 0x9A, &[0x7C, 0x02, 0x82, 0x00]).sw,
+        0x6A80
+    );
+    assert_eq!(
+        call(&mut card, 0x87, 0x11, 0x9A, &[0x7D, 0x02, 0x82, 0x00]).sw,
+        0x6A80
+    );
+    assert_eq!(
+        call(&mut card, 0x87, 0x11, 0x80, &[0x7C, 0x02, 0x82, 0x00]).sw,
+        0x6A88
+    );
 }
 
 #[test]
@@ -417,10 +563,22 @@ fn rsa_generation_is_refused_clearly_until_supported() {
     let mut card = new_card(17);
     select(&mut card).ok();
     auth_mgmt(&mut card);
-    assert_eq!(call(&mut card, 0x47, 0x00, 0x9A, &[0xAC, 0x03, 0x80, 0x01, 0x07]).sw, 0x6A81);
-    assert_eq!(call(&mut card, 0x47, 0x00, 0x9A, &[0xAC, 0x03, 0x80, 0x01, 0x14]).sw, 0x6A80);
-    assert_eq!(call(&mut card, 0x47, 0x00, 0x9B, &[0xAC, 0x03, 0x80, 0x01, 0x11]).sw, 0x6A88);
-    assert_eq!(call(&mut card, 0x47, 0x01, 0x9A, &[0xAC, 0x03, 0x80, 0x01, 0x11]).sw, 0x6A86);
+    assert_eq!(
+        call(&mut card, 0x47, 0x00, 0x9A, &[0xAC, 0x03, 0x80, 0x01, 0x07]).sw,
+        0x6A81
+    );
+    assert_eq!(
+        call(&mut card, 0x47, 0x00, 0x9A, &[0xAC, 0x03, 0x80, 0x01, 0x14]).sw,
+        0x6A80
+    );
+    assert_eq!(
+        call(&mut card, 0x47, 0x00, 0x9B, &[0xAC, 0x03, 0x80, 0x01, 0x11]).sw,
+        0x6A88
+    );
+    assert_eq!(
+        call(&mut card, 0x47, 0x01, 0x9A, &[0xAC, 0x03, 0x80, 0x01, 0x11]).sw,
+        0x6A86
+    );
     assert_eq!(call(&mut card, 0x47, 0x00, 0x9A, &[0xAC, 0x00]).sw, 0x6A80);
     assert_eq!(metadata(&mut card, KeyRef::Authentication).sw, 0x6A88);
 }
@@ -435,16 +593,29 @@ fn generate_with_explicit_policies() {
         0x47,
         0x00,
         0x9A,
-        &[0xAC, 0x09, 0x80, 0x01, 0x11, 0xAA, 0x01, 0x01, 0xAB, 0x01, 0x02],
+        &[
+            0xAC, 0x09, 0x80, 0x01, 0x11, 0xAA, 0x01, 0x01, 0xAB, 0x01, 0x02,
+        ],
     );
     let point = find(&inner(r.ok(), 0x7F49), 0x86).unwrap();
     let meta = metadata(&mut card, KeyRef::Authentication);
     assert_eq!(find(meta.ok(), tags::META_POLICY).unwrap(), [0x01, 0x02]);
     // PIN policy "never": signs without VERIFY.
     let h = [9u8; 32];
-    assert!(ecdsa_ok(&point, &h, sign(&mut card, KeyRef::Authentication, &h).ok()));
+    assert!(ecdsa_ok(
+        &point,
+        &h,
+        sign(&mut card, KeyRef::Authentication, &h).ok()
+    ));
     assert_eq!(
-        call(&mut card, 0x47, 0x00, 0x9A, &[0xAC, 0x06, 0x80, 0x01, 0x11, 0xAA, 0x01, 0x09]).sw,
+        call(
+            &mut card,
+            0x47,
+            0x00,
+            0x9A,
+            &[0xAC, 0x06, 0x80, 0x01, 0x11, 0xAA, 0x01, 0x09]
+        )
+        .sw,
         0x6A80
     );
 }
@@ -466,7 +637,11 @@ fn import_key_records_origin() {
     let point = secret.public_key().to_sec1_point(false);
     verify(&mut card, b"123456");
     let h = [3u8; 32];
-    assert!(ecdsa_ok(point.as_bytes(), &h, sign(&mut card, KeyRef::Signature, &h).ok()));
+    assert!(ecdsa_ok(
+        point.as_bytes(),
+        &h,
+        sign(&mut card, KeyRef::Signature, &h).ok()
+    ));
     // Bad scalars and algorithms.
     let mut zero = vec![0x06, 0x20];
     zero.extend_from_slice(&[0; 32]);
@@ -474,9 +649,18 @@ fn import_key_records_origin() {
     let mut ff = vec![0x06, 0x20];
     ff.extend_from_slice(&[0xFF; 32]);
     assert_eq!(call(&mut card, 0xFE, 0x11, 0x9A, &ff).sw, 0x6A80);
-    assert_eq!(call(&mut card, 0xFE, 0x11, 0x9A, &[0x06, 0x01, 0x01]).sw, 0x6A80);
-    assert_eq!(call(&mut card, 0xFE, 0x07, 0x9A, &[0x01, 0x01, 0x01]).sw, 0x6A81);
-    assert_eq!(call(&mut card, 0xFE, 0x11, 0x9A, &[0x09, 0x01, 0x01]).sw, 0x6A80);
+    assert_eq!(
+        call(&mut card, 0xFE, 0x11, 0x9A, &[0x06, 0x01, 0x01]).sw,
+        0x6A80
+    );
+    assert_eq!(
+        call(&mut card, 0xFE, 0x07, 0x9A, &[0x01, 0x01, 0x01]).sw,
+        0x6A81
+    );
+    assert_eq!(
+        call(&mut card, 0xFE, 0x11, 0x9A, &[0x09, 0x01, 0x01]).sw,
+        0x6A80
+    );
     assert_eq!(metadata(&mut card, KeyRef::Authentication).sw, 0x6A88);
 }
 
@@ -506,7 +690,11 @@ fn set_pin_retries_needs_key_and_pin_and_resets_both() {
     let mut card = new_card(21);
     select(&mut card).ok();
     auth_mgmt(&mut card);
-    assert_eq!(call(&mut card, 0xFA, 0x05, 0x07, &[]).sw, 0x6982, "PIN not verified");
+    assert_eq!(
+        call(&mut card, 0xFA, 0x05, 0x07, &[]).sw,
+        0x6982,
+        "PIN not verified"
+    );
     verify(&mut card, b"123456");
     assert_eq!(call(&mut card, 0xFA, 0x00, 0x07, &[]).sw, 0x6A86);
     assert_eq!(call(&mut card, 0xFA, 0x10, 0x07, &[]).sw, 0x6A86);
@@ -530,7 +718,11 @@ fn reset_only_when_pin_and_puk_are_blocked() {
     for _ in 0..3 {
         verify(&mut card, b"000000");
     }
-    assert_eq!(call(&mut card, 0xFB, 0, 0, &[]).sw, 0x6985, "PUK not blocked");
+    assert_eq!(
+        call(&mut card, 0xFB, 0, 0, &[]).sw,
+        0x6985,
+        "PUK not blocked"
+    );
     let mut d = pad(b"00000000").to_vec();
     d.extend_from_slice(&pad(b"123456"));
     for _ in 0..3 {
@@ -538,7 +730,11 @@ fn reset_only_when_pin_and_puk_are_blocked() {
     }
     assert_eq!(call(&mut card, 0xFB, 0, 1, &[]).sw, 0x6A86);
     assert_eq!(call(&mut card, 0xFB, 0, 0, &[]).sw, 0x9000);
-    assert_eq!(metadata(&mut card, KeyRef::Signature).sw, 0x6A88, "keys wiped");
+    assert_eq!(
+        metadata(&mut card, KeyRef::Signature).sw,
+        0x6A88,
+        "keys wiped"
+    );
     assert_eq!(get_data(&mut card, 0x5FC10A).sw, 0x6A82, "objects wiped");
     assert_eq!(verify(&mut card, b"123456"), 0x9000, "default PIN again");
     assert_eq!(card.serial(), serial, "serial kept");
@@ -593,7 +789,10 @@ fn extended_length_and_response_chaining() {
     // Extended Lc: a 3000-byte object in one APDU.
     let mut body = vec![0x5C, 0x03, 0x5F, 0xC1, 0x05, 0x53, 0x82, 0x0B, 0xB8];
     body.extend_from_slice(&cert);
-    assert_eq!(raw(&mut card, &apdu(0, 0xDB, 0x3F, 0xFF, &body, None)).sw, 0x9000);
+    assert_eq!(
+        raw(&mut card, &apdu(0, 0xDB, 0x3F, 0xFF, &body, None)).sw,
+        0x9000
+    );
     // Extended Le: the whole object in one response.
     let get = [0x5C, 0x03, 0x5F, 0xC1, 0x05];
     let mut reply = vec![0u8; 4000];
@@ -634,13 +833,28 @@ fn command_chaining_rules() {
     auth_mgmt(&mut card);
     let body = [0x5C, 0x03, 0x5F, 0xC1, 0x07, 0x53, 0x04, 1, 2, 3, 4];
     // A chain whose header changes is abandoned.
-    assert_eq!(raw(&mut card, &apdu(0x10, 0xDB, 0x3F, 0xFF, &body[..5], None)).sw, 0x9000);
-    assert_eq!(raw(&mut card, &apdu(0x00, 0xCB, 0x3F, 0xFF, &body[5..], None)).sw, 0x6883);
+    assert_eq!(
+        raw(&mut card, &apdu(0x10, 0xDB, 0x3F, 0xFF, &body[..5], None)).sw,
+        0x9000
+    );
+    assert_eq!(
+        raw(&mut card, &apdu(0x00, 0xCB, 0x3F, 0xFF, &body[5..], None)).sw,
+        0x6883
+    );
     assert_eq!(get_data(&mut card, 0x5FC107).sw, 0x6A82);
     // A proper chain.
-    assert_eq!(raw(&mut card, &apdu(0x10, 0xDB, 0x3F, 0xFF, &body[..5], None)).sw, 0x9000);
-    assert_eq!(raw(&mut card, &apdu(0x00, 0xDB, 0x3F, 0xFF, &body[5..], None)).sw, 0x9000);
-    assert_eq!(inner(get_data(&mut card, 0x5FC107).ok(), 0x53), [1, 2, 3, 4]);
+    assert_eq!(
+        raw(&mut card, &apdu(0x10, 0xDB, 0x3F, 0xFF, &body[..5], None)).sw,
+        0x9000
+    );
+    assert_eq!(
+        raw(&mut card, &apdu(0x00, 0xDB, 0x3F, 0xFF, &body[5..], None)).sw,
+        0x9000
+    );
+    assert_eq!(
+        inner(get_data(&mut card, 0x5FC107).ok(), 0x53),
+        [1, 2, 3, 4]
+    );
     // A chain longer than the card accepts.
     let chunk = [0u8; 255];
     let mut sw = 0x9000;
@@ -652,11 +866,17 @@ fn command_chaining_rules() {
     }
     assert_eq!(sw, 0x6700);
     // A reset drops a chain in progress.
-    assert_eq!(raw(&mut card, &apdu(0x10, 0xDB, 0x3F, 0xFF, &body[..5], None)).sw, 0x9000);
+    assert_eq!(
+        raw(&mut card, &apdu(0x10, 0xDB, 0x3F, 0xFF, &body[..5], None)).sw,
+        0x9000
+    );
     card.reset();
     select(&mut card).ok();
     auth_mgmt(&mut card);
-    assert_eq!(raw(&mut card, &apdu(0x00, 0xDB, 0x3F, 0xFF, &body, None)).sw, 0x9000);
+    assert_eq!(
+        raw(&mut card, &apdu(0x00, 0xDB, 0x3F, 0xFF, &body, None)).sw,
+        0x9000
+    );
 }
 
 #[test]
@@ -667,7 +887,11 @@ fn state_persists_and_session_does_not() {
     let point = generate(&mut card, KeyRef::Authentication);
     verify(&mut card, b"000000");
     let mut card = reboot(card, 29);
-    assert_eq!(call(&mut card, 0xFD, 0, 0, &[]).sw, 0x6985, "not selected after power-up");
+    assert_eq!(
+        call(&mut card, 0xFD, 0, 0, &[]).sw,
+        0x6985,
+        "not selected after power-up"
+    );
     select(&mut card).ok();
     assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x63C2);
     assert_eq!(put_data(&mut card, 0x5FC107, b"x"), 0x6982);

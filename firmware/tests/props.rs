@@ -21,7 +21,9 @@ const PINS: [&[u8]; 3] = [b"123456", b"654321", b"1111111"];
 const PUKS: [&[u8]; 2] = [b"12345678", b"87654321"];
 const SCALARS: [[u8; 32]; 2] = [[0x31; 32], [0x47; 32]];
 const SLOTS: [u8; 6] = [0x9A, 0x9C, 0x9D, 0x9E, 0x82, 0x95];
-const TAGS: [u32; 7] = [0x7E, 0x5FC102, 0x5FC105, 0x5FC10A, 0x5FC109, 0x5FC107, 0x5FFF00];
+const TAGS: [u32; 7] = [
+    0x7E, 0x5FC102, 0x5FC105, 0x5FC10A, 0x5FC109, 0x5FC107, 0x5FFF00,
+];
 const MGMT_KEYS: [(Algorithm, &[u8]); 3] = [
     (Algorithm::Tdes, &defaults::MANAGEMENT_KEY),
     (Algorithm::Aes128, &[0x11; 16]),
@@ -31,7 +33,12 @@ const MGMT_KEYS: [(Algorithm, &[u8]); 3] = [
 #[derive(Clone, Debug)]
 enum Action {
     Raw(Vec<u8>),
-    Mutated { base: Box<Action>, at: usize, byte: u8, cut: Option<usize> },
+    Mutated {
+        base: Box<Action>,
+        at: usize,
+        byte: u8,
+        cut: Option<usize>,
+    },
     Select(usize),
     Verify(usize),
     VerifyEmpty(u8),
@@ -84,14 +91,18 @@ fn action() -> impl Strategy<Value = Action> {
         1 => Just(Action::Reboot),
     ];
     leaf.prop_recursive(1, 2, 1, |inner| {
-        (inner, any::<usize>(), any::<u8>(), prop::option::of(any::<usize>())).prop_map(
-            |(base, at, byte, cut)| Action::Mutated {
+        (
+            inner,
+            any::<usize>(),
+            any::<u8>(),
+            prop::option::of(any::<usize>()),
+        )
+            .prop_map(|(base, at, byte, cut)| Action::Mutated {
                 base: Box::new(base),
                 at,
                 byte,
                 cut,
-            },
-        )
+            })
     })
 }
 
@@ -114,7 +125,12 @@ fn apdus(a: &Action, m: &Model) -> Vec<Vec<u8>> {
     let one = |ins: u8, p1: u8, p2: u8, data: &[u8]| vec![apdu(0, ins, p1, p2, data, Some(256))];
     match a {
         Action::Raw(b) => vec![b.clone()],
-        Action::Mutated { base, at, byte, cut } => {
+        Action::Mutated {
+            base,
+            at,
+            byte,
+            cut,
+        } => {
             let mut v = apdus(base, m);
             if let Some(first) = v.first_mut() {
                 if !first.is_empty() {
@@ -135,7 +151,12 @@ fn apdus(a: &Action, m: &Model) -> Vec<Vec<u8>> {
         Action::Unblock(a, b) => one(0x2C, 0, 0x80, &[pad(PUKS[*a]), pad(PINS[*b])].concat()),
         Action::GetData(t) => {
             let tag = tamga_firmware::spec::ObjectTag(TAGS[*t]);
-            one(0xCB, 0x3F, 0xFF, &tlv_body(0x5C, &tag.to_bytes()[..tag.len()]))
+            one(
+                0xCB,
+                0x3F,
+                0xFF,
+                &tlv_body(0x5C, &tag.to_bytes()[..tag.len()]),
+            )
         }
         Action::PutData(t, n) => {
             let tag = tamga_firmware::spec::ObjectTag(TAGS[*t]);
@@ -162,7 +183,10 @@ fn apdus(a: &Action, m: &Model) -> Vec<Vec<u8>> {
             use p256::elliptic_curve::sec1::ToSec1Point;
             let k = p256::SecretKey::from_slice(&[0x19; 32]).unwrap();
             let mut t = vec![0x82, 0x00];
-            t.extend_from_slice(&tlv_body(0x85, k.public_key().to_sec1_point(false).as_bytes()));
+            t.extend_from_slice(&tlv_body(
+                0x85,
+                k.public_key().to_sec1_point(false).as_bytes(),
+            ));
             one(0x87, 0x11, SLOTS[*s], &tlv_body(0x7C, &t))
         }
         Action::Import(s, k) => one(0xFE, 0x11, SLOTS[*s], &tlv_body(0x06, &SCALARS[*k])),
@@ -185,10 +209,11 @@ fn apdus(a: &Action, m: &Model) -> Vec<Vec<u8>> {
 }
 
 fn valid_sw(sw: u16) -> bool {
-    matches!(sw >> 8, 0x61) || matches!(sw & 0xFFF0, 0x63C0)
+    matches!(sw >> 8, 0x61)
+        || matches!(sw & 0xFFF0, 0x63C0)
         || [
-            0x9000, 0x6581, 0x6700, 0x6881, 0x6882, 0x6883, 0x6982, 0x6983, 0x6985, 0x6A80,
-            0x6A81, 0x6A82, 0x6A84, 0x6A86, 0x6A88, 0x6B00, 0x6D00, 0x6E00,
+            0x9000, 0x6581, 0x6700, 0x6881, 0x6882, 0x6883, 0x6982, 0x6983, 0x6985, 0x6A80, 0x6A81,
+            0x6A82, 0x6A84, 0x6A86, 0x6A88, 0x6B00, 0x6D00, 0x6E00,
         ]
         .contains(&sw)
 }
@@ -212,20 +237,47 @@ fn send(card: &mut Card, m: &Model, a: &[u8]) -> Result<(Vec<u8>, u16), TestCase
 
 fn auth(card: &mut Card, m: &mut Model, i: usize) -> Result<(), TestCaseError> {
     let (alg, key) = MGMT_KEYS[i];
-    let (d, sw) = send(card, m, &apdu(0, 0x87, alg.to_u8(), 0x9B, &[0x7C, 0x02, 0x80, 0x00], None))?;
+    let (d, sw) = send(
+        card,
+        m,
+        &apdu(0, 0x87, alg.to_u8(), 0x9B, &[0x7C, 0x02, 0x80, 0x00], None),
+    )?;
     if sw != 0x9000 {
         return Ok(());
     }
-    let t = tamga_firmware::spec::tlv::find(&d, 0x7C).ok().flatten().unwrap_or(&[]).to_vec();
-    let enc = tamga_firmware::spec::tlv::find(&t, 0x80).ok().flatten().unwrap_or(&[]).to_vec();
+    let t = tamga_firmware::spec::tlv::find(&d, 0x7C)
+        .ok()
+        .flatten()
+        .unwrap_or(&[])
+        .to_vec();
+    let enc = tamga_firmware::spec::tlv::find(&t, 0x80)
+        .ok()
+        .flatten()
+        .unwrap_or(&[])
+        .to_vec();
     let mut w = enc.clone();
     if tamga_firmware::crypto::mgmt_crypt(alg, key, &mut w, false).is_err() {
         return Ok(());
     }
-    let (_, sw) = send(card, m, &apdu(0, 0x87, alg.to_u8(), 0x9B, &tlv_body(0x7C, &tlv_body(0x80, &w)), None))?;
+    let (_, sw) = send(
+        card,
+        m,
+        &apdu(
+            0,
+            0x87,
+            alg.to_u8(),
+            0x9B,
+            &tlv_body(0x7C, &tlv_body(0x80, &w)),
+            None,
+        ),
+    )?;
     match sw {
         0x9000 => {
-            prop_assert_eq!(i, m.mgmt_key, "authenticated with a key the card should not have");
+            prop_assert_eq!(
+                i,
+                m.mgmt_key,
+                "authenticated with a key the card should not have"
+            );
             m.mgmt = true;
         }
         0x6982 => m.mgmt = false,
@@ -263,7 +315,11 @@ fn run(actions: Vec<Action>, seed: u64) -> Result<(), TestCaseError> {
                 for x in apdus(a, &m) {
                     let (_, sw) = send(&mut card, &m, &x)?;
                     last_sw = sw;
-                    sent_ins = x.get(1).copied().filter(|_| x.len() >= 4).map(|i| (x[0], i, x[3]));
+                    sent_ins = x
+                        .get(1)
+                        .copied()
+                        .filter(|_| x.len() >= 4)
+                        .map(|i| (x[0], i, x[3]));
                 }
             }
         }

@@ -153,7 +153,11 @@ pub fn auth_mgmt_with(card: &mut Card, alg: Algorithm, key: &[u8]) -> u16 {
         return r.sw;
     }
     let resp = find(&inner(&r.data, 0x7C), 0x82).unwrap();
-    assert_eq!(resp, crypt(alg, key, &challenge, true), "card proved a wrong key");
+    assert_eq!(
+        resp,
+        crypt(alg, key, &challenge, true),
+        "card proved a wrong key"
+    );
     r.sw
 }
 
@@ -178,14 +182,24 @@ pub fn generate(card: &mut Card, slot: KeyRef) -> Vec<u8> {
 
 /// Sign a 32-byte hash with `slot`; return (sw, DER signature).
 pub fn sign(card: &mut Card, slot: KeyRef, hash: &[u8]) -> Resp {
-    let mut body = vec![0x7C, (hash.len() + 4) as u8, 0x82, 0x00, 0x81, hash.len() as u8];
+    let mut body = vec![
+        0x7C,
+        (hash.len() + 4) as u8,
+        0x82,
+        0x00,
+        0x81,
+        hash.len() as u8,
+    ];
     body.extend_from_slice(hash);
     let r = call(card, 0x87, Algorithm::EccP256.to_u8(), slot.to_u8(), &body);
     if r.sw != 0x9000 {
         return r;
     }
     let sig = find(&inner(&r.data, 0x7C), 0x82).unwrap();
-    Resp { data: sig, sw: r.sw }
+    Resp {
+        data: sig,
+        sw: r.sw,
+    }
 }
 
 /// Check an ECDSA P-256 signature over a prehash with a SEC1 public point.
