@@ -816,7 +816,9 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
         match op {
             Ok(hash) => {
                 let mut sig = [0u8; EC_SIG_MAX];
-                let n = crypto::ec_sign(&rec.private, hash, &mut sig)
+                let mut entropy = [0u8; 32];
+                self.rng.fill_bytes(&mut entropy);
+                let n = crypto::ec_sign(&rec.private, hash, &entropy, &mut sig)
                     .map_err(|_| Status::IncorrectDataParameter)?;
                 out.tlv(tags::DYN_RESPONSE, sig.get(..n).unwrap_or(&[]))?;
             }

@@ -1,7 +1,6 @@
 //! The cryptography the applet uses: PIN hashing, management-key ciphers, P-256.
 
 use aes::cipher::{Block, BlockCipherDecrypt, BlockCipherEncrypt, BlockSizeUser, KeyInit};
-use p256::ecdsa::signature::hazmat::PrehashSigner;
 use p256::elliptic_curve::Generate;
 use p256::elliptic_curve::sec1::ToSec1Point;
 use rand_core::CryptoRng;
@@ -101,12 +100,26 @@ pub fn ec_public(private: &[u8]) -> Result<[u8; EC_POINT_LEN], CryptoError> {
 
 /// ECDSA over a host-supplied hash (16 to 64 bytes, truncated to the group
 /// order's bit length); the DER signature goes into `out`, its length is returned.
-pub fn ec_sign(private: &[u8], hash: &[u8], out: &mut [u8]) -> Result<usize, CryptoError> {
+///
+/// The nonce is RFC 6979's, hedged with `entropy` from the card's RNG: a
+/// repeated hash never reuses a nonce, and a fault cannot be replayed against
+/// a purely deterministic one.
+pub fn ec_sign(
+    private: &[u8],
+    hash: &[u8],
+    entropy: &[u8; 32],
+    out: &mut [u8],
+) -> Result<usize, CryptoError> {
     if !(16..=64).contains(&hash.len()) {
         return Err(CryptoError::Input);
     }
-    let key = p256::ecdsa::SigningKey::from_slice(private).map_err(|_| CryptoError::Input)?;
-    let sig: p256::ecdsa::DerSignature = key.sign_prehash(hash).map_err(|_| CryptoError::Input)?;
+    let secret = p256::SecretKey::from_slice(private).map_err(|_| CryptoError::Input)?;
+    let (sig, _) = ecdsa::hazmat::sign_prehashed_rfc6979::<p256::NistP256, Sha256>(
+        &secret.to_nonzero_scalar(),
+        hash,
+        entropy,
+    );
+    let sig = sig.to_der();
     let der = sig.as_bytes();
     let dst = out.get_mut(..der.len()).ok_or(CryptoError::Input)?;
     dst.copy_from_slice(der);
