@@ -16,7 +16,7 @@
 //! assert_eq!(tag, ObjectTag::CERT_SIGNATURE);
 //! let mut buf = [0u8; 8];
 //! let mut w = tlv::Writer::new(&mut buf);
-//! w.tlv(tlv::TAG_TAG_LIST, &tag.to_bytes()[..tag.len()]).unwrap();
+//! w.tlv(tlv::TAG_TAG_LIST, &tag.to_bytes()[..tag.encoded_len()]).unwrap();
 //! assert_eq!(w.as_slice(), &[0x5C, 0x03, 0x5F, 0xC1, 0x0A]);
 //! assert_eq!(Ins::try_from(0xCB), Ok(Ins::GetData));
 //! ```

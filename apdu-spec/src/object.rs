@@ -75,7 +75,7 @@ impl ObjectTag {
     }
 
     /// Encoded length of the tag in bytes (1 to 3).
-    pub const fn len(self) -> usize {
+    pub const fn encoded_len(self) -> usize {
         if self.0 <= 0xFF {
             1
         } else if self.0 <= 0xFFFF {
@@ -85,10 +85,10 @@ impl ObjectTag {
         }
     }
 
-    /// The tag bytes, left-aligned: `to_bytes()[..len()]` is the encoding.
+    /// The tag bytes, left-aligned: `to_bytes()[..encoded_len()]` is the encoding.
     pub const fn to_bytes(self) -> [u8; 3] {
         let b = self.0.to_be_bytes();
-        match self.len() {
+        match self.encoded_len() {
             1 => [b[3], 0, 0],
             2 => [b[2], b[3], 0],
             _ => [b[1], b[2], b[3]],
@@ -158,7 +158,7 @@ mod tests {
             ObjectTag::ADMIN_DATA,
         ] {
             let b = t.to_bytes();
-            assert_eq!(ObjectTag::from_bytes(&b[..t.len()]), Some(t));
+            assert_eq!(ObjectTag::from_bytes(&b[..t.encoded_len()]), Some(t));
         }
         assert_eq!(ObjectTag::from_bytes(&[]), None);
         assert_eq!(ObjectTag::from_bytes(&[1, 2, 3, 4]), None);

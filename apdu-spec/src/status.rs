@@ -4,7 +4,7 @@
 pub use iso7816::Status;
 
 /// Every status word the Tamga applet returns, for documentation and tests.
-pub const RETURNED: [Status; 22] = [
+pub const RETURNED: [Status; 20] = [
     Status::Success,
     Status::MoreAvailable(0),
     Status::RemainingRetries(0),
@@ -22,11 +22,9 @@ pub const RETURNED: [Status; 22] = [
     Status::NotEnoughMemory,
     Status::IncorrectP1OrP2Parameter,
     Status::KeyReferenceNotFound,
-    Status::WrongParametersNoInfo,
     Status::InstructionNotSupportedOrInvalid,
     Status::ClassNotSupported,
     Status::UnspecifiedCheckingError,
-    Status::CommandNotAllowed,
 ];
 
 /// What a status word means for a PIV host, in one line.

@@ -222,27 +222,22 @@ impl<F: NorFlash, R: CryptoRng> Applet<F, R> {
         match self.step(apdu) {
             Ok(le) => self.emit(le, reply),
             Err(sw) => {
-                self.out.clear();
                 trace!("-> {:04x}", sw.to_u16());
                 put_sw(reply, 0, sw)
             }
         }
     }
 
-    /// Parse, reassemble chains, execute. Returns the Le to honour.
+    /// Parse, reassemble chains, execute. Returns the Le to honour. Every
+    /// command but a GET RESPONSE drops the pending response.
     fn step(&mut self, apdu: &[u8]) -> Result<usize, Status> {
-        let cla = *apdu.first().ok_or(Status::WrongLength)?;
-        match cla {
-            0x00 | CLA_CHAIN => {}
-            c if c & 0x80 != 0 => return Err(Status::ClassNotSupported),
-            c if c & 0x0C != 0 => return Err(Status::SecureMessagingNotSupported),
-            c if c & 0x03 != 0 => return Err(Status::LogicalChannelNotSupported),
-            _ => return Err(Status::ClassNotSupported),
-        }
-        let view = CommandView::try_from(apdu).map_err(|e| match e {
-            FromSliceError::InvalidClass => Status::ClassNotSupported,
-            _ => Status::WrongLength,
-        })?;
+        let (cla, view) = match edge(apdu) {
+            Ok(x) => x,
+            Err(sw) => {
+                self.out.clear();
+                return Err(sw);
+            }
+        };
         let le = match view.expected() {
             0 if view.extended => 65536,
             0 => 256,
@@ -259,22 +254,20 @@ impl<F: NorFlash, R: CryptoRng> Applet<F, R> {
         );
 
         if ins == tamga_spec::Ins::GetResponse.to_u8() && cla == 0 && self.chain.header.is_none() {
-            if (view.p1, view.p2) != (0, 0) {
-                self.out.clear();
-                return Err(Status::IncorrectP1OrP2Parameter);
-            }
             if self.out.remaining() == 0 {
                 return Err(Status::ConditionsOfUseNotSatisfied);
+            }
+            if (view.p1, view.p2) != (0, 0) {
+                // Keep the pending response: the host may retry correctly.
+                return Err(Status::IncorrectP1OrP2Parameter);
             }
             return Ok(le);
         }
         self.out.clear();
 
-        if let Some(h) = self.chain.header {
-            if h != header {
-                self.chain.clear();
-                return Err(Status::LastCommandOfChainExpected);
-            }
+        if self.chain.header.is_some_and(|h| h != header) {
+            self.chain.clear();
+            return Err(Status::LastCommandOfChainExpected);
         }
         if cla & CLA_CHAIN != 0 {
             self.chain.header = Some(header);
@@ -299,6 +292,9 @@ impl<F: NorFlash, R: CryptoRng> Applet<F, R> {
         }
         let result = self.core.execute(header, data, &mut self.out);
         self.chain.clear();
+        if result.is_err() {
+            self.out.clear();
+        }
         result.map(|()| le)
     }
 
@@ -353,6 +349,28 @@ impl<F: NorFlash, R: CryptoRng> Applet<F, R> {
     }
 }
 
+/// Check the class byte and parse the APDU's lengths.
+fn edge(apdu: &[u8]) -> Result<(u8, CommandView<'_>), Status> {
+    let cla = *apdu.first().ok_or(Status::WrongLength)?;
+    match cla {
+        0x00 | CLA_CHAIN => {}
+        // Proprietary classes.
+        c if c & 0x80 != 0 => return Err(Status::ClassNotSupported),
+        // Further interindustry classes: bit 6 secure messaging, else channels 4-19.
+        c if c & 0x40 != 0 && c & 0x20 != 0 => return Err(Status::SecureMessagingNotSupported),
+        c if c & 0x40 != 0 => return Err(Status::LogicalChannelNotSupported),
+        // First interindustry classes are 00-1F; 20-3F are reserved.
+        c if c & 0x20 != 0 => return Err(Status::ClassNotSupported),
+        c if c & 0x0C != 0 => return Err(Status::SecureMessagingNotSupported),
+        _ => return Err(Status::LogicalChannelNotSupported),
+    }
+    let view = CommandView::try_from(apdu).map_err(|e| match e {
+        FromSliceError::InvalidClass => Status::ClassNotSupported,
+        _ => Status::WrongLength,
+    })?;
+    Ok((cla, view))
+}
+
 fn put_sw(reply: &mut [u8], at: usize, sw: Status) -> usize {
     let [a, b] = sw.to_u16().to_be_bytes();
     match reply.get_mut(at..at + 2) {
@@ -400,7 +418,7 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
             return Err(Status::ConditionsOfUseNotSatisfied);
         }
         match cmd {
-            Command::Select { aid } => self.select(aid, out),
+            Command::Select { aid, fci } => self.select(aid, fci, out),
             Command::GetData { tag } => self.get_data(tag, out),
             Command::PutData { tag, content } => self.put_data(tag, content),
             Command::Verify(action) => self.verify(action),
@@ -503,6 +521,11 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
     /// Check a PIN or PUK: the try counter is decremented and persisted before
     /// the comparison, restored after a match.
     fn check_secret(&mut self, puk: bool, value: &Padded) -> Result<Secret, Status> {
+        if !puk {
+            // Presenting the PIN, right or wrong, ends the current verification.
+            self.session.pin = false;
+            self.session.pin_fresh = false;
+        }
         let mut s = self.secret(puk)?;
         if s.left == 0 {
             return Err(Status::OperationBlocked);
@@ -538,7 +561,7 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
 
     // ---- SELECT, GET DATA, PUT DATA -------------------------------------------
 
-    fn select(&mut self, aid: &[u8], out: &mut Outgoing) -> Result<(), Status> {
+    fn select(&mut self, aid: &[u8], fci: bool, out: &mut Outgoing) -> Result<(), Status> {
         if !aid::selects_piv(aid) {
             self.session = Session::default();
             return Err(Status::NotFound);
@@ -548,6 +571,9 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
                 selected: true,
                 ..Session::default()
             };
+        }
+        if !fci {
+            return Ok(());
         }
         let apt = out.open(tags::APT)?;
         out.tlv(tags::APT_AID, &aid::PIV_PIX)?;
@@ -602,6 +628,10 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
 
     fn put_data(&mut self, tag: ObjectTag, content: &[u8]) -> Result<(), Status> {
         self.require_mgmt()?;
+        if tag == ObjectTag::DISCOVERY {
+            // Generated by the card, read-only.
+            return Err(Status::FunctionNotSupported);
+        }
         let key = records::object_key(tag).ok_or(Status::NotFound)?;
         if content.len() > defaults::MAX_OBJECT_LEN {
             return Err(Status::NotEnoughMemory);
@@ -635,8 +665,6 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
                 }
             }
             VerifyAction::Present(pin) => {
-                self.session.pin = false;
-                self.session.pin_fresh = false;
                 let s = self.check_secret(false, pin)?;
                 self.commit(&[Op::Put(records::PIN, &s.encode())])?;
                 self.session.pin = true;
@@ -662,6 +690,8 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
         let pin_max = self.secret(false)?.max;
         let p = self.check_secret(true, puk)?;
         let pin = self.new_secret(new_pin, pin_max, false);
+        self.session.pin = false;
+        self.session.pin_fresh = false;
         self.commit(&[
             Op::Put(records::PUK, &p.encode()),
             Op::Put(records::PIN, &pin.encode()),
@@ -703,10 +733,8 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
                     return Err(Status::ConditionsOfUseNotSatisfied);
                 };
                 let expected = w.get(..*n).ok_or(Status::UnspecifiedCheckingError)?;
-                if let Some(c) = challenge {
-                    if c.len() != block {
-                        return Err(Status::IncorrectDataParameter);
-                    }
+                if challenge.is_some_and(|c| c.len() != block) {
+                    return Err(Status::IncorrectDataParameter);
                 }
                 if !bool::from(witness.ct_eq(expected)) {
                     self.session.mgmt = false;
@@ -798,19 +826,13 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
             (None, None, Some([]), Some(p)) if !p.is_empty() => Err(p),
             _ => return Err(Status::IncorrectDataParameter),
         };
-        match rec.pin_policy {
-            PinPolicy::Never => {}
-            PinPolicy::Always => {
-                if !self.session.pin_fresh {
-                    return Err(Status::SecurityStatusNotSatisfied);
-                }
-                self.session.pin_fresh = false;
-            }
-            PinPolicy::Once | PinPolicy::Default => {
-                if !self.session.pin {
-                    return Err(Status::SecurityStatusNotSatisfied);
-                }
-            }
+        let allowed = match rec.pin_policy {
+            PinPolicy::Never => true,
+            PinPolicy::Always => self.session.pin_fresh,
+            PinPolicy::Once | PinPolicy::Default => self.session.pin,
+        };
+        if !allowed {
+            return Err(Status::SecurityStatusNotSatisfied);
         }
         let m = out.open(tags::DYN_AUTH)?;
         match op {
@@ -829,6 +851,10 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
                 shared.zeroize();
                 r?;
             }
+        }
+        // A PIN-always verification is used up by a completed operation only.
+        if rec.pin_policy == PinPolicy::Always {
+            self.session.pin_fresh = false;
         }
         out.close(m)
     }
@@ -943,7 +969,10 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
     }
 
     fn reset_card(&mut self) -> Result<(), Status> {
-        if self.secret(false)?.left != 0 || self.secret(true)?.left != 0 {
+        // An unreadable PIN or PUK record counts as blocked: RESET is the way
+        // back from a damaged card.
+        let blocked = |s: Result<Secret, Status>| s.map_or(true, |s| s.left == 0);
+        if !blocked(self.secret(false)) || !blocked(self.secret(true)) {
             return Err(Status::ConditionsOfUseNotSatisfied);
         }
         let id = new_identity(&mut self.rng, Some(self.id.serial));

@@ -25,6 +25,8 @@ pub enum Command<'a> {
     Select {
         /// The AID (possibly truncated).
         aid: &'a [u8],
+        /// Whether the host wants the application property template (P2 != 0C).
+        fci: bool,
     },
     /// GET DATA.
     GetData {
@@ -114,9 +116,9 @@ pub enum Command<'a> {
         /// TLV-encoded key material and policies.
         data: &'a [u8],
     },
-    /// ATTEST.
+    /// ATTEST (`00 F9 <slot> 00`).
     Attest {
-        /// Slot.
+        /// Slot (P1).
         slot: KeyRef,
     },
 }
@@ -175,7 +177,10 @@ impl<'a> Command<'a> {
                 if p1 != 0x04 || (p2 & !0x0C) != 0 {
                     return Err(Status::IncorrectP1OrP2Parameter);
                 }
-                Command::Select { aid: data }
+                Command::Select {
+                    aid: data,
+                    fci: p2 & 0x0C != 0x0C,
+                }
             }
             Ins::GetData => {
                 p1p2(p1, p2, (0x3F, 0xFF))?;
@@ -317,9 +322,14 @@ impl<'a> Command<'a> {
                 slot: key_slot(p2)?,
                 data,
             },
-            Ins::Attest => Command::Attest {
-                slot: key_slot(p2)?,
-            },
+            Ins::Attest => {
+                if p2 != 0 {
+                    return Err(Status::IncorrectP1OrP2Parameter);
+                }
+                Command::Attest {
+                    slot: key_slot(p1)?,
+                }
+            }
         })
     }
 }
@@ -351,8 +361,9 @@ impl<'a> TryFrom<CommandView<'a>> for Command<'a> {
 pub fn asymmetric(alg: u8) -> Result<Algorithm, Status> {
     match Algorithm::try_from(alg) {
         Ok(Algorithm::EccP256) => Ok(Algorithm::EccP256),
-        // RSA-2048 is recognized; its implementation is the next firmware issue.
-        Ok(Algorithm::Rsa2048) => Err(Status::FunctionNotSupported),
+        // Recognized asymmetric algorithms Tamga does not implement (RSA-2048 is
+        // the next firmware issue).
+        Ok(a) if a.is_asymmetric() => Err(Status::FunctionNotSupported),
         _ => Err(Status::IncorrectDataParameter),
     }
 }

@@ -96,7 +96,9 @@ impl Secret {
         };
         let tries = retries.unwrap_or(tries);
         let mut padded = [defaults::PIN_PAD; 8];
-        padded[..value.len()].copy_from_slice(value);
+        for (d, s) in padded.iter_mut().zip(value) {
+            *d = *s;
+        }
         Secret {
             left: tries,
             max: tries,

@@ -153,9 +153,10 @@ fn put_data_needs_the_management_key() {
     );
     assert_eq!(get_data(&mut card, 0x5FC105).sw, 0x6A82);
     assert_eq!(auth_mgmt(&mut card), 0x9000);
+    assert_eq!(put_data(&mut card, 0x5FC1FF, b"x"), 0x6A82, "unknown object");
     assert_eq!(
         put_data(&mut card, 0x7E, b"x"),
-        0x6A82,
+        0x6A81,
         "discovery is read-only"
     );
 }
@@ -569,7 +570,7 @@ fn rsa_generation_is_refused_clearly_until_supported() {
     );
     assert_eq!(
         call(&mut card, 0x47, 0x00, 0x9A, &[0xAC, 0x03, 0x80, 0x01, 0x14]).sw,
-        0x6A80
+        0x6A81
     );
     assert_eq!(
         call(&mut card, 0x47, 0x00, 0x9B, &[0xAC, 0x03, 0x80, 0x01, 0x11]).sw,
@@ -750,8 +751,10 @@ fn reset_only_when_pin_and_puk_are_blocked() {
 fn attest_is_not_implemented_yet() {
     let mut card = new_card(24);
     select(&mut card).ok();
-    assert_eq!(call(&mut card, 0xF9, 0x9A, 0x00, &[]).sw, 0x6A88);
-    assert_eq!(call(&mut card, 0xF9, 0x00, 0x9A, &[]).sw, 0x6D00);
+    // yubico-piv-tool's encoding: 00 F9 <slot> 00.
+    assert_eq!(call(&mut card, 0xF9, 0x9A, 0x00, &[]).sw, 0x6D00);
+    assert_eq!(call(&mut card, 0xF9, 0x00, 0x9A, &[]).sw, 0x6A86);
+    assert_eq!(call(&mut card, 0xF9, 0x42, 0x00, &[]).sw, 0x6A88);
 }
 
 #[test]
@@ -767,6 +770,10 @@ fn malformed_apdus_get_the_right_status() {
         (&[0x0C, 0xFD, 0x00, 0x00], 0x6882),
         (&[0x01, 0xFD, 0x00, 0x00], 0x6881),
         (&[0x20, 0xFD, 0x00, 0x00], 0x6E00),
+        (&[0x40, 0xFD, 0x00, 0x00], 0x6881),
+        (&[0x41, 0xFD, 0x00, 0x00], 0x6881),
+        (&[0x60, 0xFD, 0x00, 0x00], 0x6882),
+        (&[0x03, 0xFD, 0x00, 0x00], 0x6881),
         (&[0x00, 0x12, 0x00, 0x00], 0x6D00),
         (&[0x00, 0xFD, 0x01, 0x00], 0x6A86),
         (&[0x00, 0xCB, 0x3F, 0xFF, 0x02, 0x5C, 0x00], 0x6A80),
@@ -898,4 +905,68 @@ fn state_persists_and_session_does_not() {
     let meta = metadata(&mut card, KeyRef::Authentication);
     assert_eq!(find(&find(meta.ok(), 4).unwrap(), 0x86).unwrap(), point);
     let _ = ObjectTag::CHUID;
+}
+
+#[test]
+fn a_wrong_pin_in_change_reference_ends_the_verification() {
+    let mut card = new_card(30);
+    select(&mut card).ok();
+    auth_mgmt(&mut card);
+    generate(&mut card, KeyRef::Authentication);
+    assert_eq!(verify(&mut card, b"123456"), 0x9000);
+    let mut d = pad(b"000000").to_vec();
+    d.extend_from_slice(&pad(b"24681357"));
+    assert_eq!(call(&mut card, 0x24, 0x00, 0x80, &d).sw, 0x63C2);
+    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x63C2, "not verified any more");
+    assert_eq!(sign(&mut card, KeyRef::Authentication, &[1; 32]).sw, 0x6982);
+    // Unblocking with the PUK sets a new PIN but does not verify it.
+    assert_eq!(verify(&mut card, b"123456"), 0x9000);
+    let mut d = pad(b"12345678").to_vec();
+    d.extend_from_slice(&pad(b"13572468"));
+    assert_eq!(call(&mut card, 0x2C, 0x00, 0x80, &d).sw, 0x9000);
+    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x63C3);
+}
+
+#[test]
+fn bad_input_does_not_use_up_a_pin_always_verification() {
+    let mut card = new_card(31);
+    select(&mut card).ok();
+    auth_mgmt(&mut card);
+    let point = generate(&mut card, KeyRef::Signature);
+    assert_eq!(verify(&mut card, b"123456"), 0x9000);
+    assert_eq!(sign(&mut card, KeyRef::Signature, &[1; 8]).sw, 0x6A80);
+    let h = [2u8; 32];
+    assert!(ecdsa_ok(&point, &h, sign(&mut card, KeyRef::Signature, &h).ok()));
+    assert_eq!(sign(&mut card, KeyRef::Signature, &h).sw, 0x6982);
+}
+
+#[test]
+fn get_response_with_wrong_parameters_keeps_the_response() {
+    let mut card = new_card(32);
+    select(&mut card).ok();
+    auth_mgmt(&mut card);
+    let cert = vec![0x33u8; 600];
+    assert_eq!(put_data(&mut card, 0x5FC105, &cert), 0x9000);
+    let get = [0x5C, 0x03, 0x5F, 0xC1, 0x05];
+    let first = raw(&mut card, &apdu(0, 0xCB, 0x3F, 0xFF, &get, Some(256)));
+    assert_eq!(first.sw, 0x6100);
+    assert_eq!(raw(&mut card, &[0, 0xC0, 0x01, 0x00, 0x00]).sw, 0x6A86);
+    let mut all = first.data;
+    let mut sw = first.sw;
+    while sw >> 8 == 0x61 {
+        let r = raw(&mut card, &[0, 0xC0, 0, 0, (sw & 0xFF) as u8]);
+        all.extend_from_slice(&r.data);
+        sw = r.sw;
+    }
+    assert_eq!(sw, 0x9000);
+    assert_eq!(inner(&all, 0x53), cert);
+}
+
+#[test]
+fn select_without_response_data() {
+    let mut card = new_card(33);
+    let r = call(&mut card, 0xA4, 0x04, 0x0C, &PIV_AID);
+    assert_eq!(r.sw, 0x9000);
+    assert!(r.data.is_empty());
+    assert_eq!(call(&mut card, 0xFD, 0, 0, &[]).ok(), defaults::COMPAT_VERSION);
 }

@@ -121,7 +121,7 @@ fn tlv_body(tag: u8, value: &[u8]) -> Vec<u8> {
 }
 
 /// The APDUs an action sends (most are one; mutation applies to the first).
-fn apdus(a: &Action, m: &Model) -> Vec<Vec<u8>> {
+fn apdus(a: &Action) -> Vec<Vec<u8>> {
     let one = |ins: u8, p1: u8, p2: u8, data: &[u8]| vec![apdu(0, ins, p1, p2, data, Some(256))];
     match a {
         Action::Raw(b) => vec![b.clone()],
@@ -131,7 +131,7 @@ fn apdus(a: &Action, m: &Model) -> Vec<Vec<u8>> {
             byte,
             cut,
         } => {
-            let mut v = apdus(base, m);
+            let mut v = apdus(base);
             if let Some(first) = v.first_mut() {
                 if !first.is_empty() {
                     let i = at % first.len();
@@ -155,12 +155,12 @@ fn apdus(a: &Action, m: &Model) -> Vec<Vec<u8>> {
                 0xCB,
                 0x3F,
                 0xFF,
-                &tlv_body(0x5C, &tag.to_bytes()[..tag.len()]),
+                &tlv_body(0x5C, &tag.to_bytes()[..tag.encoded_len()]),
             )
         }
         Action::PutData(t, n) => {
             let tag = tamga_firmware::spec::ObjectTag(TAGS[*t]);
-            let mut d = tlv_body(0x5C, &tag.to_bytes()[..tag.len()]);
+            let mut d = tlv_body(0x5C, &tag.to_bytes()[..tag.encoded_len()]);
             d.extend_from_slice(&[0x53, 0x82, (*n >> 8) as u8, *n as u8]);
             d.extend((0..*n).map(|i| (i % 251) as u8));
             // Chained in 255-byte parts.
@@ -312,7 +312,7 @@ fn run(actions: Vec<Action>, seed: u64) -> Result<(), TestCaseError> {
                 m.mgmt = false;
             }
             _ => {
-                for x in apdus(a, &m) {
+                for x in apdus(a) {
                     let (_, sw) = send(&mut card, &m, &x)?;
                     last_sw = sw;
                     sent_ins = x

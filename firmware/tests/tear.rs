@@ -61,8 +61,8 @@ fn chained(ins: u8, p1: u8, p2: u8, data: &[u8]) -> Vec<Vec<u8>> {
 
 fn put(tag: u32, len: usize, fill: u8) -> Vec<Vec<u8>> {
     let t = tamga_firmware::spec::ObjectTag(tag);
-    let mut d = vec![0x5C, t.len() as u8];
-    d.extend_from_slice(&t.to_bytes()[..t.len()]);
+    let mut d = vec![0x5C, t.encoded_len() as u8];
+    d.extend_from_slice(&t.to_bytes()[..t.encoded_len()]);
     if len > 0 {
         d.extend_from_slice(&[0x53, 0x82, (len >> 8) as u8, len as u8]);
     } else {

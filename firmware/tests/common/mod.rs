@@ -212,8 +212,8 @@ pub fn ecdsa_ok(point: &[u8], hash: &[u8], der: &[u8]) -> bool {
 
 pub fn put_data(card: &mut Card, tag: u32, content: &[u8]) -> u16 {
     let t = tamga_firmware::spec::ObjectTag(tag);
-    let mut body = vec![0x5C, t.len() as u8];
-    body.extend_from_slice(&t.to_bytes()[..t.len()]);
+    let mut body = vec![0x5C, t.encoded_len() as u8];
+    body.extend_from_slice(&t.to_bytes()[..t.encoded_len()]);
     let mut hdr = vec![0u8; 4];
     let mut w = tlv::Writer::new(&mut hdr);
     w.header(0x53, content.len()).unwrap();
@@ -224,8 +224,8 @@ pub fn put_data(card: &mut Card, tag: u32, content: &[u8]) -> u16 {
 
 pub fn get_data(card: &mut Card, tag: u32) -> Resp {
     let t = tamga_firmware::spec::ObjectTag(tag);
-    let mut body = vec![0x5C, t.len() as u8];
-    body.extend_from_slice(&t.to_bytes()[..t.len()]);
+    let mut body = vec![0x5C, t.encoded_len() as u8];
+    body.extend_from_slice(&t.to_bytes()[..t.encoded_len()]);
     call(card, 0xCB, 0x3F, 0xFF, &body)
 }
 

@@ -1,1 +1,145 @@
-fn main() {}
+//! Project tasks: `cargo xtask <task>`.
+//!
+//! - `test`: everything CI checks — installs the Debian packages the suites
+//!   need (when root), checks formatting and lints, builds the firmware for
+//!   Cortex-M4, runs every test suite with nextest (JUnit in
+//!   `target/nextest/ci/junit.xml`) and the doc tests.
+//! - `demo`: the embedded default scenario on an emulated card.
+//! - `bench`: the firmware benchmark (instruction counts).
+
+use std::env;
+use std::process::{Command, ExitCode};
+
+/// Debian packages the test suites use.
+const PACKAGES: &[&str] = &["valgrind", "openssl", "pkg-config"];
+
+/// The embedded target the firmware must keep building for.
+const EMBEDDED_TARGET: &str = "thumbv7em-none-eabihf";
+
+/// APDU sequences the firmware property test runs in `test`.
+const PROP_CASES: &str = "100000";
+
+fn usage() {
+    eprintln!(
+        "usage: cargo xtask <task>\n\n\
+         tasks:\n  \
+         test    install test dependencies (as root), check formatting and lints, build the\n          \
+                 firmware for {EMBEDDED_TARGET}, run every test suite\n  \
+         demo    run the demo scenario on an emulated card (no hardware, no services)\n  \
+         bench   print the firmware's host-side instruction counts"
+    );
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("demo") => cargo(&["run", "--quiet", "-p", "tamga-firmware", "--example", "demo"]),
+        Some("bench") => cargo(&["bench", "-p", "tamga-firmware", "--bench", "ops"]),
+        Some("-h" | "--help" | "help") => {
+            usage();
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            usage();
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn step(what: &str) {
+    println!("\n==> {what}");
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let shown = format!("{cmd:?}");
+    let status = cmd.status().map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+fn cargo_cmd() -> Command {
+    Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn cargo(args: &[&str]) -> Result<(), String> {
+    run(cargo_cmd().args(args))
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
+}
+
+fn installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .map(|o| o.stdout.ends_with(b"install ok installed"))
+        .unwrap_or(false)
+}
+
+fn install_packages() -> Result<(), String> {
+    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        println!("Debian packages present: {}", PACKAGES.join(" "));
+        return Ok(());
+    }
+    if !is_root() {
+        println!("warning: not root, cannot install {}; tests needing them may fail", missing.join(" "));
+        return Ok(());
+    }
+    run(Command::new("apt-get").args(["update", "-q"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-q", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+fn has_nextest() -> bool {
+    cargo_cmd()
+        .args(["nextest", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn test() -> Result<(), String> {
+    step("Debian packages");
+    install_packages()?;
+    step(&format!("Rust target {EMBEDDED_TARGET}"));
+    run(Command::new("rustup").args(["target", "add", EMBEDDED_TARGET]))?;
+    step("cargo fmt --check");
+    cargo(&["fmt", "--all", "--check"])?;
+    step("cargo clippy");
+    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    step(&format!("firmware for {EMBEDDED_TARGET} (release)"));
+    cargo(&["build", "-p", "tamga-firmware", "--target", EMBEDDED_TARGET, "--release"])?;
+    step(&format!("tests (property test: {PROP_CASES} APDU sequences)"));
+    if has_nextest() {
+        run(cargo_cmd()
+            .args(["nextest", "run", "--workspace", "--profile", "ci", "--no-tests", "fail"])
+            .env("TAMGA_PROP_CASES", PROP_CASES))?;
+    } else {
+        println!("cargo-nextest not found: running cargo test (no JUnit output)");
+        run(cargo_cmd()
+            .args(["test", "--workspace", "--all-targets"])
+            .env("TAMGA_PROP_CASES", PROP_CASES))?;
+    }
+    step("doc tests");
+    cargo(&["test", "--workspace", "--doc"])?;
+    Ok(())
+}
