@@ -1,0 +1,113 @@
+//! Command-line interface.
+
+mod card;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use tamga::Error;
+use tamga::audit::Audit;
+
+/// Operate Tamga PIV cards: personalize, enrol NCA certificates, sign, manage PINs.
+#[derive(Parser, Debug)]
+#[command(name = "tamga", version, about, long_about = None)]
+pub struct Args {
+    /// The card: a PC/SC reader name, a unique part of it, or its index; or
+    /// `emu:PATH` for an emulated card whose state is the file PATH. Default:
+    /// the only reader that holds a card.
+    #[arg(long, global = true, env = "TAMGA_CARD")]
+    pub card: Option<String>,
+    /// Seconds to wait for a card to be inserted.
+    #[arg(long, global = true, default_value_t = 0)]
+    pub wait: u64,
+    /// Log every APDU (secrets masked) to standard error.
+    #[arg(long, global = true)]
+    pub trace: bool,
+    /// Print data as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Operator audit log (JSON lines, no secrets).
+    #[arg(long, global = true, env = "TAMGA_AUDIT")]
+    pub audit: Option<PathBuf>,
+    /// Operator name written to the audit log.
+    #[arg(
+        long,
+        global = true,
+        env = "TAMGA_OPERATOR",
+        default_value = "operator"
+    )]
+    pub operator: String,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where PINs and keys come from (never the command line).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SecretArgs {
+    /// File holding the PIN (else TAMGA_PIN, else a prompt).
+    #[arg(long)]
+    pub pin_file: Option<PathBuf>,
+    /// File holding the management key in hex (else TAMGA_MGMT_KEY, else the factory default).
+    #[arg(long)]
+    pub mgmt_key_file: Option<PathBuf>,
+}
+
+/// Commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// List PC/SC readers and whether they hold a card.
+    Readers,
+    /// Show the card: serial, version, keys, certificates, PIN/PUK tries, warnings.
+    Status,
+    /// Personalize a card: new PIN, PUK and a random management key, CHUID and CCC.
+    Init(card::InitArgs),
+    /// PIN and PUK management.
+    #[command(subcommand)]
+    Pin(card::PinCommand),
+}
+
+/// Run a parsed command line.
+pub fn run(args: Args) -> Result<(), Error> {
+    let audit = Audit::new(args.audit.clone(), args.operator.clone());
+    let ctx = card::Ctx {
+        card: args.card.clone(),
+        wait: args.wait,
+        json: args.json,
+        audit,
+    };
+    match args.command {
+        Command::Readers => card::readers(&ctx),
+        Command::Status => card::status(&ctx),
+        Command::Init(a) => card::init(&ctx, &a),
+        Command::Pin(p) => card::pin(&ctx, &p),
+    }
+}
+
+/// The process exit code for an error (documented in `tamga --help`).
+pub fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::NoReader | Error::NoCard(_) | Error::ReaderChoice { .. } | Error::Ambiguous(_) => 3,
+        Error::Pcsc(_) => 3,
+        Error::CardRemoved | Error::CardReset => 4,
+        Error::WrongPin(_) | Error::WrongPuk(_) | Error::PinBlocked | Error::PukBlocked => 5,
+        Error::WrongManagementKey => 5,
+        Error::Invalid(_) | Error::Io { .. } | Error::Emulator { .. } => 7,
+        Error::Card { .. } | Error::NotPiv(_) | Error::Malformed { .. } => 8,
+    }
+}
+
+/// Log APDUs (masked) when `--trace` is given or `RUST_LOG` asks.
+pub fn init_tracing(trace: bool) {
+    let filter = if trace {
+        tracing_subscriber::EnvFilter::new("tamga=debug")
+    } else {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"))
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}

@@ -1,0 +1,104 @@
+//! One error type for the host crate: every failure is a one-line message.
+
+use tamga_spec::{Status, status};
+
+/// What went wrong talking to a card or driving an operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No PC/SC service, or it failed.
+    #[error("PC/SC: {0}")]
+    Pcsc(String),
+    /// No reader is connected.
+    #[error("no smart card reader found (is pcscd running and a reader plugged in?)")]
+    NoReader,
+    /// No reader holds a card.
+    #[error("no card in any reader ({0})")]
+    NoCard(String),
+    /// The reader selection matched nothing or more than one reader.
+    #[error("reader {query:?} {problem}; readers: {readers}")]
+    ReaderChoice {
+        /// What the user asked for.
+        query: String,
+        /// "matches no reader" or "matches several readers".
+        problem: &'static str,
+        /// The readers present.
+        readers: String,
+    },
+    /// Several readers hold a card and none was chosen.
+    #[error("several readers hold a card, choose one with --card: {0}")]
+    Ambiguous(String),
+    /// The card was removed during the operation.
+    #[error("the card was removed")]
+    CardRemoved,
+    /// The card was reset by another application during the operation.
+    #[error("the card was reset by another application; try again")]
+    CardReset,
+    /// The emulated card could not be opened.
+    #[error("emulated card {path}: {reason}")]
+    Emulator {
+        /// The state file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The card is not a PIV card.
+    #[error("not a PIV card (SELECT answered {0:04X})")]
+    NotPiv(u16),
+    /// A wrong PIN.
+    #[error("wrong PIN, {0} {tries} left", tries = if *.0 == 1 { "try" } else { "tries" })]
+    WrongPin(u8),
+    /// A wrong PUK.
+    #[error("wrong PUK, {0} {tries} left", tries = if *.0 == 1 { "try" } else { "tries" })]
+    WrongPuk(u8),
+    /// The PIN is blocked.
+    #[error("PIN blocked: unblock it with the PUK (tamga pin unblock)")]
+    PinBlocked,
+    /// The PUK is blocked.
+    #[error("PUK blocked: only a card RESET (erasing all keys) can recover the card")]
+    PukBlocked,
+    /// Management key authentication failed.
+    #[error("management key authentication failed: wrong management key")]
+    WrongManagementKey,
+    /// A bad value given by the user (PIN format, key length, ...).
+    #[error("{0}")]
+    Invalid(String),
+    /// The card answered an unexpected status word.
+    #[error("{op}: card answered {sw:04X} ({meaning})", meaning = status::describe(Status::from_u16(*sw)))]
+    Card {
+        /// The operation.
+        op: &'static str,
+        /// The status word.
+        sw: u16,
+    },
+    /// The card's answer could not be understood.
+    #[error("{op}: malformed answer from the card")]
+    Malformed {
+        /// The operation.
+        op: &'static str,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Result with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<pcsc::Error> for Error {
+    fn from(e: pcsc::Error) -> Self {
+        match e {
+            pcsc::Error::NoService | pcsc::Error::ServiceStopped => {
+                Error::Pcsc("the PC/SC service (pcscd) is not running".into())
+            }
+            pcsc::Error::NoReadersAvailable => Error::NoReader,
+            pcsc::Error::RemovedCard | pcsc::Error::NoSmartcard => Error::CardRemoved,
+            pcsc::Error::ResetCard => Error::CardReset,
+            other => Error::Pcsc(other.to_string()),
+        }
+    }
+}

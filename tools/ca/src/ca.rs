@@ -1,0 +1,930 @@
+//! The CA: directory layout, issuance, renewal, revocation, CRL.
+
+use crate::application::{Application, RenewRequest};
+use crate::config::CaConfig;
+use crate::csr::{self, VerifiedCsr};
+use crate::signer::{CaSigner, FileSigner, KeyAlgorithm};
+use crate::store::{self, CertRow, NewIssue, Store, StoredSignature};
+use crate::{Error, Result, hex, now_unix};
+use base64::Engine;
+use der::asn1::{Any, BitString, Ia5String, PrintableStringRef, Uint, Utf8StringRef};
+use der::referenced::OwnedToRef;
+use der::{Decode, DecodePem, Encode, EncodePem};
+use spki::{
+    AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey,
+    SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef,
+};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+use tamga_nca::{Applicant, Profile, ProfileName, extension, name_from_attributes, oids};
+use x509_cert::Certificate;
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::builder::profile::BuilderProfile;
+use x509_cert::builder::{Builder, CertificateBuilder};
+use x509_cert::certificate::{TbsCertificate, Version};
+use x509_cert::crl::{CertificateList, RevokedCert, TbsCertList};
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::{
+    AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints,
+    CrlDistributionPoints, CrlNumber, CrlReason, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+};
+use x509_cert::name::Name;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::{Time, Validity};
+
+const CA_PEM: &str = "ca.pem";
+const CHAIN_PEM: &str = "chain.pem";
+const KEY_FILE: &str = "ca.key";
+const CONFIG_FILE: &str = "config.json";
+const DB_FILE: &str = "ca.db";
+
+/// Revocation reasons named by the regulation, plus the technical ones.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum RevocationReason {
+    /// The owner's request: RFC 5280 unspecified (0), encoded by omitting reasonCode.
+    OwnerRequest,
+    /// The owner's death: cessationOfOperation (5).
+    Death,
+    /// False information in the application: privilegeWithdrawn (9).
+    FalseInformation,
+    /// Key compromise: keyCompromise (1).
+    KeyCompromise,
+    /// Replaced by a renewed certificate: superseded (4).
+    Superseded,
+}
+
+impl RevocationReason {
+    /// Every reason.
+    pub const ALL: [RevocationReason; 5] = [
+        RevocationReason::OwnerRequest,
+        RevocationReason::Death,
+        RevocationReason::FalseInformation,
+        RevocationReason::KeyCompromise,
+        RevocationReason::Superseded,
+    ];
+
+    /// Name as stored and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationReason::OwnerRequest => "owner-request",
+            RevocationReason::Death => "death",
+            RevocationReason::FalseInformation => "false-information",
+            RevocationReason::KeyCompromise => "key-compromise",
+            RevocationReason::Superseded => "superseded",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<RevocationReason> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// The RFC 5280 CRLReason (`None`: unspecified, reasonCode left out as RFC 5280 5.3.1 advises).
+    pub fn crl_reason(self) -> Option<CrlReason> {
+        match self {
+            RevocationReason::OwnerRequest => None,
+            RevocationReason::Death => Some(CrlReason::CessationOfOperation),
+            RevocationReason::FalseInformation => Some(CrlReason::PrivilegeWithdrawn),
+            RevocationReason::KeyCompromise => Some(CrlReason::KeyCompromise),
+            RevocationReason::Superseded => Some(CrlReason::Superseded),
+        }
+    }
+}
+
+/// Options of `init`.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// CA key algorithm.
+    pub key: KeyAlgorithm,
+    /// CN of the CA certificate.
+    pub common_name: String,
+    /// Directory of the parent CA for an issuing CA; `None` for a self-signed root.
+    pub parent: Option<PathBuf>,
+    /// Existing PKCS#8 key file to use instead of generating one.
+    pub import_key: Option<PathBuf>,
+    /// Validity of the CA certificate, in days.
+    pub ca_validity_days: u32,
+    /// Settings for issued certificates and CRLs.
+    pub config: CaConfig,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        InitOptions {
+            key: KeyAlgorithm::P256,
+            common_name: "Tamga NCA Reference CA".into(),
+            parent: None,
+            import_key: None,
+            ca_validity_days: 3650,
+            config: CaConfig::default(),
+        }
+    }
+}
+
+/// A certificate returned by issuance or renewal.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Issued {
+    /// Serial, hex.
+    pub serial: String,
+    /// Profile name.
+    pub profile: String,
+    /// Certificate PEM.
+    pub certificate: String,
+    /// True when the request had been seen before and the stored certificate was returned.
+    pub existing: bool,
+    /// Certificate DER.
+    #[serde(skip)]
+    pub der: Vec<u8>,
+}
+
+impl Issued {
+    fn from_row(row: &CertRow, existing: bool) -> Result<Issued> {
+        Ok(Issued {
+            serial: row.serial.clone(),
+            profile: row.profile.clone(),
+            certificate: pem(&row.der, "CERTIFICATE")?,
+            existing,
+            der: row.der.clone(),
+        })
+    }
+}
+
+/// PEM-encodes DER with a label.
+pub(crate) fn pem(der: &[u8], label: &str) -> Result<String> {
+    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der)
+        .map_err(|e| Error::Crypto(e.to_string()))
+}
+
+/// Adapts a [`CaSigner`] to the `x509_cert` builder traits.
+struct Adapter<'a>(&'a dyn CaSigner);
+
+#[derive(Clone)]
+struct AdapterKey(SubjectPublicKeyInfoOwned);
+
+impl EncodePublicKey for AdapterKey {
+    fn to_public_key_der(&self) -> spki::Result<der::Document> {
+        Ok(der::Document::encode_msg(&self.0)?)
+    }
+}
+
+impl signature::Keypair for Adapter<'_> {
+    type VerifyingKey = AdapterKey;
+    fn verifying_key(&self) -> AdapterKey {
+        AdapterKey(self.0.public_key().clone())
+    }
+}
+
+impl DynSignatureAlgorithmIdentifier for Adapter<'_> {
+    fn signature_algorithm_identifier(&self) -> spki::Result<AlgorithmIdentifierOwned> {
+        Ok(self.0.algorithm())
+    }
+}
+
+/// A profile with everything fixed in advance.
+struct Fixed {
+    subject: Name,
+    issuer: Name,
+    extensions: Vec<Extension>,
+}
+
+impl BuilderProfile for Fixed {
+    fn get_issuer(&self, _subject: &Name) -> Name {
+        self.issuer.clone()
+    }
+    fn get_subject(&self) -> Name {
+        self.subject.clone()
+    }
+    fn build_extensions(
+        &self,
+        _spk: SubjectPublicKeyInfoRef<'_>,
+        _issuer_spk: SubjectPublicKeyInfoRef<'_>,
+        _tbs: &TbsCertificate,
+    ) -> x509_cert::builder::Result<Vec<Extension>> {
+        Ok(self.extensions.clone())
+    }
+}
+
+fn build_cert(
+    signer: &dyn CaSigner,
+    profile: Fixed,
+    serial: SerialNumber,
+    validity: Validity,
+    spki: SubjectPublicKeyInfoOwned,
+) -> Result<Certificate> {
+    let crypto = |e: x509_cert::builder::Error| Error::Crypto(e.to_string());
+    let mut b = CertificateBuilder::new(profile, serial, validity, spki).map_err(crypto)?;
+    let adapter = Adapter(signer);
+    let tbs = b.finalize(&adapter).map_err(crypto)?;
+    let sig = signer.sign(&tbs)?;
+    b.assemble(BitString::from_bytes(&sig)?, &adapter)
+        .map_err(crypto)
+}
+
+/// 20 random bytes, top bit cleared and first byte non-zero: a positive 20-byte serial.
+fn random_serial() -> Result<(SerialNumber, String)> {
+    let mut b = [0u8; 20];
+    getrandom::fill(&mut b).map_err(|e| Error::Crypto(e.to_string()))?;
+    b[0] &= 0x7f;
+    if b[0] == 0 {
+        b[0] = 1;
+    }
+    Ok((SerialNumber::new(&b)?, hex(&b)))
+}
+
+fn key_id(spki: &SubjectPublicKeyInfoOwned) -> Result<Vec<u8>> {
+    let ski = SubjectKeyIdentifier::try_from(spki.owned_to_ref())
+        .map_err(|e| Error::Crypto(e.to_string()))?;
+    Ok(ski.0.as_bytes().to_vec())
+}
+
+fn unix(t: &Time) -> i64 {
+    t.to_unix_duration().as_secs() as i64
+}
+
+fn time_at(secs: i64) -> Result<Time> {
+    let st = SystemTime::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64);
+    Ok(Time::try_from(st)?)
+}
+
+fn b64(s: &str) -> std::result::Result<Vec<u8>, base64::DecodeError> {
+    let t: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD.decode(t)
+}
+
+fn ca_name(cn: &str) -> Result<Name> {
+    let utf8 = |oid, s: &str| -> Result<AttributeTypeAndValue> {
+        Ok(AttributeTypeAndValue {
+            oid,
+            value: Any::encode_from(&Utf8StringRef::new(s)?)?,
+        })
+    };
+    Ok(name_from_attributes(vec![
+        utf8(oids::COMMON_NAME, cn)?,
+        utf8(oids::ORGANIZATION, "Tamga")?,
+        AttributeTypeAndValue {
+            oid: oids::COUNTRY,
+            value: Any::encode_from(&PrintableStringRef::new("KZ")?)?,
+        },
+    ])?)
+}
+
+/// An open CA directory.
+pub struct Ca {
+    dir: PathBuf,
+    config: CaConfig,
+    signer: Box<dyn CaSigner>,
+    cert: Certificate,
+    cert_der: Vec<u8>,
+    ski: Vec<u8>,
+    store: Mutex<Store>,
+}
+
+impl Ca {
+    /// Creates a CA in `dir` (which must not already hold one): key (mode 0600), certificate
+    /// (self-signed, or signed by the CA in `opts.parent`), `config.json`, the store.
+    pub fn init(dir: &Path, opts: &InitOptions) -> Result<Ca> {
+        opts.config.validate()?;
+        if dir.join(CA_PEM).exists() || dir.join(KEY_FILE).exists() {
+            return Err(Error::Config(format!(
+                "{} already holds a CA",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let signer = match &opts.import_key {
+            Some(p) => FileSigner::load(p)?,
+            None => FileSigner::generate(opts.key)?,
+        };
+        let subject = ca_name(&opts.common_name)?;
+        let ski = key_id(signer.public_key())?;
+        let parent = match &opts.parent {
+            Some(p) => Some(Ca::open(p)?),
+            None => None,
+        };
+        let (issuer, aki, path_len) = match &parent {
+            Some(p) => (
+                p.cert.tbs_certificate().subject().clone(),
+                p.ski.clone(),
+                Some(0),
+            ),
+            None => (subject.clone(), ski.clone(), None),
+        };
+        let mut extensions = vec![
+            extension(
+                true,
+                &BasicConstraints {
+                    ca: true,
+                    path_len_constraint: path_len,
+                },
+            )?,
+            extension(true, &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?,
+            extension(
+                false,
+                &SubjectKeyIdentifier(der::asn1::OctetString::new(ski.clone())?),
+            )?,
+        ];
+        if parent.is_some() {
+            extensions.push(extension(
+                false,
+                &AuthorityKeyIdentifier {
+                    key_identifier: Some(der::asn1::OctetString::new(aki)?),
+                    ..Default::default()
+                },
+            )?);
+        }
+        let (serial, _) = random_serial()?;
+        let validity = Validity::from_now(Duration::from_secs(
+            u64::from(opts.ca_validity_days) * 86400,
+        ))?;
+        let profile = Fixed {
+            subject,
+            issuer,
+            extensions,
+        };
+        let cert = match &parent {
+            Some(p) => build_cert(
+                p.signer.as_ref(),
+                profile,
+                serial,
+                validity,
+                signer.public_key().clone(),
+            )?,
+            None => build_cert(
+                &signer,
+                profile,
+                serial,
+                validity,
+                signer.public_key().clone(),
+            )?,
+        };
+        let cert_pem = cert.to_pem(der::pem::LineEnding::LF)?;
+        let mut chain = cert_pem.clone();
+        if let Some(p) = &parent {
+            let parent_chain = p.dir.join(CHAIN_PEM);
+            chain.push_str(
+                &std::fs::read_to_string(&parent_chain).map_err(|e| Error::io(&parent_chain, e))?,
+            );
+        }
+        signer.save(&dir.join(KEY_FILE))?;
+        write_file(&dir.join(CA_PEM), cert_pem.as_bytes())?;
+        write_file(&dir.join(CHAIN_PEM), chain.as_bytes())?;
+        opts.config.save(&dir.join(CONFIG_FILE))?;
+        let ca = Ca::open(dir)?;
+        {
+            let mut st = ca.lock();
+            let tx = st.transaction()?;
+            let detail = format!(
+                "key={} parent={}",
+                ca.signer.describe(),
+                opts.parent
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "none (root)".into())
+            );
+            Store::audit(&tx, "cli", "init", &detail, now_unix())?;
+            tx.commit()?;
+        }
+        Ok(ca)
+    }
+
+    /// Opens an existing CA directory.
+    pub fn open(dir: &Path) -> Result<Ca> {
+        let signer = FileSigner::load(&dir.join(KEY_FILE))?;
+        Self::open_with_signer(dir, Box::new(signer))
+    }
+
+    /// Opens a CA directory with a signer from elsewhere (e.g. a PKCS#11 token).
+    pub fn open_with_signer(dir: &Path, signer: Box<dyn CaSigner>) -> Result<Ca> {
+        let config = CaConfig::load(&dir.join(CONFIG_FILE))?;
+        let pem_path = dir.join(CA_PEM);
+        let pem_text = std::fs::read_to_string(&pem_path).map_err(|e| Error::io(&pem_path, e))?;
+        let cert = Certificate::from_pem(pem_text.as_bytes())?;
+        if cert.tbs_certificate().subject_public_key_info() != signer.public_key() {
+            return Err(Error::Config("CA key does not match ca.pem".into()));
+        }
+        let ski = key_id(signer.public_key())?;
+        let cert_der = cert.to_der()?;
+        let store = Store::open(&dir.join(DB_FILE))?;
+        Ok(Ca {
+            dir: dir.to_path_buf(),
+            config,
+            signer,
+            cert,
+            cert_der,
+            ski,
+            store: Mutex::new(store),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` with the store (for listing and tests).
+    pub fn with_store<T>(&self, f: impl FnOnce(&mut Store) -> Result<T>) -> Result<T> {
+        f(&mut self.lock())
+    }
+
+    /// The CA certificate.
+    pub fn certificate(&self) -> &Certificate {
+        &self.cert
+    }
+
+    /// The CA certificate as PEM.
+    pub fn certificate_pem(&self) -> Result<String> {
+        pem(&self.cert_der, "CERTIFICATE")
+    }
+
+    /// The CA directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &CaConfig {
+        &self.config
+    }
+
+    fn end_entity_extensions(
+        &self,
+        profile: &Profile,
+        applicant: &Applicant,
+        spki: &SubjectPublicKeyInfoOwned,
+    ) -> Result<(Vec<Extension>, Vec<u8>)> {
+        let mut v = vec![extension(
+            true,
+            &BasicConstraints {
+                ca: false,
+                path_len_constraint: None,
+            },
+        )?];
+        v.extend(profile.extensions(applicant)?);
+        let ski = key_id(spki)?;
+        v.push(extension(
+            false,
+            &SubjectKeyIdentifier(der::asn1::OctetString::new(ski.clone())?),
+        )?);
+        v.push(extension(
+            false,
+            &AuthorityKeyIdentifier {
+                key_identifier: Some(der::asn1::OctetString::new(self.ski.clone())?),
+                ..Default::default()
+            },
+        )?);
+        if let Some(url) = self.config.crl_url() {
+            let dp = DistributionPoint {
+                distribution_point: Some(DistributionPointName::FullName(vec![
+                    GeneralName::UniformResourceIdentifier(Ia5String::new(&url)?),
+                ])),
+                reasons: None,
+                crl_issuer: None,
+            };
+            v.push(extension(false, &CrlDistributionPoints(vec![dp]))?);
+        }
+        if let Some(url) = self.config.aia_url() {
+            let ad = AccessDescription {
+                access_method: const_oid::db::rfc5280::ID_AD_CA_ISSUERS,
+                access_location: GeneralName::UniformResourceIdentifier(Ia5String::new(&url)?),
+            };
+            v.push(extension(false, &AuthorityInfoAccessSyntax(vec![ad]))?);
+        }
+        Ok((v, ski))
+    }
+
+    /// Checks and builds one certificate; nothing is stored yet.
+    fn prepare(
+        &self,
+        kind: &'static str,
+        profile_name: ProfileName,
+        applicant: &Applicant,
+        csr: &VerifiedCsr,
+        signatures: Vec<StoredSignature>,
+        predecessor: Option<String>,
+    ) -> Result<NewIssue> {
+        applicant.validate()?;
+        let profile = Profile::resolve(profile_name, applicant)?;
+        let subject = tamga_nca::subject_name(applicant)?;
+        let (extensions, ski) = self.end_entity_extensions(&profile, applicant, &csr.public_key)?;
+        let (serial, serial_hex) = random_serial()?;
+        let validity = Validity::from_now(Duration::from_secs(
+            u64::from(self.config.validity_days) * 86400,
+        ))?;
+        let fixed = Fixed {
+            subject: subject.clone(),
+            issuer: self.cert.tbs_certificate().subject().clone(),
+            extensions,
+        };
+        let cert = build_cert(
+            self.signer.as_ref(),
+            fixed,
+            serial,
+            validity,
+            csr.public_key.clone(),
+        )?;
+        let v = cert.tbs_certificate().validity();
+        let applicant_json =
+            serde_json::to_string(applicant).map_err(|e| Error::Json(e.to_string()))?;
+        Ok(NewIssue {
+            hash: csr.hash,
+            kind,
+            profile: profile_name.to_string(),
+            applicant: applicant_json,
+            csr: csr.der.clone(),
+            signatures,
+            cert: CertRow {
+                serial: serial_hex,
+                profile: profile_name.to_string(),
+                subject: subject.to_string(),
+                iin: applicant.iin.to_string(),
+                bin: applicant.legal_entity.as_ref().map(|l| l.bin.to_string()),
+                key_id: hex(&ski),
+                not_before: unix(&v.not_before),
+                not_after: unix(&v.not_after),
+                status: "valid".into(),
+                revoked_at: None,
+                revocation_reason: None,
+                predecessor,
+                der: cert.to_der()?,
+                request_id: 0,
+            },
+        })
+    }
+
+    fn prepare_application(&self, app: &Application) -> Result<NewIssue> {
+        let csr = csr::verify_csr(app.csr.as_bytes())?;
+        let mut sigs = Vec::new();
+        for s in &app.signatures {
+            let bad = |what: &str| Error::Json(format!("signatures[{}]: {what}", s.role.as_str()));
+            let cert = if s.certificate.trim_start().starts_with("-----BEGIN") {
+                Certificate::from_pem(s.certificate.as_bytes())
+                    .map_err(|_| bad("certificate is not a PEM certificate"))?
+                    .to_der()?
+            } else {
+                let der = b64(&s.certificate).map_err(|_| bad("certificate is not Base64"))?;
+                Certificate::from_der(&der).map_err(|_| bad("certificate is not DER"))?;
+                der
+            };
+            let alg: const_oid::ObjectIdentifier = s
+                .algorithm
+                .parse()
+                .map_err(|_| bad("algorithm is not an OID"))?;
+            let sig = b64(&s.signature).map_err(|_| bad("signature is not Base64"))?;
+            if sig.is_empty() || sig.len() > 1024 {
+                return Err(bad("signature length"));
+            }
+            sigs.push(StoredSignature {
+                role: s.role.as_str().to_string(),
+                certificate: Some(cert),
+                algorithm: alg.to_string(),
+                signature: sig,
+            });
+        }
+        self.prepare("issue", app.profile, &app.applicant, &csr, sigs, None)
+    }
+
+    /// Writes prepared certificates in one transaction. Returns, per item, the stored
+    /// certificate: the new one, or the one already issued for the same request hash.
+    fn commit(&self, items: Vec<Result<NewIssue>>, actor: &str) -> Result<Vec<Result<Issued>>> {
+        let now = now_unix();
+        let mut st = self.lock();
+        let tx = st.transaction()?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let n = match item {
+                Ok(n) => n,
+                Err(e) => {
+                    out.push(Err(e));
+                    continue;
+                }
+            };
+            if let Some((row, profile, applicant)) = Store::by_request_hash(&tx, &n.hash)? {
+                if profile != n.profile || applicant != n.applicant {
+                    out.push(Err(Error::Conflict(format!(
+                        "this CSR was already used for certificate {} with other application data",
+                        row.serial
+                    ))));
+                } else {
+                    out.push(Issued::from_row(&row, true));
+                }
+                continue;
+            }
+            Store::insert_issue(&tx, &n, now)?;
+            Store::audit(
+                &tx,
+                actor,
+                n.kind,
+                &format!(
+                    "serial={} profile={} iin={}",
+                    n.cert.serial, n.profile, n.cert.iin
+                ),
+                now,
+            )?;
+            out.push(Issued::from_row(&n.cert, false));
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Issues one certificate; committed to the store before it is returned. The same CSR
+    /// again returns the same certificate.
+    pub fn issue(&self, app: &Application, actor: &str) -> Result<Issued> {
+        let n = self.prepare_application(app)?;
+        self.commit(vec![Ok(n)], actor)?
+            .pop()
+            .unwrap_or_else(|| Err(Error::Config("empty commit".into())))
+    }
+
+    /// Issues many certificates: built in parallel, written in one transaction.
+    /// Per-item errors are returned in place; a store error fails the whole batch.
+    pub fn issue_batch(&self, apps: &[Application], actor: &str) -> Result<Vec<Result<Issued>>> {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(8);
+        let chunk = apps.len().div_ceil(threads).max(1);
+        let prepared: Vec<Result<NewIssue>> = std::thread::scope(|s| {
+            let handles: Vec<_> = apps
+                .chunks(chunk)
+                .map(|c| {
+                    s.spawn(move || {
+                        c.iter()
+                            .map(|a| self.prepare_application(a))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| vec![Err(Error::Crypto("worker panicked".into()))])
+                })
+                .collect()
+        });
+        self.commit(prepared, actor)
+    }
+
+    /// Renewal: new certificates for requests signed by the holder's current valid key;
+    /// the replaced certificates are marked superseded in the same transaction that
+    /// writes the new ones.
+    pub fn renew(&self, req: &RenewRequest, actor: &str) -> Result<Vec<Issued>> {
+        if req.items.is_empty() || req.items.len() > 4 {
+            return Err(Error::Renewal("between 1 and 4 items".into()));
+        }
+        let now = now_unix();
+        let holder_serial = req.holder_serial.to_ascii_lowercase();
+        let holder = Store::get(self.lock().conn(), &holder_serial)?
+            .ok_or_else(|| Error::UnknownSerial(holder_serial.clone()))?;
+        let csrs: Vec<VerifiedCsr> = req
+            .items
+            .iter()
+            .map(|i| csr::verify_csr(i.csr.as_bytes()))
+            .collect::<Result<_>>()?;
+        let pairs: Vec<(&str, &[u8])> = req
+            .items
+            .iter()
+            .zip(&csrs)
+            .map(|(i, c)| (i.previous_serial.as_str(), c.der.as_slice()))
+            .collect();
+        let content = RenewRequest::signed_content(&holder_serial, &pairs);
+        let sig = b64(&req.signature).map_err(|_| Error::Json("signature is not Base64".into()))?;
+        let holder_cert = Certificate::from_der(&holder.der)?;
+        csr::verify_signature(
+            holder_cert.tbs_certificate().subject_public_key_info(),
+            None,
+            &content,
+            &sig,
+        )
+        .map_err(|_| {
+            Error::Renewal("signature does not verify with the holder's current key".into())
+        })?;
+
+        // A renewal already carried out (same CSRs, same predecessors) returns its
+        // certificates again, even though the holder certificate is superseded by now.
+        let mut done = Vec::new();
+        for (item, csr) in req.items.iter().zip(&csrs) {
+            let prev = item.previous_serial.to_ascii_lowercase();
+            match Store::by_request_hash(self.lock().conn(), &csr.hash)? {
+                Some((row, _, _)) if row.predecessor.as_deref() == Some(prev.as_str()) => {
+                    done.push(Issued::from_row(&row, true)?)
+                }
+                _ => break,
+            }
+        }
+        if done.len() == req.items.len() {
+            return Ok(done);
+        }
+        if holder.status != "valid" || now < holder.not_before || now >= holder.not_after {
+            return Err(Error::Renewal(format!(
+                "holder certificate {holder_serial} is not valid"
+            )));
+        }
+
+        let mut prepared = Vec::new();
+        let mut existing = Vec::new();
+        for (item, csr) in req.items.iter().zip(&csrs) {
+            let prev_serial = item.previous_serial.to_ascii_lowercase();
+            let st = self.lock();
+            let prev = Store::get(st.conn(), &prev_serial)?
+                .ok_or_else(|| Error::UnknownSerial(prev_serial.clone()))?;
+            if prev.iin != holder.iin || prev.bin != holder.bin {
+                return Err(Error::Renewal(format!(
+                    "certificate {prev_serial} belongs to another holder"
+                )));
+            }
+            if let Some((row, _, _)) = Store::by_request_hash(st.conn(), &csr.hash)? {
+                if row.predecessor.as_deref() == Some(prev_serial.as_str()) {
+                    existing.push(Issued::from_row(&row, true)?);
+                    continue;
+                }
+                return Err(Error::Conflict(format!(
+                    "this CSR was already used for certificate {}",
+                    row.serial
+                )));
+            }
+            if prev.status != "valid" || now >= prev.not_after {
+                return Err(Error::Renewal(format!(
+                    "certificate {prev_serial} is revoked or expired"
+                )));
+            }
+            let (profile, applicant_json) = store::request_data(st.conn(), prev.request_id)?;
+            drop(st);
+            let profile: ProfileName = profile.parse()?;
+            let applicant: Applicant =
+                serde_json::from_str(&applicant_json).map_err(|e| Error::Json(e.to_string()))?;
+            let holder_sig = vec![StoredSignature {
+                role: "holder".to_string(),
+                certificate: Some(holder.der.clone()),
+                algorithm: "default".to_string(),
+                signature: sig.clone(),
+            }];
+            prepared.push((
+                prev_serial.clone(),
+                self.prepare(
+                    "renew",
+                    profile,
+                    &applicant,
+                    csr,
+                    holder_sig,
+                    Some(prev_serial),
+                )?,
+            ));
+        }
+        if prepared.is_empty() {
+            return Ok(existing);
+        }
+        let mut st = self.lock();
+        let tx = st.transaction()?;
+        let mut out = existing;
+        for (prev, n) in prepared {
+            if Store::by_request_hash(&tx, &n.hash)?.is_some() {
+                return Err(Error::Conflict(
+                    "renewal raced with another request for the same CSR".into(),
+                ));
+            }
+            Store::insert_issue(&tx, &n, now)?;
+            if !Store::revoke(&tx, &prev, RevocationReason::Superseded.as_str(), now)? {
+                return Err(Error::Renewal(format!(
+                    "certificate {prev} was revoked meanwhile"
+                )));
+            }
+            Store::audit(
+                &tx,
+                actor,
+                "renew",
+                &format!("serial={} predecessor={prev}", n.cert.serial),
+                now,
+            )?;
+            out.push(Issued::from_row(&n.cert, false)?);
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Revokes a certificate.
+    pub fn revoke(&self, serial: &str, reason: RevocationReason, actor: &str) -> Result<CertRow> {
+        let serial = serial.trim().to_ascii_lowercase();
+        if serial.is_empty() || serial.len() > 42 || !serial.bytes().all(|b| b.is_ascii_hexdigit())
+        {
+            return Err(Error::UnknownSerial(serial.chars().take(48).collect()));
+        }
+        let now = now_unix();
+        let mut st = self.lock();
+        let tx = st.transaction()?;
+        if Store::get(&tx, &serial)?.is_none() {
+            return Err(Error::UnknownSerial(serial));
+        }
+        if !Store::revoke(&tx, &serial, reason.as_str(), now)? {
+            return Err(Error::AlreadyRevoked(serial));
+        }
+        Store::audit(
+            &tx,
+            actor,
+            "revoke",
+            &format!("serial={serial} reason={}", reason.as_str()),
+            now,
+        )?;
+        let row = Store::get(&tx, &serial)?.ok_or_else(|| Error::UnknownSerial(serial.clone()))?;
+        tx.commit()?;
+        Ok(row)
+    }
+
+    /// One certificate by serial.
+    pub fn show(&self, serial: &str) -> Result<CertRow> {
+        let serial = serial.trim().to_ascii_lowercase();
+        Store::get(self.lock().conn(), &serial)?.ok_or(Error::UnknownSerial(serial))
+    }
+
+    /// Issues a new CRL: revoked, unexpired serials with reason codes, the next CRL number,
+    /// nextUpdate = now + crl_period_hours. Returns (number, DER).
+    pub fn crl(&self, actor: &str) -> Result<(i64, Vec<u8>)> {
+        let now = now_unix();
+        let mut st = self.lock();
+        let revoked = st.revoked_unexpired(now)?;
+        let mut entries: Vec<RevokedCert> = Vec::with_capacity(revoked.len());
+        for (serial, at, reason) in &revoked {
+            let bytes: Vec<u8> = (0..serial.len() / 2)
+                .map(|i| u8::from_str_radix(&serial[2 * i..2 * i + 2], 16))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|_| Error::Config(format!("bad serial {serial} in store")))?;
+            let ext = match RevocationReason::parse(reason).and_then(|r| r.crl_reason()) {
+                Some(code) => Some(vec![extension(false, &code)?]),
+                None => None,
+            };
+            entries.push(RevokedCert {
+                serial_number: SerialNumber::new(&bytes)?,
+                revocation_date: time_at(*at)?,
+                crl_entry_extensions: ext,
+            });
+        }
+        let tx = st.transaction()?;
+        let number = Store::next_crl_number(&tx)?;
+        let next = now + i64::from(self.config.crl_period_hours) * 3600;
+        let num_bytes = number.to_be_bytes();
+        let first = num_bytes.iter().position(|&b| b != 0).unwrap_or(7);
+        let crl_ext = vec![
+            extension(false, &CrlNumber(Uint::new(&num_bytes[first..])?))?,
+            extension(
+                false,
+                &AuthorityKeyIdentifier {
+                    key_identifier: Some(der::asn1::OctetString::new(self.ski.clone())?),
+                    ..Default::default()
+                },
+            )?,
+        ];
+        let tbs = TbsCertList {
+            version: Version::V2,
+            signature: self.signer.algorithm(),
+            issuer: self.cert.tbs_certificate().subject().clone(),
+            this_update: time_at(now)?,
+            next_update: Some(time_at(next)?),
+            revoked_certificates: if entries.is_empty() {
+                None
+            } else {
+                Some(entries)
+            },
+            crl_extensions: Some(crl_ext),
+        };
+        let sig = self.signer.sign(&tbs.to_der()?)?;
+        let crl = CertificateList {
+            signature_algorithm: tbs.signature.clone(),
+            tbs_cert_list: tbs,
+            signature: BitString::from_bytes(&sig)?,
+        };
+        let der = crl.to_der()?;
+        Store::insert_crl(&tx, number, now, next, &der)?;
+        Store::audit(
+            &tx,
+            actor,
+            "crl",
+            &format!("number={number} entries={}", revoked.len()),
+            now,
+        )?;
+        tx.commit()?;
+        Ok((number, der))
+    }
+
+    /// The latest CRL if it is still current, else a new one.
+    pub fn current_crl(&self, actor: &str) -> Result<Vec<u8>> {
+        if let Some((_, next, der)) = self.lock().latest_crl()?
+            && next > now_unix() + 60
+        {
+            return Ok(der);
+        }
+        Ok(self.crl(actor)?.1)
+    }
+}
+
+/// Writes a file and syncs it.
+fn write_file(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    f.write_all(data).map_err(|e| Error::io(path, e))?;
+    f.sync_all().map_err(|e| Error::io(path, e))
+}

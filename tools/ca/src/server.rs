@@ -1,0 +1,232 @@
+//! HTTP API for the `tamga` CLI's remote mode.
+//!
+//! | method, path | auth | body | answer |
+//! | --- | --- | --- | --- |
+//! | GET /ca.pem | no | | CA certificate, PEM |
+//! | GET /crl | no | | current CRL, DER |
+//! | POST /crl | token | | a new CRL, DER |
+//! | POST /issue | token | [`Application`] JSON | [`Issued`](crate::Issued) JSON |
+//! | POST /renew | token | [`RenewRequest`] JSON | `{"certificates": [Issued…]}` |
+//! | POST /revoke | token | `{"serial": "…", "reason": "owner-request"}` | the record |
+//! | GET /certificates/SERIAL | token | | the record and PEM |
+//!
+//! Errors are `{"error": "one line"}` with 400, 401, 404, 405, 409, 413 or 500.
+//! The operator token is sent as `Authorization: Bearer TOKEN`.
+
+use crate::{Application, Ca, Error, RenewRequest, Result, RevocationReason};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tiny_http::{Header, Method, Request, Response, Server};
+
+/// Options of `serve`.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// Address to listen on.
+    pub listen: String,
+    /// File with the operator token (at least 16 characters).
+    pub token_file: PathBuf,
+    /// Allow a non-loopback address.
+    pub allow_remote: bool,
+    /// Largest request body.
+    pub max_body: usize,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokeBody {
+    serial: String,
+    reason: RevocationReason,
+}
+
+struct Reply {
+    status: u16,
+    content_type: &'static str,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(v: &impl serde::Serialize) -> Result<Reply> {
+        let body = serde_json::to_vec(v).map_err(|e| Error::Json(e.to_string()))?;
+        Ok(Reply {
+            status: 200,
+            content_type: "application/json",
+            body,
+        })
+    }
+    fn error(status: u16, msg: &str) -> Reply {
+        let body = serde_json::json!({ "error": msg }).to_string().into_bytes();
+        Reply {
+            status,
+            content_type: "application/json",
+            body,
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+struct Api {
+    ca: Ca,
+    token: Vec<u8>,
+    max_body: usize,
+}
+
+impl Api {
+    fn authorized(&self, req: &Request) -> bool {
+        req.headers()
+            .iter()
+            .find(|h| h.field.equiv("Authorization"))
+            .and_then(|h| h.value.as_str().strip_prefix("Bearer "))
+            .is_some_and(|t| constant_time_eq(t.trim().as_bytes(), &self.token))
+    }
+
+    fn body(&self, req: &mut Request) -> Result<Vec<u8>> {
+        if req.body_length().is_some_and(|n| n > self.max_body) {
+            return Err(Error::TooLarge(self.max_body));
+        }
+        let mut buf = Vec::new();
+        req.as_reader()
+            .take(self.max_body as u64 + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io("request body", e))?;
+        if buf.len() > self.max_body {
+            return Err(Error::TooLarge(self.max_body));
+        }
+        Ok(buf)
+    }
+
+    fn handle(&self, req: &mut Request) -> Result<Reply> {
+        let url = req.url().split('?').next().unwrap_or("").to_string();
+        let method = req.method().clone();
+        match (&method, url.as_str()) {
+            (Method::Get, "/ca.pem") => {
+                return Ok(Reply {
+                    status: 200,
+                    content_type: "application/x-pem-file",
+                    body: self.ca.certificate_pem()?.into_bytes(),
+                });
+            }
+            (Method::Get, "/crl") => {
+                return Ok(Reply {
+                    status: 200,
+                    content_type: "application/pkix-crl",
+                    body: self.ca.current_crl("http")?,
+                });
+            }
+            _ => {}
+        }
+        let known = matches!(url.as_str(), "/issue" | "/renew" | "/revoke" | "/crl")
+            || url.starts_with("/certificates/");
+        if !known {
+            return Ok(Reply::error(404, "no such endpoint"));
+        }
+        if !self.authorized(req) {
+            return Err(Error::Unauthorized);
+        }
+        match (method, url.as_str()) {
+            (Method::Post, "/issue") => {
+                let app = Application::from_json(&self.body(req)?)?;
+                Reply::json(&self.ca.issue(&app, "http")?)
+            }
+            (Method::Post, "/renew") => {
+                let r = RenewRequest::from_json(&self.body(req)?)?;
+                Reply::json(&serde_json::json!({ "certificates": self.ca.renew(&r, "http")? }))
+            }
+            (Method::Post, "/revoke") => {
+                let b: RevokeBody = serde_json::from_slice(&self.body(req)?)
+                    .map_err(|e| Error::Json(e.to_string()))?;
+                Reply::json(&self.ca.revoke(&b.serial, b.reason, "http")?)
+            }
+            (Method::Post, "/crl") => Ok(Reply {
+                status: 200,
+                content_type: "application/pkix-crl",
+                body: self.ca.crl("http")?.1,
+            }),
+            (Method::Get, u) if u.starts_with("/certificates/") => {
+                let row = self.ca.show(&u["/certificates/".len()..])?;
+                let pem = crate::ca::pem(&row.der, "CERTIFICATE")?;
+                Reply::json(&serde_json::json!({ "record": row, "certificate": pem }))
+            }
+            _ => Ok(Reply::error(405, "method not allowed")),
+        }
+    }
+}
+
+fn respond(req: Request, reply: Reply) {
+    let header = Header::from_bytes(&b"Content-Type"[..], reply.content_type.as_bytes())
+        .unwrap_or_else(|_| {
+            Header::from_bytes(&b"Content-Type"[..], &b"text/plain"[..]).expect("static header")
+        });
+    let resp = Response::from_data(reply.body)
+        .with_status_code(reply.status)
+        .with_header(header);
+    // A client that went away is not our problem.
+    let _ = req.respond(resp);
+}
+
+/// Binds and serves until the process ends. Prints `listening on ADDR` once bound.
+pub fn serve(ca: Ca, opts: &ServeOptions) -> Result<()> {
+    let addr: SocketAddr = opts
+        .listen
+        .parse()
+        .map_err(|_| Error::Config(format!("listen address {:?} is not IP:PORT", opts.listen)))?;
+    if !addr.ip().is_loopback() && !opts.allow_remote {
+        return Err(Error::Config(format!(
+            "{addr} is not a loopback address (use --allow-remote)"
+        )));
+    }
+    let token =
+        std::fs::read_to_string(&opts.token_file).map_err(|e| Error::io(&opts.token_file, e))?;
+    let token = token.trim().as_bytes().to_vec();
+    if token.len() < 16 {
+        return Err(Error::Config(
+            "operator token must have at least 16 characters".into(),
+        ));
+    }
+    let server =
+        Server::http(addr).map_err(|e| Error::Config(format!("cannot listen on {addr}: {e}")))?;
+    let bound = server
+        .server_addr()
+        .to_ip()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    println!("listening on {bound}");
+    let server = Arc::new(server);
+    let api = Arc::new(Api {
+        ca,
+        token,
+        max_body: opts.max_body,
+    });
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let server = Arc::clone(&server);
+            let api = Arc::clone(&api);
+            std::thread::spawn(move || {
+                while let Ok(mut req) = server.recv() {
+                    let reply = match api.handle(&mut req) {
+                        Ok(r) => r,
+                        Err(e) => Reply::error(e.http_status(), &e.to_string()),
+                    };
+                    eprintln!(
+                        "{} {} -> {}",
+                        req.method(),
+                        req.url().split('?').next().unwrap_or(""),
+                        reply.status
+                    );
+                    respond(req, reply);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        let _ = w.join();
+    }
+    Ok(())
+}

@@ -1,0 +1,346 @@
+//! Idempotency, revocation and CRL (checked by openssl), renewal.
+
+mod common;
+
+use base64::Engine;
+use common::*;
+use der::Decode;
+use tamga_ca::bench::{p256_csr, sample_applicant};
+use tamga_ca::{Error, KeyAlgorithm, RenewItem, RenewRequest, RevocationReason};
+use tamga_nca::{ProfileName, Role};
+use x509_cert::Certificate;
+
+#[test]
+fn same_csr_twice_returns_the_same_certificate() {
+    let tmp = TempDir::new("idem");
+    let ca = root_and_issuing(tmp.path(), KeyAlgorithm::P256);
+    let a = sample_applicant(3, None);
+    let (_, csr) = p256_csr(&a).unwrap();
+    let first = ca
+        .issue(
+            &app(ProfileName::IndividualAuth, a.clone(), csr.clone()),
+            "t",
+        )
+        .unwrap();
+    assert!(!first.existing);
+    let before = counts(&ca);
+    // Same CSR as PEM, as bare Base64 and inside a batch twice: always the same certificate.
+    let der = pem_rfc7468::decode_vec(csr.as_bytes()).unwrap().1;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+    let again = ca
+        .issue(
+            &app(ProfileName::IndividualAuth, a.clone(), b64.clone()),
+            "t",
+        )
+        .unwrap();
+    assert!(again.existing);
+    assert_eq!(
+        (again.serial.as_str(), &again.der),
+        (first.serial.as_str(), &first.der)
+    );
+    let batch = vec![app(ProfileName::IndividualAuth, a.clone(), csr.clone()); 3];
+    for r in ca.issue_batch(&batch, "t").unwrap() {
+        assert_eq!(r.unwrap().serial, first.serial);
+    }
+    assert_eq!(counts(&ca), before);
+    // The same CSR for a different profile or person is refused, nothing stored.
+    let e = ca
+        .issue(
+            &app(ProfileName::IndividualSign, a.clone(), csr.clone()),
+            "t",
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::Conflict(_)), "{e}");
+    let e = ca
+        .issue(
+            &app(ProfileName::IndividualAuth, sample_applicant(4, None), csr),
+            "t",
+        )
+        .unwrap_err();
+    assert!(e.to_string().contains("already used"), "{e}");
+    assert_eq!(counts(&ca), before);
+}
+
+#[test]
+fn revocation_reasons_and_crl() {
+    let tmp = TempDir::new("crl");
+    let ca = root_and_issuing(tmp.path(), KeyAlgorithm::P256);
+    let mut serials = Vec::new();
+    for i in 0..6 {
+        let a = sample_applicant(10 + i, None);
+        let (_, csr) = p256_csr(&a).unwrap();
+        serials.push(
+            ca.issue(&app(ProfileName::IndividualSign, a, csr), "t")
+                .unwrap()
+                .serial,
+        );
+    }
+    for (s, r) in serials.iter().zip(RevocationReason::ALL) {
+        let row = ca.revoke(s, r, "t").unwrap();
+        assert_eq!(row.status, "revoked");
+        assert_eq!(row.revocation_reason.as_deref(), Some(r.as_str()));
+    }
+    let e = ca
+        .revoke(&serials[0], RevocationReason::Death, "t")
+        .unwrap_err();
+    assert!(matches!(e, Error::AlreadyRevoked(_)), "{e}");
+
+    // Make one revoked certificate expired: it must leave the CRL.
+    ca.with_store(|s| {
+        s.conn()
+            .execute(
+                "UPDATE certificates SET not_after = 1000 WHERE serial = ?1",
+                [&serials[4]],
+            )
+            .map_err(Error::from)
+    })
+    .unwrap();
+
+    let (n1, _) = ca.crl("t").unwrap();
+    let (n2, der) = ca.crl("t").unwrap();
+    assert_eq!((n1, n2), (1, 2));
+    let crl_path = write(tmp.path(), "crl.der", &der);
+    let chain = tmp.path().join("ca/chain.pem");
+    let (ok, text) = openssl(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        crl_path.to_str().unwrap(),
+        "-CAfile",
+        chain.to_str().unwrap(),
+        "-verify",
+        "-noout",
+        "-text",
+    ]);
+    assert!(ok && text.contains("verify OK"), "{text}");
+    assert!(
+        text.contains("X509v3 CRL Number: \n                2") || text.contains("CRL Number: \n2"),
+        "{text}"
+    );
+    assert!(text.contains("Next Update"), "{text}");
+    let upper = text.to_uppercase();
+    for (i, s) in serials.iter().enumerate() {
+        let listed = upper.contains(&s.to_uppercase());
+        assert_eq!(
+            listed,
+            i != 4 && i < 5,
+            "serial {i} listed={listed}\n{text}"
+        );
+    }
+    // Reason codes: owner-request has none (unspecified), the others map as documented.
+    for reason in [
+        "Cessation Of Operation",
+        "Privilege Withdrawn",
+        "Key Compromise",
+    ] {
+        assert!(text.contains(reason), "{reason}\n{text}");
+    }
+    assert!(
+        !text.contains("Superseded"),
+        "expired entry still listed\n{text}"
+    );
+    assert!(!text.contains("Unspecified"), "{text}");
+
+    // openssl verify with the CRL: revoked fails, the unrevoked one passes.
+    let issued = ca.show(&serials[5]).unwrap();
+    let ok_pem = write(
+        tmp.path(),
+        "ok.pem",
+        pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &issued.der)
+            .unwrap()
+            .as_bytes(),
+    );
+    let bad = ca.show(&serials[0]).unwrap();
+    let bad_pem = write(
+        tmp.path(),
+        "bad.pem",
+        pem_rfc7468::encode_string("CERTIFICATE", pem_rfc7468::LineEnding::LF, &bad.der)
+            .unwrap()
+            .as_bytes(),
+    );
+    let root = tmp.path().join("root/ca.pem");
+    let ca_pem = tmp.path().join("ca/ca.pem");
+    let v = |c: &std::path::Path| {
+        openssl(&[
+            "verify",
+            "-crl_check",
+            "-CRLfile",
+            crl_path.to_str().unwrap(),
+            "-CAfile",
+            root.to_str().unwrap(),
+            "-untrusted",
+            ca_pem.to_str().unwrap(),
+            "-purpose",
+            "smimesign",
+            c.to_str().unwrap(),
+        ])
+    };
+    // -CRLfile wants PEM.
+    let crl_pem = write(
+        tmp.path(),
+        "crl.pem",
+        pem_rfc7468::encode_string("X509 CRL", pem_rfc7468::LineEnding::LF, &der)
+            .unwrap()
+            .as_bytes(),
+    );
+    std::fs::rename(&crl_pem, &crl_path).unwrap();
+    let (ok, out) = v(&ok_pem);
+    assert!(ok, "{out}");
+    let (ok, out) = v(&bad_pem);
+    assert!(!ok && out.contains("revoked"), "{out}");
+}
+
+#[test]
+fn renewal_signed_by_current_key_supersedes() {
+    let tmp = TempDir::new("renew");
+    let ca = root_and_issuing(tmp.path(), KeyAlgorithm::P256);
+    let a = sample_applicant(20, Some(Role::Finance));
+    let auth_key = openssl_p256_key(tmp.path(), "auth");
+    let sign_key = openssl_rsa_key(tmp.path(), "sign");
+    let auth = ca
+        .issue(
+            &app(
+                ProfileName::LegalAuth,
+                a.clone(),
+                openssl_csr(&auth_key, "a"),
+            ),
+            "t",
+        )
+        .unwrap();
+    let sign = ca
+        .issue(
+            &app(
+                ProfileName::LegalSign,
+                a.clone(),
+                openssl_csr(&sign_key, "s"),
+            ),
+            "t",
+        )
+        .unwrap();
+
+    // New keys, requests for both certificates, signed with the current signature key.
+    let new_auth = openssl_csr(&openssl_p256_key(tmp.path(), "auth2"), "a2");
+    let new_sign = openssl_csr(&openssl_rsa_key(tmp.path(), "sign2"), "s2");
+    let ders: Vec<Vec<u8>> = [&new_auth, &new_sign]
+        .iter()
+        .map(|p| pem_rfc7468::decode_vec(p.as_bytes()).unwrap().1)
+        .collect();
+    let content = RenewRequest::signed_content(
+        &sign.serial,
+        &[(&auth.serial, &ders[0]), (&sign.serial, &ders[1])],
+    );
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let mut req = RenewRequest {
+        holder_serial: sign.serial.clone(),
+        items: vec![
+            RenewItem {
+                previous_serial: auth.serial.clone(),
+                csr: new_auth,
+            },
+            RenewItem {
+                previous_serial: sign.serial.clone(),
+                csr: new_sign,
+            },
+        ],
+        signature: b64(&openssl_sign(&auth_key, &content, tmp.path())),
+    };
+    // Signed by the wrong key (the auth key, while the holder is the signature cert): refused.
+    let before = counts(&ca);
+    let e = ca.renew(&req, "t").unwrap_err();
+    assert!(e.to_string().contains("does not verify"), "{e}");
+    assert_eq!(counts(&ca), before);
+
+    req.signature = b64(&openssl_sign(&sign_key, &content, tmp.path()));
+    let renewed = ca.renew(&req, "t").unwrap();
+    assert_eq!(renewed.len(), 2);
+    for (new, old) in renewed.iter().zip([&auth, &sign]) {
+        assert_eq!(new.profile, old.profile);
+        let row = ca.show(&new.serial).unwrap();
+        assert_eq!(row.predecessor.as_deref(), Some(old.serial.as_str()));
+        let old_row = ca.show(&old.serial).unwrap();
+        assert_eq!(
+            (
+                old_row.status.as_str(),
+                old_row.revocation_reason.as_deref()
+            ),
+            ("revoked", Some("superseded"))
+        );
+        let cert = Certificate::from_der(&new.der).unwrap();
+        let profile = tamga_nca::Profile::resolve(new.profile.parse().unwrap(), &a).unwrap();
+        tamga_nca::check_certificate(&cert, &profile, &a).unwrap();
+    }
+    // Idempotent: the same renewal again returns the same certificates.
+    let again = ca.renew(&req, "t").unwrap();
+    assert_eq!(
+        again.iter().map(|i| &i.serial).collect::<Vec<_>>(),
+        renewed.iter().map(|i| &i.serial).collect::<Vec<_>>()
+    );
+    assert!(again.iter().all(|i| i.existing));
+    // The superseded certificate's key can no longer renew.
+    let csr = openssl_csr(&auth_key, "z");
+    let der = pem_rfc7468::decode_vec(csr.as_bytes()).unwrap().1;
+    let content = RenewRequest::signed_content(&sign.serial, &[(&renewed[0].serial, &der)]);
+    let late = RenewRequest {
+        holder_serial: sign.serial.clone(),
+        items: vec![RenewItem {
+            previous_serial: renewed[0].serial.clone(),
+            csr,
+        }],
+        signature: b64(&openssl_sign(&sign_key, &content, tmp.path())),
+    };
+    let e = ca.renew(&late, "t").unwrap_err();
+    assert!(e.to_string().contains("is not valid"), "{e}");
+}
+
+#[test]
+fn store_is_wal_full_sync_and_versioned() {
+    let tmp = TempDir::new("store");
+    let ca = root_and_issuing(tmp.path(), KeyAlgorithm::P256);
+    let (mode, sync, version): (String, i64, i64) = ca
+        .with_store(|s| {
+            let c = s.conn();
+            Ok((
+                c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
+                c.query_row("PRAGMA synchronous", [], |r| r.get(0))?,
+                c.query_row("PRAGMA user_version", [], |r| r.get(0))?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(
+        (mode.as_str(), sync, version),
+        ("wal", 2, tamga_ca::store::SCHEMA_VERSION as i64)
+    );
+    // A duplicate serial is refused by the database itself.
+    let a = sample_applicant(50, None);
+    let (_, csr) = p256_csr(&a).unwrap();
+    let issued = ca
+        .issue(&app(ProfileName::IndividualAuth, a, csr), "t")
+        .unwrap();
+    let dup = ca.with_store(|s| {
+        s.conn()
+            .execute(
+                "INSERT INTO certificates (serial, request_id, profile, subject, iin, key_id, not_before, not_after, issued_at, der) \
+                 SELECT serial, request_id + 1000, profile, subject, iin, key_id, not_before, not_after, issued_at, der FROM certificates WHERE serial = ?1",
+                [&issued.serial],
+            )
+            .map_err(Error::from)
+    });
+    assert!(
+        dup.unwrap_err()
+            .to_string()
+            .contains("UNIQUE constraint failed")
+    );
+    // A store written by a newer program is not opened.
+    ca.with_store(|s| {
+        s.conn()
+            .execute_batch("PRAGMA user_version = 99")
+            .map_err(Error::from)
+    })
+    .unwrap();
+    drop(ca);
+    let e = tamga_ca::Store::open(&tmp.path().join("ca/ca.db"))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("newer than this program"), "{e}");
+}
