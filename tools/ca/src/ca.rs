@@ -614,6 +614,23 @@ impl Ca {
                 }
                 continue;
             }
+            // One live certificate per key and profile: a request re-signed for the
+            // same key (a card pulled mid-way, a rerun) gets the certificate it has.
+            if n.kind == "issue" {
+                if let Some((row, applicant)) =
+                    Store::live_by_key(&tx, &n.cert.key_id, &n.profile, now)?
+                {
+                    if applicant != n.applicant {
+                        out.push(Err(Error::Conflict(format!(
+                            "certificate {} is live for this key with other application data",
+                            row.serial
+                        ))));
+                    } else {
+                        out.push(Issued::from_row(&row, true));
+                    }
+                    continue;
+                }
+            }
             Store::insert_issue(&tx, &n, now)?;
             Store::audit(
                 &tx,

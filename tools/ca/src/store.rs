@@ -60,6 +60,8 @@ const MIGRATIONS: &[&str] = &[
         action TEXT NOT NULL,
         detail TEXT NOT NULL
     );",
+    // 2: look-up of live certificates by key (one live certificate per key and profile)
+    "CREATE INDEX certificates_key ON certificates(key_id, profile);",
 ];
 
 /// Schema version this build writes.
@@ -233,6 +235,27 @@ impl Store {
         );
         Ok(conn
             .query_row(&sql, [hash], |r| Ok((cert_row(r)?, r.get(14)?, r.get(15)?)))
+            .optional()?)
+    }
+
+    /// The live (valid, unexpired) certificate for a key and profile, with the
+    /// applicant JSON of its request.
+    pub fn live_by_key(
+        conn: &Connection,
+        key_id: &str,
+        profile: &str,
+        now: i64,
+    ) -> Result<Option<(CertRow, String)>> {
+        let sql = format!(
+            "SELECT {CERT_COLUMNS_C}, r.applicant FROM certificates c \
+             JOIN requests r ON r.id = c.request_id \
+             WHERE c.key_id = ?1 AND c.profile = ?2 AND c.status = 'valid' AND c.not_after > ?3 \
+             ORDER BY c.issued_at DESC LIMIT 1"
+        );
+        Ok(conn
+            .query_row(&sql, params![key_id, profile, now], |r| {
+                Ok((cert_row(r)?, r.get(14)?))
+            })
             .optional()?)
     }
 

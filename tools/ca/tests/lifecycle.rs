@@ -344,3 +344,44 @@ fn store_is_wal_full_sync_and_versioned() {
         .unwrap();
     assert!(e.to_string().contains("newer than this program"), "{e}");
 }
+
+#[test]
+fn a_re_signed_request_for_the_same_key_gets_the_live_certificate() {
+    // A card pulled mid-way re-signs its CSR: ECDSA gives a new signature, so a new
+    // request hash, but the key is the same and must not get a second certificate.
+    let tmp = TempDir::new("samekey");
+    let ca = root_and_issuing(tmp.path(), KeyAlgorithm::P256);
+    let key = openssl_p256_key(tmp.path(), "card");
+    let a = sample_applicant(4, None);
+    let csr1 = openssl_csr(&key, "x");
+    let csr2 = openssl_csr(&key, "x");
+    assert_ne!(csr1, csr2, "two ECDSA CSRs differ");
+    let first = ca
+        .issue(&app(ProfileName::IndividualAuth, a.clone(), csr1), "t")
+        .unwrap();
+    let before = counts(&ca);
+    let again = ca
+        .issue(
+            &app(ProfileName::IndividualAuth, a.clone(), csr2.clone()),
+            "t",
+        )
+        .unwrap();
+    assert!(again.existing);
+    assert_eq!(again.serial, first.serial);
+    assert_eq!(counts(&ca), before, "nothing stored");
+    // The same key for the other profile is a different certificate.
+    let sign = ca
+        .issue(
+            &app(ProfileName::IndividualSign, a.clone(), csr2.clone()),
+            "t",
+        )
+        .unwrap();
+    assert_ne!(sign.serial, first.serial);
+    // The same key with another person's data is refused.
+    let other = sample_applicant(5, None);
+    let csr3 = openssl_csr(&key, "x");
+    let err = ca
+        .issue(&app(ProfileName::IndividualAuth, other, csr3), "t")
+        .unwrap_err();
+    assert!(err.to_string().contains("live for this key"), "{err}");
+}

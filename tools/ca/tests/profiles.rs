@@ -45,8 +45,6 @@ fn attr(cert: &Certificate, oid: const_oid::ObjectIdentifier) -> Option<(Tag, St
 }
 
 fn check_all_profiles(ca: &Ca, tmp: &Path) {
-    let rsa = openssl_rsa_key(tmp, "applicant-rsa");
-    let ec = openssl_p256_key(tmp, "applicant-ec");
     let ca_ski = ca
         .certificate()
         .tbs_certificate()
@@ -58,6 +56,9 @@ fn check_all_profiles(ca: &Ca, tmp: &Path) {
     holders.extend(Role::ALL.map(Some));
     let mut n = 0;
     for (hi, role) in holders.into_iter().enumerate() {
+        // Each holder its own keys: one live certificate per key and profile.
+        let rsa = openssl_rsa_key(tmp, &format!("applicant-rsa-{hi}"));
+        let ec = openssl_p256_key(tmp, &format!("applicant-ec-{hi}"));
         for kind in [CertKind::Authentication, CertKind::Signature] {
             for (ki, key) in [&rsa, &ec].into_iter().enumerate() {
                 n += 1;
