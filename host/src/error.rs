@@ -76,6 +76,9 @@ pub enum Error {
         /// The operation.
         op: &'static str,
     },
+    /// The certification authority refused, failed or could not be reached.
+    #[error("{0}")]
+    Ca(String),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -14,10 +14,13 @@
 
 pub mod apdu;
 pub mod audit;
+pub mod ca;
 pub mod certinfo;
+pub mod enroll;
 pub mod error;
 pub mod piv;
 pub mod secrets;
+pub mod signer;
 pub mod transport;
 
 pub use error::{Error, Result};

@@ -12,6 +12,20 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // One line, never a stack trace: a closed pipe (`tamga status | head`) ends
+    // quietly, anything else is reported as an internal error.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("unknown");
+        if msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        eprintln!("tamga: internal error: {msg}");
+    }));
     let args = cli::Args::parse();
     cli::init_tracing(args.trace);
     match cli::run(args) {

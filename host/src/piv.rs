@@ -164,6 +164,19 @@ impl PublicKey {
         })
     }
 
+    /// The key as SubjectPublicKeyInfo DER.
+    pub fn spki_der(&self) -> Result<Vec<u8>> {
+        use spki::EncodePublicKey;
+        let bad = || Error::Malformed { op: "public key" };
+        let der = match self {
+            PublicKey::P256(point) => p256::PublicKey::from_sec1_bytes(point)
+                .map_err(|_| bad())?
+                .to_public_key_der(),
+            PublicKey::Rsa { n, e } => self::rsa_key(n, e)?.to_public_key_der(),
+        };
+        der.map(|d| d.as_bytes().to_vec()).map_err(|_| bad())
+    }
+
     /// The PIV algorithm of this key.
     pub fn algorithm(&self) -> Algorithm {
         match self {
@@ -171,6 +184,15 @@ impl PublicKey {
             PublicKey::Rsa { .. } => Algorithm::Rsa2048,
         }
     }
+}
+
+/// An RSA public key from its modulus and exponent.
+pub fn rsa_key(n: &[u8], e: &[u8]) -> Result<rsa::PublicKey> {
+    rsa::PublicKey::new(
+        rsa::BoxedUint::from_be_slice_vartime(n),
+        rsa::BoxedUint::from_be_slice_vartime(e),
+    )
+    .map_err(|_| Error::Malformed { op: "public key" })
 }
 
 /// GET METADATA of a key or PIN.

@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 mod card;
+mod nca;
 
 use std::path::PathBuf;
 
@@ -29,6 +30,9 @@ pub struct Args {
     /// Operator audit log (JSON lines, no secrets).
     #[arg(long, global = true, env = "TAMGA_AUDIT")]
     pub audit: Option<PathBuf>,
+    /// The certification authority.
+    #[command(flatten)]
+    pub ca: nca::CaArgs,
     /// Operator name written to the audit log.
     #[arg(
         long,
@@ -65,6 +69,8 @@ pub enum Command {
     /// PIN and PUK management.
     #[command(subcommand)]
     Pin(card::PinCommand),
+    /// Enrol the two NCA certificates (authentication 9A, signature 9C) on the card.
+    Enroll(Box<nca::EnrollArgs>),
 }
 
 /// Run a parsed command line.
@@ -81,6 +87,7 @@ pub fn run(args: Args) -> Result<(), Error> {
         Command::Status => card::status(&ctx),
         Command::Init(a) => card::init(&ctx, &a),
         Command::Pin(p) => card::pin(&ctx, &p),
+        Command::Enroll(a) => nca::enroll(&ctx, &args.ca, &a),
     }
 }
 
@@ -90,6 +97,7 @@ pub fn exit_code(e: &Error) -> u8 {
         Error::NoReader | Error::NoCard(_) | Error::ReaderChoice { .. } | Error::Ambiguous(_) => 3,
         Error::Pcsc(_) => 3,
         Error::CardRemoved | Error::CardReset => 4,
+        Error::Ca(_) => 6,
         Error::WrongPin(_) | Error::WrongPuk(_) | Error::PinBlocked | Error::PukBlocked => 5,
         Error::WrongManagementKey => 5,
         Error::Invalid(_) | Error::Io { .. } | Error::Emulator { .. } => 7,

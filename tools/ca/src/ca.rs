@@ -128,7 +128,7 @@ impl Default for InitOptions {
 }
 
 /// A certificate returned by issuance or renewal.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Issued {
     /// Serial, hex.
     pub serial: String,

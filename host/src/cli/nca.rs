@@ -1,0 +1,270 @@
+//! NCA commands: enroll (and the CA options they share).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tamga::ca::{CaClient, LocalCa, RemoteCa};
+use tamga::enroll::{self, Request};
+use tamga::{Error, secrets};
+use tamga_nca::{Applicant, LegalEntity, Role};
+use tamga_spec::Algorithm;
+
+use super::SecretArgs;
+use super::card::Ctx;
+
+/// Which CA to use.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CaArgs {
+    /// A local CA directory (made by `tamga-ca init`), or `http://HOST:PORT` of a
+    /// `tamga-ca serve`.
+    #[arg(long, global = true, env = "TAMGA_CA")]
+    pub ca: Option<String>,
+    /// A remote CA (`tamga-ca serve`), as http://HOST:PORT.
+    #[arg(long, global = true, env = "TAMGA_CA_URL", conflicts_with = "ca")]
+    pub ca_url: Option<String>,
+    /// File holding the operator token of a remote CA (else TAMGA_CA_TOKEN).
+    #[arg(long, global = true)]
+    pub ca_token_file: Option<PathBuf>,
+}
+
+impl CaArgs {
+    /// Open the chosen CA.
+    pub fn open(&self, operator: &str) -> Result<Box<dyn CaClient>, Error> {
+        let url = self
+            .ca_url
+            .clone()
+            .or_else(|| self.ca.clone().filter(|c| c.starts_with("http://")));
+        if let Some(url) = url {
+            let token = match (&self.ca_token_file, std::env::var("TAMGA_CA_TOKEN")) {
+                (Some(f), _) => {
+                    Some(secrets::read(Some(f), "TAMGA_CA_TOKEN", "CA token")?.to_string())
+                }
+                (None, Ok(t)) => Some(t),
+                (None, Err(_)) => None,
+            };
+            return Ok(Box::new(RemoteCa::new(&url, token)?));
+        }
+        match &self.ca {
+            Some(dir) => Ok(Box::new(LocalCa::open(
+                std::path::Path::new(dir),
+                operator,
+            )?)),
+            None => Err(Error::Invalid(
+                "no certification authority: give --ca DIR, --ca-url URL, or set TAMGA_CA".into(),
+            )),
+        }
+    }
+}
+
+/// Key algorithm for `--alg`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Alg {
+    /// RSA-2048 (the NCA norm for individuals).
+    Rsa2048,
+    /// ECC P-256.
+    P256,
+}
+
+/// A legal-entity role for `--role`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum RoleArg {
+    /// Head of the organisation.
+    Head,
+    /// Employee who may sign.
+    MaySign,
+    /// Finance.
+    Finance,
+    /// Human resources.
+    Hr,
+    /// Employee.
+    Employee,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Role {
+        match r {
+            RoleArg::Head => Role::Head,
+            RoleArg::MaySign => Role::MaySign,
+            RoleArg::Finance => Role::Finance,
+            RoleArg::Hr => Role::Hr,
+            RoleArg::Employee => Role::Employee,
+        }
+    }
+}
+
+/// `tamga enroll` options.
+#[derive(clap::Args, Debug)]
+pub struct EnrollArgs {
+    #[command(flatten)]
+    secrets: SecretArgs,
+    /// Applicant data as a JSON file (instead of the flags below).
+    #[arg(long, conflicts_with_all = ["iin", "surname", "name"])]
+    applicant: Option<PathBuf>,
+    /// Individual identification number (12 digits).
+    #[arg(long, required_unless_present = "applicant")]
+    iin: Option<String>,
+    /// Surname.
+    #[arg(long, required_unless_present = "applicant")]
+    surname: Option<String>,
+    /// Given name.
+    #[arg(long, required_unless_present = "applicant")]
+    name: Option<String>,
+    /// Patronymic.
+    #[arg(long)]
+    patronymic: Option<String>,
+    /// E-mail address.
+    #[arg(long)]
+    email: Option<String>,
+    /// Phone number.
+    #[arg(long)]
+    phone: Option<String>,
+    /// Locality (city).
+    #[arg(long)]
+    locality: Option<String>,
+    /// Region.
+    #[arg(long)]
+    region: Option<String>,
+    /// Legal entity: business identification number (12 digits).
+    #[arg(long, requires_all = ["org", "role"])]
+    bin: Option<String>,
+    /// Legal entity: organisation name.
+    #[arg(long, requires = "bin")]
+    org: Option<String>,
+    /// Legal entity: the employee's role.
+    #[arg(long, requires = "bin")]
+    role: Option<RoleArg>,
+    /// Key algorithm (default: RSA-2048 when the card supports it, else P-256).
+    #[arg(long, value_enum)]
+    alg: Option<Alg>,
+    /// Generate new keys and certificates even if the card holds some.
+    #[arg(long)]
+    replace: bool,
+}
+
+fn applicant(a: &EnrollArgs) -> Result<Applicant, Error> {
+    let invalid = |e: tamga_nca::Error| Error::Invalid(e.to_string());
+    if let Some(path) = &a.applicant {
+        let text = std::fs::read(path).map_err(|source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let app: Applicant = serde_json::from_slice(&text)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
+        app.validate().map_err(invalid)?;
+        return Ok(app);
+    }
+    let iin = a.iin.as_deref().unwrap_or("").parse().map_err(invalid)?;
+    let legal_entity = match (&a.bin, &a.org, a.role) {
+        (Some(bin), Some(org), Some(role)) => Some(LegalEntity {
+            bin: bin.parse().map_err(invalid)?,
+            name: org.clone(),
+            role: role.into(),
+        }),
+        _ => None,
+    };
+    let app = Applicant {
+        iin,
+        surname: a.surname.clone().unwrap_or_default(),
+        name: a.name.clone().unwrap_or_default(),
+        patronymic: a.patronymic.clone(),
+        email: a.email.clone(),
+        phone: a.phone.clone(),
+        locality: a.locality.clone(),
+        region: a.region.clone(),
+        legal_entity,
+    };
+    app.validate().map_err(invalid)?;
+    Ok(app)
+}
+
+/// `tamga enroll`.
+pub fn enroll(ctx: &Ctx, ca: &CaArgs, a: &EnrollArgs) -> Result<(), Error> {
+    let applicant = applicant(a)?;
+    let ca = ca.open(&ctx.audit.operator)?;
+    let pin = secrets::pin(a.secrets.pin_file.as_deref(), "TAMGA_PIN", "PIN")?;
+    let mgmt = secrets::mgmt_key(a.secrets.mgmt_key_file.as_deref())?;
+    let mut piv = ctx.open()?;
+    let info = piv.select()?;
+    let alg = match a.alg {
+        Some(Alg::P256) => Algorithm::EccP256,
+        Some(Alg::Rsa2048) => Algorithm::Rsa2048,
+        None if info.algorithms.contains(&Algorithm::Rsa2048.to_u8()) => Algorithm::Rsa2048,
+        None => Algorithm::EccP256,
+    };
+    let bar = if ctx.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+            .unwrap_or(ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    let req = Request {
+        applicant: applicant.clone(),
+        alg,
+        replace: a.replace,
+    };
+    let result = enroll::enroll(&mut piv, ca.as_ref(), &req, &pin, &mgmt, &mut |step| {
+        bar.set_message(step.to_string())
+    });
+    bar.finish_and_clear();
+    let serial = piv.serial().ok();
+    match &result {
+        Ok(r) => ctx.audit.record(
+            "enroll",
+            serial,
+            "ok",
+            json!({"iin": applicant.iin.to_string(), "ca": ca.describe(), "certificates": r.slots}),
+        ),
+        Err(e) => ctx.audit.record(
+            "enroll",
+            serial,
+            "failed",
+            json!({"iin": applicant.iin.to_string(), "ca": ca.describe(), "error": e.to_string()}),
+        ),
+    }
+    let r = result?;
+    if ctx.json {
+        let steps: Vec<_> = r
+            .steps
+            .iter()
+            .map(|(n, d)| json!({"step": n, "ms": d.as_secs_f64() * 1e3}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({
+                "card_serial": r.card_serial, "certificates": r.slots, "steps": steps,
+                "apdus": r.apdus, "bytes": r.bytes, "total_ms": r.total.as_secs_f64() * 1e3,
+            }))
+            .unwrap_or_default()
+        );
+        return Ok(());
+    }
+    println!(
+        "card {} enrolled ({:?}), {}",
+        r.card_serial,
+        alg,
+        ca.describe()
+    );
+    for s in &r.slots {
+        println!(
+            "  {} {:<16} {:<17} serial {}  {}",
+            s.slot, s.profile, s.outcome, s.serial, s.subject
+        );
+    }
+    println!("steps:");
+    for (n, d) in &r.steps {
+        println!("  {:>9.1} ms  {n}", d.as_secs_f64() * 1e3);
+    }
+    println!(
+        "total {:.1} ms, {} APDUs, {} bytes on the wire",
+        r.total.as_secs_f64() * 1e3,
+        r.apdus,
+        r.bytes
+    );
+    Ok(())
+}

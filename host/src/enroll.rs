@@ -1,0 +1,275 @@
+//! NCA enrolment on a card: two key pairs generated on the card (9A
+//! authentication, 9C signature), requests signed on the card, certificates
+//! from the CA checked against the card's keys and the profile, written back.
+//!
+//! Idempotent and resumable: a slot that already holds a matching live
+//! certificate is left alone; a slot whose key has no certificate on the card
+//! yet (a card pulled mid-way) keeps its key, and the CA answers a request for
+//! a key it already certified with that certificate, never a second one.
+
+use std::time::{Duration, Instant};
+
+use der::{Decode, Encode, EncodePem};
+use tamga_ca::Application;
+use tamga_nca::{Applicant, CertKind, Profile, ProfileName};
+use tamga_spec::{Algorithm, KeyRef, PinPolicy, TouchPolicy};
+use x509_cert::Certificate;
+use x509_cert::builder::{Builder, RequestBuilder};
+
+use crate::ca::CaClient;
+use crate::error::{Error, Result};
+use crate::piv::{MgmtKey, Pin, Piv, PublicKey};
+use crate::signer::CardSigner;
+use crate::transport::Transport;
+
+/// The two NCA certificates: slot, certificate kind.
+pub const NCA_SLOTS: [(KeyRef, CertKind); 2] = [
+    (KeyRef::Authentication, CertKind::Authentication),
+    (KeyRef::Signature, CertKind::Signature),
+];
+
+/// What to enrol.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The applicant (with the legal entity for an employee).
+    pub applicant: Applicant,
+    /// Key algorithm for new keys.
+    pub alg: Algorithm,
+    /// Generate new keys even when the card holds keys or certificates.
+    pub replace: bool,
+}
+
+/// What happened in one slot.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SlotOutcome {
+    /// Slot, hex.
+    pub slot: String,
+    /// Profile.
+    pub profile: String,
+    /// Certificate serial (hex).
+    pub serial: String,
+    /// Subject.
+    pub subject: String,
+    /// "enrolled", "already enrolled" or "resumed".
+    pub outcome: &'static str,
+}
+
+/// A finished enrolment.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Report {
+    /// The card's serial.
+    pub card_serial: u32,
+    /// Per slot.
+    pub slots: Vec<SlotOutcome>,
+    /// Each step and how long it took.
+    pub steps: Vec<(String, Duration)>,
+    /// APDUs exchanged.
+    pub apdus: u64,
+    /// Bytes on the wire (both directions).
+    pub bytes: u64,
+    /// Total time.
+    pub total: Duration,
+}
+
+/// The SPKI DER of a card public key.
+pub fn spki_der(key: &PublicKey) -> Result<Vec<u8>> {
+    key.spki_der()
+}
+
+fn cert_spki(cert: &Certificate) -> Result<Vec<u8>> {
+    cert.tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|_| Error::Malformed { op: "certificate" })
+}
+
+fn live(cert: &Certificate) -> bool {
+    let v = cert.tbs_certificate().validity();
+    let now = std::time::SystemTime::now();
+    v.not_before.to_system_time() <= now && now < v.not_after.to_system_time()
+}
+
+struct Timer<'a> {
+    steps: &'a mut Vec<(String, Duration)>,
+    progress: &'a mut dyn FnMut(&str),
+}
+
+impl Timer<'_> {
+    fn step<T>(&mut self, name: String, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        (self.progress)(&name);
+        let t = Instant::now();
+        let r = f();
+        self.steps.push((name, t.elapsed()));
+        r
+    }
+}
+
+/// Build a PKCS#10 request for `profile` signed on the card by `slot`'s key.
+pub fn card_request<T: Transport>(
+    piv: &mut Piv<T>,
+    slot: KeyRef,
+    key: &PublicKey,
+    profile: &Profile,
+    applicant: &Applicant,
+    pin: &Pin,
+) -> Result<String> {
+    let subject = tamga_nca::subject_name(applicant).map_err(|e| Error::Invalid(e.to_string()))?;
+    let mut builder = RequestBuilder::new(subject).map_err(|e| Error::Invalid(e.to_string()))?;
+    for ext in profile
+        .extensions(applicant)
+        .map_err(|e| Error::Invalid(e.to_string()))?
+    {
+        builder
+            .add_extension(ext)
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+    }
+    let signer = CardSigner::new(piv, slot, key, Some(pin))?;
+    let req = match &signer {
+        CardSigner::P256(s) => builder.build::<_, p256::ecdsa::DerSignature>(s),
+        CardSigner::Rsa(s) => builder.build::<_, rsa::pkcs1v15::Signature>(s),
+    }
+    .map_err(|e| {
+        signer
+            .take_error()
+            .unwrap_or(Error::Invalid(format!("request: {e}")))
+    })?;
+    req.to_pem(der::pem::LineEnding::LF)
+        .map_err(|e| Error::Invalid(format!("request: {e}")))
+}
+
+/// Enrol both NCA certificates on the card. `progress` is told each step's name
+/// as it starts.
+pub fn enroll<T: Transport>(
+    piv: &mut Piv<T>,
+    ca: &dyn CaClient,
+    req: &Request,
+    pin: &Pin,
+    mgmt: &MgmtKey,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Report> {
+    let start = Instant::now();
+    let (apdus0, bytes0) = (piv.channel().apdus, piv.channel().bytes);
+    req.applicant
+        .validate()
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    let legal = req.applicant.legal_entity.is_some();
+    let mut steps = Vec::new();
+    let mut t = Timer {
+        steps: &mut steps,
+        progress,
+    };
+    let card_serial = t.step("select card".into(), || piv.serial())?;
+    t.step("management key".into(), || piv.authenticate(mgmt))?;
+    let mut slots = Vec::new();
+    for (slot, kind) in NCA_SLOTS {
+        let name = ProfileName::of(legal, kind);
+        let profile =
+            Profile::resolve(name, &req.applicant).map_err(|e| Error::Invalid(e.to_string()))?;
+        let s = slot.to_u8();
+        let (meta, on_card) = t.step(format!("{s:02X} read"), || {
+            Ok((piv.metadata(slot)?, piv.read_certificate(slot)?))
+        })?;
+        let on_card = on_card.and_then(|d| Certificate::from_der(&d).ok());
+        let card_key = meta.and_then(|m| m.public);
+        // Already enrolled: the card's certificate is live, for this key, profile and person.
+        if let (Some(cert), Some(key)) = (&on_card, &card_key) {
+            let same_key = cert_spki(cert)? == spki_der(key)?;
+            let matches = tamga_nca::check_certificate(cert, &profile, &req.applicant).is_ok();
+            if same_key && matches && live(cert) && !req.replace {
+                slots.push(SlotOutcome {
+                    slot: format!("{s:02X}"),
+                    profile: name.to_string(),
+                    serial: crate::certinfo::serial_hex(
+                        cert.tbs_certificate().serial_number().as_bytes(),
+                    ),
+                    subject: cert.tbs_certificate().subject().to_string(),
+                    outcome: "already enrolled",
+                });
+                continue;
+            }
+            if same_key && !matches && !req.replace {
+                return Err(Error::Invalid(format!(
+                    "slot {s:02X} holds a certificate for {}: use --replace to enrol anew",
+                    cert.tbs_certificate().subject()
+                )));
+            }
+        }
+        // Resume with the key that has no certificate on the card yet, else a new key.
+        let reuse = match (&card_key, &on_card) {
+            (Some(k), None) => !req.replace && k.algorithm() == req.alg,
+            (Some(k), Some(c)) => {
+                !req.replace && k.algorithm() == req.alg && cert_spki(c)? != spki_der(k)?
+            }
+            (None, _) => false,
+        };
+        let key = match (reuse, card_key) {
+            (true, Some(k)) => k,
+            _ => t.step(format!("{s:02X} generate {:?}", req.alg), || {
+                piv.generate(slot, req.alg, PinPolicy::Default, TouchPolicy::Default)
+            })?,
+        };
+        let key_der = spki_der(&key)?;
+        let csr = t.step(format!("{s:02X} request signed on card"), || {
+            card_request(piv, slot, &key, &profile, &req.applicant, pin)
+        })?;
+        // Proof of possession, checked here before the CA sees it.
+        let checked =
+            tamga_ca::csr::verify_csr(csr.as_bytes()).map_err(|e| Error::Ca(e.to_string()))?;
+        if checked
+            .public_key
+            .to_der()
+            .map_err(|_| Error::Malformed { op: "request" })?
+            != key_der
+        {
+            return Err(Error::Invalid(format!(
+                "slot {s:02X}: the request does not carry the card's key"
+            )));
+        }
+        let app = Application {
+            profile: name,
+            applicant: req.applicant.clone(),
+            csr,
+            signatures: vec![],
+        };
+        let issued = t.step(
+            format!("{s:02X} certificate from the {}", ca.describe()),
+            || ca.issue(&app),
+        )?;
+        let cert = Certificate::from_der(&issued.der)
+            .map_err(|_| Error::Ca("the CA returned an unreadable certificate".into()))?;
+        if cert_spki(&cert)? != key_der {
+            return Err(Error::Ca(format!(
+                "the certificate {} is not for the card's {s:02X} key",
+                issued.serial
+            )));
+        }
+        tamga_nca::check_certificate(&cert, &profile, &req.applicant).map_err(|e| {
+            Error::Ca(format!(
+                "certificate {} does not match the profile: {e}",
+                issued.serial
+            ))
+        })?;
+        t.step(format!("{s:02X} write certificate"), || {
+            piv.write_certificate(slot, &issued.der)
+        })?;
+        slots.push(SlotOutcome {
+            slot: format!("{s:02X}"),
+            profile: name.to_string(),
+            serial: issued.serial.clone(),
+            subject: cert.tbs_certificate().subject().to_string(),
+            outcome: if issued.existing {
+                "resumed"
+            } else {
+                "enrolled"
+            },
+        });
+    }
+    Ok(Report {
+        card_serial,
+        slots,
+        steps,
+        apdus: piv.channel().apdus - apdus0,
+        bytes: piv.channel().bytes - bytes0,
+        total: start.elapsed(),
+    })
+}
