@@ -16,6 +16,7 @@ pub mod apdu;
 pub mod audit;
 pub mod ca;
 pub mod certinfo;
+pub mod cms;
 pub mod enroll;
 pub mod error;
 pub mod piv;

@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 mod card;
+mod docs;
 mod nca;
 
 use std::path::PathBuf;
@@ -71,6 +72,12 @@ pub enum Command {
     Pin(card::PinCommand),
     /// Enrol the two NCA certificates (authentication 9A, signature 9C) on the card.
     Enroll(Box<nca::EnrollArgs>),
+    /// Sign a file with the NCA signature key (9C): a detached CMS signature.
+    Sign(docs::SignArgs),
+    /// Check a detached CMS signature, its certificate and (with --ca) its revocation.
+    Verify(docs::VerifyArgs),
+    /// Revoke the card's NCA certificates (or --serial) with the regulation's reason.
+    Revoke(docs::RevokeArgs),
 }
 
 /// Run a parsed command line.
@@ -88,6 +95,9 @@ pub fn run(args: Args) -> Result<(), Error> {
         Command::Init(a) => card::init(&ctx, &a),
         Command::Pin(p) => card::pin(&ctx, &p),
         Command::Enroll(a) => nca::enroll(&ctx, &args.ca, &a),
+        Command::Sign(a) => docs::sign(&ctx, &a),
+        Command::Verify(a) => docs::verify(&ctx, &args.ca, &a),
+        Command::Revoke(a) => docs::revoke(&ctx, &args.ca, &a),
     }
 }
 

@@ -1,0 +1,266 @@
+//! Document and certificate lifecycle commands: sign, verify, revoke.
+
+use std::path::{Path, PathBuf};
+
+use der::{Decode, DecodePem};
+use serde_json::json;
+use tamga::signer::CardSigner;
+use tamga::{Error, secrets};
+use tamga_ca::RevocationReason;
+use tamga_spec::KeyRef;
+use x509_cert::Certificate;
+use x509_cert::crl::CertificateList;
+
+use super::card::Ctx;
+use super::nca::CaArgs;
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+fn write(path: &Path, data: &[u8]) -> Result<(), Error> {
+    std::fs::write(path, data).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// `tamga sign` options.
+#[derive(clap::Args, Debug)]
+pub struct SignArgs {
+    /// The file to sign.
+    file: PathBuf,
+    /// Where to write the detached CMS signature (default: FILE.p7s).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write PEM instead of DER.
+    #[arg(long)]
+    pem: bool,
+    /// File holding the PIN (else TAMGA_PIN, else a prompt).
+    #[arg(long)]
+    pin_file: Option<PathBuf>,
+}
+
+/// `tamga sign FILE`: a detached CMS signature with the NCA signature key (9C).
+pub fn sign(ctx: &Ctx, a: &SignArgs) -> Result<(), Error> {
+    let content = read(&a.file)?;
+    let pin = secrets::pin(a.pin_file.as_deref(), "TAMGA_PIN", "PIN")?;
+    let mut piv = ctx.open()?;
+    let serial = piv.serial()?;
+    let der = piv.read_certificate(KeyRef::Signature)?.ok_or_else(|| {
+        Error::Invalid("the card has no signature certificate (9C): enrol it first".into())
+    })?;
+    let cert = Certificate::from_der(&der).map_err(|_| Error::Malformed {
+        op: "certificate 9C",
+    })?;
+    let key = piv
+        .metadata(KeyRef::Signature)?
+        .and_then(|m| m.public)
+        .ok_or_else(|| Error::Invalid("the card has no signature key (9C)".into()))?;
+    let signer = CardSigner::new(&mut piv, KeyRef::Signature, &key, Some(&pin))?;
+    let sig = tamga::cms::sign(&signer, &cert, &content)?;
+    let out = a.out.clone().unwrap_or_else(|| {
+        let mut p = a.file.clone().into_os_string();
+        p.push(".p7s");
+        p.into()
+    });
+    let bytes = if a.pem {
+        pem_rfc7468::encode_string("CMS", pem_rfc7468::LineEnding::LF, &sig)
+            .map_err(|e| Error::Invalid(e.to_string()))?
+            .into_bytes()
+    } else {
+        sig
+    };
+    write(&out, &bytes)?;
+    ctx.audit.record(
+        "sign",
+        Some(serial),
+        "ok",
+        json!({"file": a.file.display().to_string(), "signature": out.display().to_string()}),
+    );
+    println!("signed {} -> {}", a.file.display(), out.display());
+    Ok(())
+}
+
+/// `tamga verify` options.
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    /// The signed file.
+    file: PathBuf,
+    /// The detached signature (default: FILE.p7s), DER or PEM.
+    #[arg(long)]
+    signature: Option<PathBuf>,
+    /// The CA certificate (PEM); default: the one of --ca.
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
+}
+
+/// `tamga verify FILE`.
+pub fn verify(ctx: &Ctx, ca: &CaArgs, a: &VerifyArgs) -> Result<(), Error> {
+    let content = read(&a.file)?;
+    let sig_path = a.signature.clone().unwrap_or_else(|| {
+        let mut p = a.file.clone().into_os_string();
+        p.push(".p7s");
+        p.into()
+    });
+    let mut sig = read(&sig_path)?;
+    if sig.starts_with(b"-----BEGIN") {
+        sig = pem_rfc7468::decode_vec(&sig)
+            .map_err(|e| Error::Invalid(format!("{}: {e}", sig_path.display())))?
+            .1;
+    }
+    let client = match (&a.ca_cert, ca.ca.is_some() || ca.ca_url.is_some()) {
+        (_, true) => Some(ca.open(&ctx.audit.operator)?),
+        _ => None,
+    };
+    let ca_pem = match (&a.ca_cert, &client) {
+        (Some(p), _) => String::from_utf8_lossy(&read(p)?).into_owned(),
+        (None, Some(c)) => c.ca_certificate()?,
+        (None, None) => {
+            return Err(Error::Invalid(
+                "give --ca-cert or --ca to check the signer's certificate".into(),
+            ));
+        }
+    };
+    let ca_cert = Certificate::from_pem(ca_pem.as_bytes())
+        .map_err(|e| Error::Invalid(format!("CA certificate: {e}")))?;
+    let v = tamga::cms::verify(&sig, &content, &ca_cert)?;
+    // Revocation, when the CA can be asked.
+    let revoked = match &client {
+        Some(c) => revoked_serials(c.as_ref())?.contains(&v.serial),
+        None => false,
+    };
+    if revoked {
+        return Err(Error::Invalid(format!(
+            "signature by {} but certificate {} is revoked",
+            v.signer, v.serial
+        )));
+    }
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"valid": true, "signer": v.signer, "serial": v.serial, "revocation_checked": client.is_some()})
+        );
+    } else {
+        println!(
+            "valid signature by {} (certificate {}){}",
+            v.signer,
+            v.serial,
+            if client.is_some() {
+                ", not revoked"
+            } else {
+                ", revocation not checked"
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Revocation reasons the operator can give.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Reason {
+    /// The owner asks.
+    OwnerRequest,
+    /// The owner died.
+    Death,
+    /// False information in the application.
+    FalseInfo,
+    /// The key is compromised.
+    KeyCompromise,
+}
+
+impl From<Reason> for RevocationReason {
+    fn from(r: Reason) -> Self {
+        match r {
+            Reason::OwnerRequest => RevocationReason::OwnerRequest,
+            Reason::Death => RevocationReason::Death,
+            Reason::FalseInfo => RevocationReason::FalseInformation,
+            Reason::KeyCompromise => RevocationReason::KeyCompromise,
+        }
+    }
+}
+
+/// `tamga revoke` options.
+#[derive(clap::Args, Debug)]
+pub struct RevokeArgs {
+    /// Why.
+    #[arg(long, value_enum)]
+    reason: Reason,
+    /// Revoke this serial (hex) instead of the certificates on the card.
+    #[arg(long)]
+    serial: Option<String>,
+}
+
+/// `tamga revoke`: revoke the card's NCA certificates (or one serial) and show the CRL entries.
+pub fn revoke(ctx: &Ctx, ca: &CaArgs, a: &RevokeArgs) -> Result<(), Error> {
+    let client = ca.open(&ctx.audit.operator)?;
+    let (card_serial, serials) = match &a.serial {
+        Some(s) => (None, vec![s.to_ascii_lowercase()]),
+        None => {
+            let mut piv = ctx.open()?;
+            let mut v = vec![];
+            for slot in [KeyRef::Authentication, KeyRef::Signature] {
+                if let Some(der) = piv.read_certificate(slot)? {
+                    let c = Certificate::from_der(&der)
+                        .map_err(|_| Error::Malformed { op: "certificate" })?;
+                    v.push(tamga::certinfo::serial_hex(
+                        c.tbs_certificate().serial_number().as_bytes(),
+                    ));
+                }
+            }
+            if v.is_empty() {
+                return Err(Error::Invalid("the card holds no NCA certificate".into()));
+            }
+            (Some(piv.serial()?), v)
+        }
+    };
+    let reason: RevocationReason = a.reason.into();
+    for s in &serials {
+        let r = client.revoke(s, reason);
+        ctx.audit.record(
+            "revoke",
+            card_serial,
+            if r.is_ok() { "ok" } else { "failed" },
+            json!({"serial": s, "reason": reason.as_str(), "ca": client.describe()}),
+        );
+        r?;
+    }
+    let listed: Vec<String> = revoked_serials(client.as_ref())?
+        .into_iter()
+        .filter(|s| serials.contains(s))
+        .collect();
+    if ctx.json {
+        println!(
+            "{}",
+            json!({"revoked": serials, "reason": reason.as_str(), "on_crl": listed})
+        );
+    } else {
+        for s in &serials {
+            println!(
+                "revoked {s} ({}); on the CRL: {}",
+                reason.as_str(),
+                if listed.contains(s) { "yes" } else { "no" }
+            );
+        }
+    }
+    if listed.len() != serials.len() {
+        return Err(Error::Ca("a revoked serial is missing from the CRL".into()));
+    }
+    Ok(())
+}
+
+/// The serials (hex) on the CA's current CRL.
+fn revoked_serials(ca: &dyn tamga::ca::CaClient) -> Result<Vec<String>, Error> {
+    let crl = CertificateList::<x509_cert::certificate::Rfc5280>::from_der(&ca.crl()?)
+        .map_err(|_| Error::Ca("unreadable CRL from the CA".into()))?;
+    Ok(crl
+        .tbs_cert_list
+        .revoked_certificates
+        .iter()
+        .flatten()
+        .map(|r| tamga::certinfo::serial_hex(r.serial_number.as_bytes()))
+        .collect())
+}
