@@ -114,11 +114,23 @@ pub fn card_request<T: Transport>(
     pin: &Pin,
 ) -> Result<String> {
     let subject = tamga_nca::subject_name(applicant).map_err(|e| Error::Invalid(e.to_string()))?;
-    let mut builder = RequestBuilder::new(subject).map_err(|e| Error::Invalid(e.to_string()))?;
-    for ext in profile
+    let exts = profile
         .extensions(applicant)
-        .map_err(|e| Error::Invalid(e.to_string()))?
-    {
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    request_with(piv, slot, key, subject, exts, pin)
+}
+
+/// A PKCS#10 request for `subject` with `exts`, signed on the card by `slot`'s key.
+fn request_with<T: Transport>(
+    piv: &mut Piv<T>,
+    slot: KeyRef,
+    key: &PublicKey,
+    subject: x509_cert::name::Name,
+    exts: Vec<x509_cert::ext::Extension>,
+    pin: &Pin,
+) -> Result<String> {
+    let mut builder = RequestBuilder::new(subject).map_err(|e| Error::Invalid(e.to_string()))?;
+    for ext in exts {
         builder
             .add_extension(ext)
             .map_err(|e| Error::Invalid(e.to_string()))?;
@@ -261,6 +273,174 @@ pub fn enroll<T: Transport>(
                 "resumed"
             } else {
                 "enrolled"
+            },
+        });
+    }
+    Ok(Report {
+        card_serial,
+        slots,
+        steps,
+        apdus: piv.channel().apdus - apdus0,
+        bytes: piv.channel().bytes - bytes0,
+        total: start.elapsed(),
+    })
+}
+
+/// Retired certificate objects hold the certificates a renewal replaced.
+fn retire<T: Transport>(piv: &mut Piv<T>, old: &[u8]) -> Result<()> {
+    let mut count = 0u8;
+    let mut free = None;
+    for n in 1..=tamga_spec::keyref::RETIRED_SLOTS {
+        let slot = KeyRef::Retired(n);
+        match piv.read_certificate(slot)? {
+            Some(c) if c == old => return Ok(()),
+            Some(_) => count += 1,
+            None if free.is_none() => free = Some(slot),
+            None => {}
+        }
+    }
+    let slot =
+        free.ok_or_else(|| Error::Invalid("all 20 retired certificate objects are in use".into()))?;
+    piv.write_certificate(slot, old)?;
+    // Key history: certificates kept on the card, none off the card.
+    let history = [0xC1, 0x01, count + 1, 0xC2, 0x01, 0x00, 0xFE, 0x00];
+    piv.write_object(tamga_spec::ObjectTag::KEY_HISTORY, &history)
+}
+
+fn card_cert<T: Transport>(piv: &mut Piv<T>, slot: KeyRef) -> Result<Certificate> {
+    let der = piv.read_certificate(slot)?.ok_or_else(|| {
+        Error::Invalid(format!(
+            "slot {:02X} holds no certificate: enrol first",
+            slot.to_u8()
+        ))
+    })?;
+    Certificate::from_der(&der).map_err(|_| Error::Malformed { op: "certificate" })
+}
+
+fn card_key<T: Transport>(piv: &mut Piv<T>, slot: KeyRef) -> Result<PublicKey> {
+    piv.metadata(slot)?
+        .and_then(|m| m.public)
+        .ok_or_else(|| Error::Invalid(format!("slot {:02X} holds no key", slot.to_u8())))
+}
+
+/// Renew both NCA certificates: for each slot a new key on the card, a request
+/// signed by it, and the renewal signed by the holder's other NCA key, whose
+/// certificate is valid at the CA (9A is renewed under the signature key 9C,
+/// then 9C under the new 9A). The replaced certificates move to the retired
+/// certificate objects and the key history. An interrupted renewal resumes
+/// with the new key already on the card.
+pub fn renew<T: Transport>(
+    piv: &mut Piv<T>,
+    ca: &dyn CaClient,
+    alg: Algorithm,
+    pin: &Pin,
+    mgmt: &MgmtKey,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Report> {
+    use base64::Engine;
+    let start = Instant::now();
+    let (apdus0, bytes0) = (piv.channel().apdus, piv.channel().bytes);
+    let mut steps = Vec::new();
+    let mut t = Timer {
+        steps: &mut steps,
+        progress,
+    };
+    let card_serial = t.step("select card".into(), || piv.serial())?;
+    t.step("management key".into(), || piv.authenticate(mgmt))?;
+    let mut slots = Vec::new();
+    for (slot, holder) in [
+        (KeyRef::Authentication, KeyRef::Signature),
+        (KeyRef::Signature, KeyRef::Authentication),
+    ] {
+        let s = slot.to_u8();
+        let (old, old_key, holder_cert, holder_key) = t.step(format!("{s:02X} read"), || {
+            Ok((
+                card_cert(piv, slot)?,
+                card_key(piv, slot)?,
+                card_cert(piv, holder)?,
+                card_key(piv, holder)?,
+            ))
+        })?;
+        if cert_spki(&holder_cert)? != spki_der(&holder_key)? || !live(&holder_cert) {
+            return Err(Error::Invalid(format!(
+                "slot {:02X} has no valid certificate for its key: renewal needs one, enrol again instead",
+                holder.to_u8()
+            )));
+        }
+        let old_serial =
+            crate::certinfo::serial_hex(old.tbs_certificate().serial_number().as_bytes());
+        let holder_serial =
+            crate::certinfo::serial_hex(holder_cert.tbs_certificate().serial_number().as_bytes());
+        // The key certified in the slot is replaced; a key without its certificate
+        // (an interrupted renewal) is the new one already.
+        let key = if cert_spki(&old)? == spki_der(&old_key)? {
+            t.step(format!("{s:02X} generate {alg:?}"), || {
+                piv.generate(slot, alg, PinPolicy::Default, TouchPolicy::Default)
+            })?
+        } else {
+            old_key
+        };
+        let key_der = spki_der(&key)?;
+        let subject = old.tbs_certificate().subject().clone();
+        let csr = t.step(format!("{s:02X} request signed on card"), || {
+            request_with(piv, slot, &key, subject, vec![], pin)
+        })?;
+        let checked =
+            tamga_ca::csr::verify_csr(csr.as_bytes()).map_err(|e| Error::Ca(e.to_string()))?;
+        let content = tamga_ca::RenewRequest::signed_content(
+            &holder_serial,
+            &[(old_serial.as_str(), checked.der.as_slice())],
+        );
+        let signature = t.step(format!("renewal signed by {:02X}", holder.to_u8()), || {
+            CardSigner::new(piv, holder, &holder_key, Some(pin))?.sign_bytes(&content)
+        })?;
+        let req = tamga_ca::RenewRequest {
+            holder_serial,
+            items: vec![tamga_ca::RenewItem {
+                previous_serial: old_serial.clone(),
+                csr,
+            }],
+            signature: base64::engine::general_purpose::STANDARD.encode(signature),
+        };
+        let issued = t
+            .step(format!("{s:02X} renewed by the {}", ca.describe()), || {
+                ca.renew(&req)
+            })?
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Ca("the CA returned no certificate".into()))?;
+        let cert = Certificate::from_der(&issued.der)
+            .map_err(|_| Error::Ca("the CA returned an unreadable certificate".into()))?;
+        if cert_spki(&cert)? != key_der {
+            return Err(Error::Ca(format!(
+                "the certificate {} is not for the card's {s:02X} key",
+                issued.serial
+            )));
+        }
+        if cert.tbs_certificate().subject() != old.tbs_certificate().subject() {
+            return Err(Error::Ca(format!(
+                "the renewed certificate {} names another subject",
+                issued.serial
+            )));
+        }
+        let old_der = old
+            .to_der()
+            .map_err(|_| Error::Malformed { op: "certificate" })?;
+        t.step(format!("{s:02X} retire old certificate"), || {
+            retire(piv, &old_der)
+        })?;
+        t.step(format!("{s:02X} write certificate"), || {
+            piv.write_certificate(slot, &issued.der)
+        })?;
+        slots.push(SlotOutcome {
+            slot: format!("{s:02X}"),
+            profile: issued.profile.clone(),
+            serial: issued.serial.clone(),
+            subject: cert.tbs_certificate().subject().to_string(),
+            outcome: if issued.existing {
+                "resumed"
+            } else {
+                "renewed"
             },
         });
     }

@@ -72,6 +72,8 @@ pub enum Command {
     Pin(card::PinCommand),
     /// Enrol the two NCA certificates (authentication 9A, signature 9C) on the card.
     Enroll(Box<nca::EnrollArgs>),
+    /// Renew both NCA certificates with new keys, the request signed by the current keys.
+    Renew(nca::RenewArgs),
     /// Sign a file with the NCA signature key (9C): a detached CMS signature.
     Sign(docs::SignArgs),
     /// Check a detached CMS signature, its certificate and (with --ca) its revocation.
@@ -95,6 +97,7 @@ pub fn run(args: Args) -> Result<(), Error> {
         Command::Init(a) => card::init(&ctx, &a),
         Command::Pin(p) => card::pin(&ctx, &p),
         Command::Enroll(a) => nca::enroll(&ctx, &args.ca, &a),
+        Command::Renew(a) => nca::renew(&ctx, &args.ca, &a),
         Command::Sign(a) => docs::sign(&ctx, &a),
         Command::Verify(a) => docs::verify(&ctx, &args.ca, &a),
         Command::Revoke(a) => docs::revoke(&ctx, &args.ca, &a),

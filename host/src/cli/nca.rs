@@ -193,16 +193,7 @@ pub fn enroll(ctx: &Ctx, ca: &CaArgs, a: &EnrollArgs) -> Result<(), Error> {
         None if info.algorithms.contains(&Algorithm::Rsa2048.to_u8()) => Algorithm::Rsa2048,
         None => Algorithm::EccP256,
     };
-    let bar = if ctx.json {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::new_spinner()
-    };
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
-            .unwrap_or(ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(100));
+    let bar = spinner(ctx);
     let req = Request {
         applicant: applicant.clone(),
         alg,
@@ -228,6 +219,21 @@ pub fn enroll(ctx: &Ctx, ca: &CaArgs, a: &EnrollArgs) -> Result<(), Error> {
         ),
     }
     let r = result?;
+    print_report(
+        ctx,
+        &r,
+        &format!(
+            "card {} enrolled ({:?}), {}",
+            r.card_serial,
+            alg,
+            ca.describe()
+        ),
+    );
+    Ok(())
+}
+
+/// Print an enrolment or renewal report (or its JSON).
+fn print_report(ctx: &Ctx, r: &enroll::Report, headline: &str) {
     if ctx.json {
         let steps: Vec<_> = r
             .steps
@@ -242,14 +248,9 @@ pub fn enroll(ctx: &Ctx, ca: &CaArgs, a: &EnrollArgs) -> Result<(), Error> {
             }))
             .unwrap_or_default()
         );
-        return Ok(());
+        return;
     }
-    println!(
-        "card {} enrolled ({:?}), {}",
-        r.card_serial,
-        alg,
-        ca.describe()
-    );
+    println!("{headline}");
     for s in &r.slots {
         println!(
             "  {} {:<16} {:<17} serial {}  {}",
@@ -265,6 +266,83 @@ pub fn enroll(ctx: &Ctx, ca: &CaArgs, a: &EnrollArgs) -> Result<(), Error> {
         r.total.as_secs_f64() * 1e3,
         r.apdus,
         r.bytes
+    );
+}
+
+/// `tamga renew` options.
+#[derive(clap::Args, Debug)]
+pub struct RenewArgs {
+    #[command(flatten)]
+    secrets: SecretArgs,
+    /// Key algorithm for the new keys (default: the current keys' algorithm).
+    #[arg(long, value_enum)]
+    alg: Option<Alg>,
+}
+
+fn spinner(ctx: &Ctx) -> ProgressBar {
+    let bar = if ctx.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new_spinner()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+            .unwrap_or(ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+/// `tamga renew`: new keys and certificates, the request signed by the current keys.
+pub fn renew(ctx: &Ctx, ca: &CaArgs, a: &RenewArgs) -> Result<(), Error> {
+    let ca = ca.open(&ctx.audit.operator)?;
+    let pin = secrets::pin(a.secrets.pin_file.as_deref(), "TAMGA_PIN", "PIN")?;
+    let mgmt = secrets::mgmt_key(a.secrets.mgmt_key_file.as_deref())?;
+    let mut piv = ctx.open()?;
+    let current = piv
+        .metadata(tamga_spec::KeyRef::Signature)?
+        .and_then(|m| m.public)
+        .map(|k| k.algorithm());
+    let alg = match (a.alg, current) {
+        (Some(Alg::P256), _) => Algorithm::EccP256,
+        (Some(Alg::Rsa2048), _) => Algorithm::Rsa2048,
+        (None, Some(alg)) => alg,
+        (None, None) => {
+            return Err(Error::Invalid(
+                "the card has no signature key: enrol first".into(),
+            ));
+        }
+    };
+    let bar = spinner(ctx);
+    let result = enroll::renew(&mut piv, ca.as_ref(), alg, &pin, &mgmt, &mut |s| {
+        bar.set_message(s.to_string())
+    });
+    bar.finish_and_clear();
+    let serial = piv.serial().ok();
+    match &result {
+        Ok(r) => ctx.audit.record(
+            "renew",
+            serial,
+            "ok",
+            json!({"ca": ca.describe(), "certificates": r.slots}),
+        ),
+        Err(e) => ctx.audit.record(
+            "renew",
+            serial,
+            "failed",
+            json!({"ca": ca.describe(), "error": e.to_string()}),
+        ),
+    }
+    let r = result?;
+    print_report(
+        ctx,
+        &r,
+        &format!(
+            "card {} renewed ({:?}), {}",
+            r.card_serial,
+            alg,
+            ca.describe()
+        ),
     );
     Ok(())
 }

@@ -765,6 +765,15 @@ impl Ca {
                     row.serial
                 )));
             }
+            // The same new key already renewed this certificate (a card pulled
+            // before the new certificate was written): that certificate again.
+            let new_key = hex(&key_id(&csr.public_key)?);
+            if let Some((row, _)) = Store::live_by_key(st.conn(), &new_key, &prev.profile, now)? {
+                if row.predecessor.as_deref() == Some(prev_serial.as_str()) {
+                    existing.push(Issued::from_row(&row, true)?);
+                    continue;
+                }
+            }
             if prev.status != "valid" || now >= prev.not_after {
                 return Err(Error::Renewal(format!(
                     "certificate {prev_serial} is revoked or expired"
