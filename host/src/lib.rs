@@ -17,6 +17,7 @@ pub mod audit;
 pub mod ca;
 pub mod certinfo;
 pub mod cms;
+pub mod demo;
 pub mod enroll;
 pub mod error;
 pub mod piv;

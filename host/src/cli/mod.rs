@@ -72,6 +72,9 @@ pub enum Command {
     Pin(card::PinCommand),
     /// Enrol the two NCA certificates (authentication 9A, signature 9C) on the card.
     Enroll(Box<nca::EnrollArgs>),
+    /// The embedded default: an emulated card and a local CA in a temporary
+    /// directory, a sample citizen enrolled, a document signed, verified, revoked.
+    Demo(DemoArgs),
     /// Renew both NCA certificates with new keys, the request signed by the current keys.
     Renew(nca::RenewArgs),
     /// Sign a file with the NCA signature key (9C): a detached CMS signature.
@@ -80,6 +83,40 @@ pub enum Command {
     Verify(docs::VerifyArgs),
     /// Revoke the card's NCA certificates (or --serial) with the regulation's reason.
     Revoke(docs::RevokeArgs),
+}
+
+/// `tamga demo` options.
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Keep the files in this (new) directory instead of a temporary one.
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Key algorithm.
+    #[arg(long, value_enum, default_value = "rsa2048")]
+    alg: nca::Alg,
+}
+
+fn demo(a: &DemoArgs) -> Result<(), Error> {
+    let alg = match a.alg {
+        nca::Alg::Rsa2048 => tamga_spec::Algorithm::Rsa2048,
+        nca::Alg::P256 => tamga_spec::Algorithm::EccP256,
+    };
+    match &a.dir {
+        Some(d) => {
+            std::fs::create_dir(d).map_err(|source| Error::Io {
+                path: d.display().to_string(),
+                source,
+            })?;
+            tamga::demo::run(d, alg)
+        }
+        None => {
+            let tmp = tempfile::tempdir().map_err(|source| Error::Io {
+                path: "temporary directory".into(),
+                source,
+            })?;
+            tamga::demo::run(tmp.path(), alg)
+        }
+    }
 }
 
 /// Run a parsed command line.
@@ -97,6 +134,7 @@ pub fn run(args: Args) -> Result<(), Error> {
         Command::Init(a) => card::init(&ctx, &a),
         Command::Pin(p) => card::pin(&ctx, &p),
         Command::Enroll(a) => nca::enroll(&ctx, &args.ca, &a),
+        Command::Demo(a) => demo(&a),
         Command::Renew(a) => nca::renew(&ctx, &args.ca, &a),
         Command::Sign(a) => docs::sign(&ctx, &a),
         Command::Verify(a) => docs::verify(&ctx, &args.ca, &a),

@@ -1,0 +1,517 @@
+//! `tamga` end to end against emulated cards and a local CA: every command,
+//! its output and exit code, the error paths, and the issued certificates
+//! checked by x509-cert (every NCA field) and by `openssl verify -purpose`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use der::{Decode, EncodePem};
+use tamga::piv::Piv;
+use tamga::transport::emu::EmuCard;
+use tamga_nca::{Applicant, Profile, ProfileName};
+use tamga_spec::KeyRef;
+use x509_cert::Certificate;
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("ca");
+        tamga_ca::Ca::init(&ca, &tamga_ca::InitOptions::default()).unwrap();
+        Env { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn card(&self) -> String {
+        format!("emu:{}", self.path("card.flash").display())
+    }
+
+    /// Run tamga with `--card` and `--ca` set, PIN 123456 unless `env` overrides.
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tamga"));
+        c.arg("--card")
+            .arg(self.card())
+            .arg("--ca")
+            .arg(self.path("ca"))
+            .arg("--audit")
+            .arg(self.path("audit.jsonl"))
+            .args(args)
+            .env_remove("TAMGA_CARD")
+            .env_remove("TAMGA_CA")
+            .env_remove("TAMGA_MGMT_KEY")
+            .env("TAMGA_PIN", "123456");
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Assert a failure with exit `code` and a one-line message containing `text`.
+fn fails(o: &Output, code: i32, text: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
+    assert!(err.contains(text), "expected {text:?} in {err:?}");
+    // Usage errors (exit 2) come from clap with its help; every other error is one line.
+    if code != 2 {
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "one line, no stack trace: {err}"
+        );
+    }
+}
+
+/// Slot lines of an enrol/renew report with this outcome.
+fn slots_with(out: &str, outcome: &str) -> usize {
+    out.lines()
+        .filter(|l| l.trim_start().starts_with('9') && l.contains(outcome))
+        .count()
+}
+
+const PERSON: &[&str] = &[
+    "--iin",
+    "871008401427",
+    "--surname",
+    "ИСМАИЛОВ",
+    "--name",
+    "АЙДАР",
+    "--patronymic",
+    "СЕРИКОВИЧ",
+    "--email",
+    "aidar@example.kz",
+    "--locality",
+    "АСТАНА",
+];
+
+fn applicant(legal: bool) -> Applicant {
+    let mut a: Applicant = serde_json::from_value(serde_json::json!({
+        "iin": "871008401427", "surname": "ИСМАИЛОВ", "name": "АЙДАР", "patronymic": "СЕРИКОВИЧ",
+        "email": "aidar@example.kz", "locality": "АСТАНА",
+    }))
+    .unwrap();
+    if legal {
+        a.legal_entity = serde_json::from_value(serde_json::json!({
+            "bin": "940140000385", "name": "ТОО ТАМГА", "role": "may-sign"
+        }))
+        .unwrap();
+    }
+    a
+}
+
+/// The two certificates on the card, checked against the profile (x509-cert)
+/// and by openssl for their purpose.
+fn check_card_certificates(env: &Env, legal: bool) -> Vec<Certificate> {
+    let mut piv = Piv::new(EmuCard::open(env.path("card.flash")).unwrap());
+    piv.select().unwrap();
+    let a = applicant(legal);
+    let mut out = vec![];
+    for (slot, kind, purpose) in [
+        (
+            KeyRef::Authentication,
+            tamga_nca::CertKind::Authentication,
+            "sslclient",
+        ),
+        (
+            KeyRef::Signature,
+            tamga_nca::CertKind::Signature,
+            "smimesign",
+        ),
+    ] {
+        let der = piv
+            .read_certificate(slot)
+            .unwrap()
+            .expect("certificate on card");
+        let cert = Certificate::from_der(&der).unwrap();
+        let profile = Profile::resolve(ProfileName::of(legal, kind), &a).unwrap();
+        tamga_nca::check_certificate(&cert, &profile, &a).unwrap();
+        // The certificate is for the card's key.
+        let key = piv.metadata(slot).unwrap().unwrap().public.unwrap();
+        assert_eq!(
+            key.spki_der().unwrap(),
+            der::Encode::to_der(cert.tbs_certificate().subject_public_key_info()).unwrap()
+        );
+        let pem = env.path(&format!("{}.pem", slot.to_u8()));
+        std::fs::write(&pem, cert.to_pem(der::pem::LineEnding::LF).unwrap()).unwrap();
+        let o = Command::new("openssl")
+            .args(["verify", "-CAfile"])
+            .arg(env.path("ca/ca.pem"))
+            .args(["-purpose", purpose])
+            .arg(&pem)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "openssl verify -purpose {purpose}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        out.push(cert);
+    }
+    out
+}
+
+#[test]
+fn status_of_a_fresh_card_warns_about_defaults() {
+    let env = Env::new();
+    let out = ok(&env.run(&["status"], &[]));
+    assert!(
+        out.contains("PIN 3/3 tries left, PUK 3/3 tries left"),
+        "{out}"
+    );
+    assert!(out.contains("management key is the factory default"));
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&env.run(&["--json", "status"], &[]))).unwrap();
+    assert_eq!(json["pin"]["tries_left"], 3);
+    assert_eq!(json["warnings"].as_array().unwrap().len(), 3);
+    assert!(json["slots"][0]["key"].is_null());
+}
+
+#[test]
+fn init_personalizes_and_protects_the_key_file() {
+    let env = Env::new();
+    let key = env.path("mgmt.key");
+    let key_arg = key.to_str().unwrap();
+    let o = env.run(
+        &["init", "--new-mgmt-key-file", key_arg],
+        &[("TAMGA_NEW_PIN", "24681357"), ("TAMGA_NEW_PUK", "87654321")],
+    );
+    assert!(ok(&o).contains("personalized"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&env.run(&["--json", "status"], &[]))).unwrap();
+    assert_eq!(json["warnings"].as_array().unwrap().len(), 0, "{json}");
+    assert_eq!(json["management_key"], "Aes256");
+    // The old default key no longer works, the new one does.
+    let o = env.run(&["enroll", "--alg", "p256"], &[("TAMGA_PIN", "24681357")]);
+    fails(&o, 2, "required");
+    let mut args = vec!["enroll", "--alg", "p256"];
+    args.extend_from_slice(PERSON);
+    fails(
+        &env.run(&args, &[("TAMGA_PIN", "24681357")]),
+        5,
+        "management key",
+    );
+    args.extend_from_slice(&["--mgmt-key-file", key_arg]);
+    ok(&env.run(&args, &[("TAMGA_PIN", "24681357")]));
+    // Init refuses to overwrite a key file.
+    fails(
+        &env.run(&["init", "--new-mgmt-key-file", key_arg], &[]),
+        7,
+        "exists",
+    );
+    // The audit log has the actions and no secret.
+    let audit = std::fs::read_to_string(env.path("audit.jsonl")).unwrap();
+    assert!(audit.contains("\"action\":\"init\"") && audit.contains("\"action\":\"enroll\""));
+    assert!(!audit.contains("24681357") && !audit.contains("87654321"));
+    let hex = std::fs::read_to_string(&key).unwrap();
+    assert!(!audit.contains(hex.trim()));
+}
+
+#[test]
+fn pin_errors_block_and_unblock() {
+    let env = Env::new();
+    let change = |pin: &str| {
+        env.run(
+            &["pin", "change"],
+            &[("TAMGA_PIN", pin), ("TAMGA_NEW_PIN", "11223344")],
+        )
+    };
+    fails(&change("000000"), 5, "wrong PIN, 2 tries left");
+    fails(&change("000000"), 5, "wrong PIN, 1 try left");
+    fails(&change("000000"), 5, "wrong PIN, 0 tries left");
+    fails(&change("123456"), 5, "PIN blocked: unblock it with the PUK");
+    let out = ok(&env.run(&["pin", "retries"], &[]));
+    assert!(out.contains("PIN: 0 of 3 tries left"), "{out}");
+    fails(
+        &env.run(
+            &["pin", "unblock"],
+            &[("TAMGA_PUK", "00000000"), ("TAMGA_NEW_PIN", "11223344")],
+        ),
+        5,
+        "wrong PUK, 2 tries left",
+    );
+    ok(&env.run(
+        &["pin", "unblock"],
+        &[("TAMGA_PUK", "12345678"), ("TAMGA_NEW_PIN", "11223344")],
+    ));
+    assert!(ok(&env.run(&["pin", "retries"], &[])).contains("PIN: 3 of 3"));
+    // PIN format and sources: never on the command line.
+    fails(
+        &env.run(
+            &["pin", "change"],
+            &[("TAMGA_PIN", "11223344"), ("TAMGA_NEW_PIN", "123")],
+        ),
+        7,
+        "6 to 8 characters",
+    );
+    let missing = env.path("nope.txt");
+    fails(
+        &env.run(
+            &["pin", "change", "--pin-file", missing.to_str().unwrap()],
+            &[],
+        ),
+        7,
+        "nope.txt",
+    );
+}
+
+#[test]
+fn enroll_rejects_bad_applicant_data_and_missing_ca() {
+    let env = Env::new();
+    let mut args = vec!["enroll", "--alg", "p256"];
+    args.extend_from_slice(PERSON);
+    let bad: Vec<&str> = args
+        .iter()
+        .map(|a| {
+            if *a == "871008401427" {
+                "871008401428"
+            } else {
+                a
+            }
+        })
+        .collect();
+    fails(&env.run(&bad, &[]), 7, "check digit");
+    let o = Command::new(env!("CARGO_BIN_EXE_tamga"))
+        .arg("--card")
+        .arg(env.card())
+        .args(&args)
+        .env_remove("TAMGA_CA")
+        .env("TAMGA_PIN", "123456")
+        .output()
+        .unwrap();
+    fails(&o, 7, "no certification authority");
+    let o = Command::new(env!("CARGO_BIN_EXE_tamga"))
+        .args(["--card", &env.card(), "--ca", "/nonexistent/ca"])
+        .args(&args)
+        .env("TAMGA_PIN", "123456")
+        .output()
+        .unwrap();
+    fails(&o, 6, "/nonexistent/ca");
+    let o = Command::new(env!("CARGO_BIN_EXE_tamga"))
+        .args(["--card", &env.card(), "--ca-url", "http://127.0.0.1:9"])
+        .args(&args)
+        .env("TAMGA_PIN", "123456")
+        .env_remove("TAMGA_CA")
+        .output()
+        .unwrap();
+    fails(&o, 6, "unreachable");
+    let mut legal = args.clone();
+    legal.extend_from_slice(&["--bin", "940140000386", "--org", "ТОО", "--role", "head"]);
+    fails(&env.run(&legal, &[]), 7, "BIN");
+}
+
+#[test]
+fn enroll_both_profiles_is_idempotent_and_the_certificates_pass_openssl() {
+    for (legal, alg) in [(false, "rsa2048"), (true, "p256")] {
+        let env = Env::new();
+        let mut args = vec!["enroll", "--alg", alg];
+        args.extend_from_slice(PERSON);
+        if legal {
+            args.extend_from_slice(&[
+                "--bin",
+                "940140000385",
+                "--org",
+                "ТОО ТАМГА",
+                "--role",
+                "may-sign",
+            ]);
+        }
+        let out = ok(&env.run(&args, &[]));
+        assert_eq!(slots_with(&out, " enrolled "), 2, "{out}");
+        assert!(
+            out.contains(if legal {
+                "legal-auth"
+            } else {
+                "individual-auth"
+            }),
+            "{out}"
+        );
+        let first = check_card_certificates(&env, legal);
+        // A rerun finds the job done and changes nothing.
+        let out = ok(&env.run(&args, &[]));
+        assert_eq!(slots_with(&out, "already enrolled"), 2, "{out}");
+        let again = check_card_certificates(&env, legal);
+        assert_eq!(first, again);
+        let list = tamga_ca::Ca::open(&env.path("ca"))
+            .unwrap()
+            .with_store(|s| s.list(None, 100))
+            .unwrap();
+        assert_eq!(list.len(), 2, "no second certificate at the CA");
+        // --json carries the steps with their timings.
+        let json: serde_json::Value =
+            serde_json::from_str(&ok(&env.run(&[&["--json"][..], &args].concat(), &[]))).unwrap();
+        assert_eq!(json["certificates"].as_array().unwrap().len(), 2);
+        assert!(json["apdus"].as_u64().unwrap() > 0);
+    }
+}
+
+#[test]
+fn sign_verify_revoke_renew() {
+    let env = Env::new();
+    let mut args = vec!["enroll", "--alg", "p256"];
+    args.extend_from_slice(PERSON);
+    ok(&env.run(&args, &[]));
+    let doc = env.path("doc.txt");
+    std::fs::write(&doc, "Заявление\n").unwrap();
+    let d = doc.to_str().unwrap();
+    ok(&env.run(&["sign", d], &[]));
+    let v = ok(&env.run(&["verify", d], &[]));
+    assert!(
+        v.contains("valid signature by") && v.contains("not revoked"),
+        "{v}"
+    );
+    // openssl accepts it.
+    let o = Command::new("openssl")
+        .args(["cms", "-verify", "-binary", "-inform", "DER", "-in"])
+        .arg(env.path("doc.txt.p7s"))
+        .arg("-content")
+        .arg(&doc)
+        .arg("-CAfile")
+        .arg(env.path("ca/ca.pem"))
+        .args(["-purpose", "any", "-out", "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Signing needs the right PIN; a wrong one costs a try and says so.
+    fails(
+        &env.run(&["sign", d], &[("TAMGA_PIN", "000000")]),
+        5,
+        "wrong PIN, 2 tries left",
+    );
+    // A changed document fails.
+    std::fs::write(&doc, "Заявление (изменено)\n").unwrap();
+    fails(
+        &env.run(
+            &[
+                "verify",
+                d,
+                "--signature",
+                env.path("doc.txt.p7s").to_str().unwrap(),
+            ],
+            &[],
+        ),
+        7,
+        "does not match",
+    );
+    fails(
+        &env.run(&["sign", env.path("missing.txt").to_str().unwrap()], &[]),
+        7,
+        "missing.txt",
+    );
+    std::fs::write(&doc, "Заявление\n").unwrap();
+    // Renew: new keys and certificates, the old ones superseded and kept in key history.
+    let before = check_card_certificates(&env, false);
+    let out = ok(&env.run(&["renew"], &[]));
+    assert_eq!(slots_with(&out, " renewed "), 2, "{out}");
+    let after = check_card_certificates(&env, false);
+    for (b, a) in before.iter().zip(&after) {
+        assert_ne!(
+            b.tbs_certificate().serial_number(),
+            a.tbs_certificate().serial_number()
+        );
+        assert_ne!(
+            b.tbs_certificate().subject_public_key_info(),
+            a.tbs_certificate().subject_public_key_info()
+        );
+    }
+    let mut piv = Piv::new(EmuCard::open(env.path("card.flash")).unwrap());
+    piv.select().unwrap();
+    assert!(piv.read_certificate(KeyRef::Retired(1)).unwrap().is_some());
+    assert!(piv.read_certificate(KeyRef::Retired(2)).unwrap().is_some());
+    assert!(
+        piv.read_object(tamga_spec::ObjectTag::KEY_HISTORY)
+            .unwrap()
+            .is_some()
+    );
+    drop(piv);
+    // The old signature is by a superseded certificate now.
+    fails(&env.run(&["verify", d], &[]), 7, "is revoked");
+    ok(&env.run(&["sign", d], &[]));
+    ok(&env.run(&["verify", d], &[]));
+    // Revoke: both certificates on the CRL, the signature no longer verifies.
+    let out = ok(&env.run(&["revoke", "--reason", "death"], &[]));
+    assert_eq!(out.matches("on the CRL: yes").count(), 2, "{out}");
+    fails(&env.run(&["verify", d], &[]), 7, "is revoked");
+    fails(
+        &env.run(&["revoke", "--reason", "death", "--serial", "00ff"], &[]),
+        6,
+        "unknown serial",
+    );
+    fails(
+        &env.run(&["revoke", "--reason", "bored"], &[]),
+        2,
+        "invalid value",
+    );
+}
+
+#[test]
+fn demo_runs_the_whole_flow() {
+    let o = Command::new(env!("CARGO_BIN_EXE_tamga"))
+        .args(["demo", "--alg", "p256"])
+        .output()
+        .unwrap();
+    let out = ok(&o);
+    assert!(out.contains("enrolled IIN 871008401427"), "{out}");
+    assert!(out.contains("a changed document is refused: true"), "{out}");
+    assert!(out.contains("2 of 2 on CRL"), "{out}");
+}
+
+#[test]
+fn trace_masks_secrets() {
+    let env = Env::new();
+    let o = env.run(
+        &["--trace", "pin", "change"],
+        &[("TAMGA_NEW_PIN", "24681357")],
+    );
+    ok(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("> 00A4040"), "APDUs are traced: {err}");
+    assert!(err.contains("masked"), "{err}");
+    // 123456 and 24681357 in hex, as they would appear in a VERIFY/CHANGE body.
+    assert!(!err.contains("313233343536"), "{err}");
+    assert!(!err.contains("3234363831333537"), "{err}");
+}
+
+#[test]
+fn no_reader_or_bad_card_is_a_clear_error() {
+    let o = Command::new(env!("CARGO_BIN_EXE_tamga"))
+        .args(["--card", "emu:/nonexistent/dir/card", "status"])
+        .output()
+        .unwrap();
+    fails(&o, 7, "does not exist");
+    // Without pcscd: exit 3 and a message; with pcscd: a reader list.
+    let o = Command::new(env!("CARGO_BIN_EXE_tamga"))
+        .args(["--card", "No Such Reader", "status"])
+        .output()
+        .unwrap();
+    assert!(
+        matches!(o.status.code(), Some(3)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = Path::new("");
+}

@@ -1,0 +1,176 @@
+//! Enrolment is resumable: the card pulled at any APDU (before or after the
+//! card handled it), then the enrolment run again, always ends with the two
+//! certificates on the card and never a second live certificate at the CA.
+//! And the same flow through a remote `tamga-ca serve`.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use tamga::ca::{CaClient, LocalCa, RemoteCa};
+use tamga::enroll::{self, Request};
+use tamga::piv::{MgmtKey, Pin, Piv};
+use tamga::transport::Transport;
+use tamga::transport::emu::EmuCard;
+use tamga::{Error, Result};
+use tamga_spec::{Algorithm, KeyRef};
+
+/// A card that is pulled out at the n-th APDU.
+struct Pulled {
+    card: EmuCard,
+    left: Rc<Cell<Option<u32>>>,
+    /// Pull after the card handled the APDU (the answer is lost) instead of before.
+    after: bool,
+}
+
+impl Transport for Pulled {
+    fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>> {
+        match self.left.get() {
+            Some(0) => return Err(Error::CardRemoved),
+            Some(1) if self.after => {
+                self.left.set(Some(0));
+                let _ = self.card.transmit(apdu)?;
+                return Err(Error::CardRemoved);
+            }
+            Some(n) => self.left.set(Some(n - 1)),
+            None => {}
+        }
+        self.card.transmit(apdu)
+    }
+    fn reset(&mut self) -> Result<()> {
+        self.card.reset()
+    }
+    fn describe(&self) -> String {
+        "pulled card".into()
+    }
+}
+
+fn request() -> Request {
+    Request {
+        applicant: tamga::demo::sample_applicant().unwrap(),
+        alg: Algorithm::EccP256,
+        replace: false,
+    }
+}
+
+fn live_certificates(ca: &tamga_ca::Ca) -> usize {
+    ca.with_store(|s| s.list(None, 1000))
+        .unwrap()
+        .iter()
+        .filter(|r| r.status == "valid")
+        .count()
+}
+
+#[test]
+fn pulled_at_every_apdu_then_rerun() {
+    let pin = Pin::new(b"123456").unwrap();
+    let key = MgmtKey::default_key();
+    // How many APDUs a whole enrolment takes.
+    let total = {
+        let dir = tempfile::tempdir().unwrap();
+        tamga_ca::Ca::init(&dir.path().join("ca"), &Default::default()).unwrap();
+        let ca = LocalCa::open(&dir.path().join("ca"), "t").unwrap();
+        let mut piv = Piv::new(EmuCard::open(dir.path().join("card")).unwrap());
+        piv.select().unwrap();
+        enroll::enroll(&mut piv, &ca, &request(), &pin, &key, &mut |_| {})
+            .unwrap()
+            .apdus as u32
+    };
+    let mut tried = 0;
+    for after in [false, true] {
+        // The APDU with index n (0-based) is the one the card is pulled at.
+        for n in 0..total {
+            let dir = tempfile::tempdir().unwrap();
+            tamga_ca::Ca::init(&dir.path().join("ca"), &Default::default()).unwrap();
+            let ca = LocalCa::open(&dir.path().join("ca"), "t").unwrap();
+            let left = Rc::new(Cell::new(None));
+            let mut piv = Piv::new(Pulled {
+                card: EmuCard::open(dir.path().join("card")).unwrap(),
+                left: left.clone(),
+                after,
+            });
+            piv.select().unwrap();
+            left.set(Some(if after { n + 1 } else { n }));
+            let first = enroll::enroll(&mut piv, &ca, &request(), &pin, &key, &mut |_| {});
+            assert!(
+                matches!(first, Err(Error::CardRemoved)),
+                "pull at {n}: {first:?}"
+            );
+            drop(piv);
+            // Card back in (a power cycle): run again.
+            let mut piv = Piv::new(EmuCard::open(dir.path().join("card")).unwrap());
+            piv.select().unwrap();
+            let r = enroll::enroll(&mut piv, &ca, &request(), &pin, &key, &mut |_| {})
+                .unwrap_or_else(|e| panic!("rerun after a pull at APDU {n} (after: {after}): {e}"));
+            assert_eq!(r.slots.len(), 2);
+            assert_eq!(
+                live_certificates(ca.ca()),
+                2,
+                "pull at APDU {n} (after: {after}): a second live certificate"
+            );
+            for s in [KeyRef::Authentication, KeyRef::Signature] {
+                assert!(piv.read_certificate(s).unwrap().is_some());
+            }
+            tried += 1;
+        }
+    }
+    println!("enrolment pulled at {tried} points ({total} APDUs, before and after each)");
+}
+
+#[test]
+fn enrol_sign_revoke_through_a_remote_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_dir = dir.path().join("ca");
+    tamga_ca::Ca::init(&ca_dir, &Default::default()).unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "operator-token-0123456789").unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let opts = tamga_ca::server::ServeOptions {
+        listen: format!("127.0.0.1:{port}"),
+        token_file: token,
+        allow_remote: false,
+        max_body: 64 * 1024,
+    };
+    let ca = tamga_ca::Ca::open(&ca_dir).unwrap();
+    std::thread::spawn(move || tamga_ca::server::serve(ca, &opts));
+    let url = format!("http://127.0.0.1:{port}");
+    let remote = RemoteCa::new(&url, Some("operator-token-0123456789".into())).unwrap();
+    // Wait for the server (bounded).
+    let mut up = false;
+    for _ in 0..100 {
+        if remote.ca_certificate().is_ok() {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(up, "tamga-ca serve did not come up");
+    let pin = Pin::new(b"123456").unwrap();
+    let mut piv = Piv::new(EmuCard::open(dir.path().join("card")).unwrap());
+    piv.select().unwrap();
+    let r = enroll::enroll(
+        &mut piv,
+        &remote,
+        &request(),
+        &pin,
+        &MgmtKey::default_key(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(r.slots.len(), 2);
+    for s in &r.slots {
+        remote
+            .revoke(&s.serial, tamga_ca::RevocationReason::KeyCompromise)
+            .unwrap();
+    }
+    assert!(!remote.crl().unwrap().is_empty());
+    // A wrong token is refused with a clear error.
+    let intruder = RemoteCa::new(&url, Some("wrong-token-000000000000".into())).unwrap();
+    let err = intruder
+        .revoke(&r.slots[0].serial, tamga_ca::RevocationReason::Death)
+        .unwrap_err();
+    assert!(err.to_string().contains("401"), "{err}");
+}
