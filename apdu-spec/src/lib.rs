@@ -25,6 +25,7 @@
 
 pub mod aid;
 pub mod alg;
+pub mod atr;
 pub mod defaults;
 pub mod ins;
 pub mod keyref;

@@ -708,7 +708,9 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
         out: &mut Outgoing,
     ) -> Result<(), Status> {
         let key = self.mgmt_key()?;
-        if alg != key.alg.to_u8() {
+        // P1 = 00 means "the default algorithm": the management key's own
+        // (OpenSC asks for random challenges that way).
+        if alg != key.alg.to_u8() && alg != 0x00 {
             return Err(Status::IncorrectP1OrP2Parameter);
         }
         let block = key.alg.block_len().ok_or(Status::MemoryFailure)?;

@@ -970,3 +970,18 @@ fn select_without_response_data() {
     assert!(r.data.is_empty());
     assert_eq!(call(&mut card, 0xFD, 0, 0, &[]).ok(), defaults::COMPAT_VERSION);
 }
+
+#[test]
+fn default_algorithm_byte_means_the_management_key_algorithm() {
+    // OpenSC's C_GenerateRandom: GENERAL AUTHENTICATE 00 87 00 9B 7C 02 81 00.
+    let mut card = new_card(34);
+    select(&mut card).ok();
+    let a = call(&mut card, 0x87, 0x00, 0x9B, &[0x7C, 0x02, 0x81, 0x00]);
+    let b = call(&mut card, 0x87, 0x00, 0x9B, &[0x7C, 0x02, 0x81, 0x00]);
+    let ca = find(&inner(a.ok(), 0x7C), 0x81).unwrap();
+    let cb = find(&inner(b.ok(), 0x7C), 0x81).unwrap();
+    assert_eq!(ca.len(), 8);
+    assert_ne!(ca, cb, "fresh randomness each time");
+    // Another explicit algorithm is still refused.
+    assert_eq!(call(&mut card, 0x87, 0x08, 0x9B, &[0x7C, 0x02, 0x81, 0x00]).sw, 0x6A86);
+}

@@ -20,10 +20,12 @@ pub mod cms;
 pub mod demo;
 pub mod enroll;
 pub mod error;
+pub mod pcscd;
 pub mod piv;
 pub mod secrets;
 pub mod signer;
 pub mod transport;
+pub mod vpcd;
 
 pub use error::{Error, Result};
 pub use tamga_nca as nca;

@@ -3,6 +3,7 @@
 mod card;
 mod docs;
 mod nca;
+mod trace;
 
 use std::path::PathBuf;
 
@@ -12,7 +13,17 @@ use tamga::audit::Audit;
 
 /// Operate Tamga PIV cards: personalize, enrol NCA certificates, sign, manage PINs.
 #[derive(Parser, Debug)]
-#[command(name = "tamga", version, about, long_about = None)]
+#[command(
+    name = "tamga",
+    version,
+    about,
+    long_about = None,
+    after_help = "Exit codes: 0 success, 1 other error, 2 usage, 3 no reader / no card / ambiguous reader,\n\
+                  4 card removed or reset, 5 wrong or blocked PIN/PUK or management key,\n\
+                  6 certification authority error or unreachable, 7 invalid input, 8 card refused.\n\
+                  Secrets: TAMGA_PIN, TAMGA_NEW_PIN, TAMGA_PUK, TAMGA_NEW_PUK, TAMGA_MGMT_KEY, TAMGA_CA_TOKEN\n\
+                  or --*-file options; never on the command line."
+)]
 pub struct Args {
     /// The card: a PC/SC reader name, a unique part of it, or its index; or
     /// `emu:PATH` for an emulated card whose state is the file PATH. Default:
@@ -81,6 +92,8 @@ pub enum Command {
     Sign(docs::SignArgs),
     /// Check a detached CMS signature, its certificate and (with --ca) its revocation.
     Verify(docs::VerifyArgs),
+    /// Print a vcard trace (tamga-vcard --trace) annotated with command and status names.
+    Trace(trace::TraceArgs),
     /// Revoke the card's NCA certificates (or --serial) with the regulation's reason.
     Revoke(docs::RevokeArgs),
 }
@@ -139,6 +152,7 @@ pub fn run(args: Args) -> Result<(), Error> {
         Command::Sign(a) => docs::sign(&ctx, &a),
         Command::Verify(a) => docs::verify(&ctx, &args.ca, &a),
         Command::Revoke(a) => docs::revoke(&ctx, &args.ca, &a),
+        Command::Trace(a) => trace::trace(&a),
     }
 }
 

@@ -1,0 +1,124 @@
+//! The `tamga` commands through the real PC/SC stack: pcscd with vsmartcard's
+//! vpcd driver, the virtual card (`tamga::vpcd`, as `tamga-vcard` runs it) in
+//! reader `Virtual PCD 00 01`. Skipped, visibly, where pcscd or vpcd is not
+//! installed (`cargo xtask test` installs them).
+
+use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+const READER: &str = "Virtual PCD 00 01";
+const VPCD: &str = "127.0.0.1:35964";
+
+fn tamga(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tamga"));
+    c.args(["--card", READER, "--ca"])
+        .arg(dir.join("ca"))
+        .args(args)
+        .env("TAMGA_PIN", "123456")
+        .env_remove("TAMGA_MGMT_KEY");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn the_cli_through_pcscd_and_vpcd() {
+    if let Some(why) = tamga::pcscd::unavailable() {
+        println!("SKIPPED the_cli_through_pcscd_and_vpcd: {why}");
+        return;
+    }
+    tamga::pcscd::ensure_pcscd().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    tamga_ca::Ca::init(&dir.path().join("ca"), &Default::default()).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let opts = tamga::vpcd::Options {
+        state: dir.path().join("card"),
+        vpcd: VPCD.into(),
+        trace: Some(dir.path().join("trace.jsonl")),
+        once: false,
+    };
+    let s = stop.clone();
+    let card = std::thread::spawn(move || tamga::vpcd::run(&opts, s));
+    tamga::pcscd::wait_for_card(READER, true, Duration::from_secs(10)).unwrap();
+
+    let d = dir.path();
+    let out = ok(&tamga(d, &["status"], &[]));
+    assert!(out.contains(&format!("reader {READER}")), "{out}");
+    let key = d.join("mgmt.key");
+    ok(&tamga(
+        d,
+        &["init", "--new-mgmt-key-file", key.to_str().unwrap()],
+        &[("TAMGA_NEW_PIN", "24681357"), ("TAMGA_NEW_PUK", "87654321")],
+    ));
+    let enroll = [
+        "enroll",
+        "--alg",
+        "p256",
+        "--iin",
+        "871008401427",
+        "--surname",
+        "ИСМАИЛОВ",
+        "--name",
+        "АЙДАР",
+        "--mgmt-key-file",
+        key.to_str().unwrap(),
+    ];
+    let out = ok(&tamga(d, &enroll, &[("TAMGA_PIN", "24681357")]));
+    assert!(
+        out.contains("individual-auth") && out.contains("individual-sign"),
+        "{out}"
+    );
+    let doc = d.join("doc.txt");
+    std::fs::write(&doc, "document").unwrap();
+    ok(&tamga(
+        d,
+        &["sign", doc.to_str().unwrap()],
+        &[("TAMGA_PIN", "24681357")],
+    ));
+    assert!(ok(&tamga(d, &["verify", doc.to_str().unwrap()], &[])).contains("valid signature"));
+    let renew = ["renew", "--mgmt-key-file", key.to_str().unwrap()];
+    assert!(ok(&tamga(d, &renew, &[("TAMGA_PIN", "24681357")])).contains("renewed"));
+    let o = tamga(
+        d,
+        &["pin", "change"],
+        &[("TAMGA_PIN", "000000"), ("TAMGA_NEW_PIN", "11111111")],
+    );
+    assert_eq!(o.status.code(), Some(5));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("wrong PIN, 2 tries left"));
+    assert!(
+        ok(&tamga(d, &["revoke", "--reason", "owner-request"], &[])).contains("on the CRL: yes")
+    );
+    // The trace names what happened, with the PIN masked.
+    let trace = ok(&Command::new(env!("CARGO_BIN_EXE_tamga"))
+        .arg("trace")
+        .arg(d.join("trace.jsonl"))
+        .output()
+        .unwrap());
+    assert!(
+        trace.contains("GENERATE ASYMMETRIC KEY PAIR 9A authentication"),
+        "{trace}"
+    );
+    assert!(trace.contains("VERIFY PIN, 8 bytes masked"), "{trace}");
+    assert!(
+        !std::fs::read_to_string(d.join("trace.jsonl"))
+            .unwrap()
+            .contains("3234363831333537")
+    );
+
+    stop.store(true, Ordering::Relaxed);
+    card.join().unwrap().unwrap();
+    tamga::pcscd::wait_for_card(READER, false, Duration::from_secs(10)).unwrap();
+}
