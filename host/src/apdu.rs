@@ -129,19 +129,13 @@ impl<T: Transport> Channel<T> {
             }
             result
         };
-        let mut guard = 0;
-        loop {
-            match sw >> 8 {
-                0x61 => {
-                    let (more, s) =
-                        self.raw(&[0x00, Ins::GetResponse.to_u8(), 0, 0, sw as u8], secret)?;
-                    out.extend_from_slice(&more);
-                    sw = s;
-                }
-                _ => break,
-            }
-            guard += 1;
-            if guard > 1024 {
+        let mut parts = 0;
+        while sw >> 8 == 0x61 {
+            let (more, s) = self.raw(&[0x00, Ins::GetResponse.to_u8(), 0, 0, sw as u8], secret)?;
+            out.extend_from_slice(&more);
+            sw = s;
+            parts += 1;
+            if parts > 1024 {
                 return Err(Error::Malformed { op: "GET RESPONSE" });
             }
         }

@@ -119,7 +119,7 @@ impl std::fmt::Debug for MgmtKey {
 /// Decode hex digits (spaces and colons ignored).
 pub fn decode_hex(s: &str) -> Result<Vec<u8>> {
     let digits: Vec<u8> = s.bytes().filter(|b| !matches!(b, b' ' | b':')).collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(Error::Invalid("odd number of hex digits".into()));
     }
     digits

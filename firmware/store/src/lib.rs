@@ -38,6 +38,7 @@ pub const FORMAT_VERSION: u16 = 1;
 
 /// Store errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Error {
     /// The flash driver reported an error (e.g. power loss); nothing changed in RAM.
     Flash,

@@ -29,10 +29,10 @@ impl EmuCard {
         if path.as_os_str().is_empty() {
             return Err(err("empty path: use emu:PATH".into()));
         }
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            if !dir.is_dir() {
-                return Err(err(format!("directory {} does not exist", dir.display())));
-            }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.is_dir()
+        {
+            return Err(err(format!("directory {} does not exist", dir.display())));
         }
         let flash = FileFlash::open(&path, FLASH_SIZE).map_err(|e| err(e.to_string()))?;
         let applet = Applet::new(flash, OsRng).map_err(|e| err(format!("{e:?}")))?;

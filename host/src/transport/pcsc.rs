@@ -83,10 +83,10 @@ pub fn choose(readers: &[ReaderInfo], query: Option<&str>) -> Result<ReaderInfo>
             _ => Err(Error::Ambiguous(list())),
         };
     };
-    if let Ok(i) = q.parse::<usize>() {
-        if let Some(r) = readers.get(i) {
-            return Ok(r.clone());
-        }
+    if let Ok(i) = q.parse::<usize>()
+        && let Some(r) = readers.get(i)
+    {
+        return Ok(r.clone());
     }
     if let Some(r) = readers.iter().find(|r| r.name == q) {
         return Ok(r.clone());
@@ -113,8 +113,10 @@ pub fn choose(readers: &[ReaderInfo], query: Option<&str>) -> Result<ReaderInfo>
 /// A card in a PC/SC reader, held exclusively while open: every multi-APDU
 /// operation of a `tamga` command runs without other applications interleaving.
 pub struct PcscCard {
-    card: Card,
+    card: Option<Card>,
     reader: String,
+    /// The card went away: disconnect without touching it.
+    gone: bool,
 }
 
 impl PcscCard {
@@ -137,8 +139,9 @@ impl PcscCard {
         let name = CString::new(reader.name.clone()).map_err(|e| Error::Pcsc(e.to_string()))?;
         let card = ctx.connect(&name, ShareMode::Exclusive, Protocols::ANY)?;
         Ok(PcscCard {
-            card,
+            card: Some(card),
             reader: reader.name,
+            gone: false,
         })
     }
 
@@ -148,16 +151,48 @@ impl PcscCard {
     }
 }
 
+impl Drop for PcscCard {
+    /// A card we used is reset on the way out, so no verified PIN or
+    /// management key outlives the session; a card that went away is left
+    /// alone (resetting a vanished vpcd card wedges its slot).
+    fn drop(&mut self) {
+        if let Some(card) = self.card.take() {
+            let how = if self.gone {
+                Disposition::LeaveCard
+            } else {
+                Disposition::ResetCard
+            };
+            let _ = card.disconnect(how);
+        }
+    }
+}
+
 impl Transport for PcscCard {
     fn transmit(&mut self, apdu: &[u8]) -> Result<Vec<u8>> {
+        let card = self.card.as_mut().ok_or(Error::CardRemoved)?;
         let mut buf = vec![0u8; pcsc::MAX_BUFFER_SIZE_EXTENDED];
-        let r = self.card.transmit(apdu, &mut buf)?;
-        Ok(r.to_vec())
+        match card.transmit(apdu, &mut buf) {
+            // A dead vpcd link can come back as "success" without a status word.
+            Ok(r) if r.len() < 2 => {
+                self.gone = true;
+                Err(Error::CardRemoved)
+            }
+            Ok(r) => Ok(r.to_vec()),
+            Err(e) => {
+                // Whatever failed (removed, reset, a dead link: pcsc-lite reports
+                // a vanished vpcd card as "not transacted"), do not touch the card again.
+                self.gone = true;
+                Err(match e {
+                    pcsc::Error::NotTransacted => Error::CardRemoved,
+                    e => Error::from(e),
+                })
+            }
+        }
     }
 
     fn reset(&mut self) -> Result<()> {
-        self.card
-            .reconnect(ShareMode::Exclusive, Protocols::ANY, Disposition::ResetCard)?;
+        let card = self.card.as_mut().ok_or(Error::CardRemoved)?;
+        card.reconnect(ShareMode::Exclusive, Protocols::ANY, Disposition::ResetCard)?;
         Ok(())
     }
 

@@ -616,20 +616,19 @@ impl Ca {
             }
             // One live certificate per key and profile: a request re-signed for the
             // same key (a card pulled mid-way, a rerun) gets the certificate it has.
-            if n.kind == "issue" {
-                if let Some((row, applicant)) =
+            if n.kind == "issue"
+                && let Some((row, applicant)) =
                     Store::live_by_key(&tx, &n.cert.key_id, &n.profile, now)?
-                {
-                    if applicant != n.applicant {
-                        out.push(Err(Error::Conflict(format!(
-                            "certificate {} is live for this key with other application data",
-                            row.serial
-                        ))));
-                    } else {
-                        out.push(Issued::from_row(&row, true));
-                    }
-                    continue;
+            {
+                if applicant != n.applicant {
+                    out.push(Err(Error::Conflict(format!(
+                        "certificate {} is live for this key with other application data",
+                        row.serial
+                    ))));
+                } else {
+                    out.push(Issued::from_row(&row, true));
                 }
+                continue;
             }
             Store::insert_issue(&tx, &n, now)?;
             Store::audit(
@@ -768,11 +767,11 @@ impl Ca {
             // The same new key already renewed this certificate (a card pulled
             // before the new certificate was written): that certificate again.
             let new_key = hex(&key_id(&csr.public_key)?);
-            if let Some((row, _)) = Store::live_by_key(st.conn(), &new_key, &prev.profile, now)? {
-                if row.predecessor.as_deref() == Some(prev_serial.as_str()) {
-                    existing.push(Issued::from_row(&row, true)?);
-                    continue;
-                }
+            if let Some((row, _)) = Store::live_by_key(st.conn(), &new_key, &prev.profile, now)?
+                && row.predecessor.as_deref() == Some(prev_serial.as_str())
+            {
+                existing.push(Issued::from_row(&row, true)?);
+                continue;
             }
             if prev.status != "valid" || now >= prev.not_after {
                 return Err(Error::Renewal(format!(

@@ -6,12 +6,27 @@
 //!   `target/nextest/ci/junit.xml`) and the doc tests.
 //! - `demo`: the embedded default scenario on an emulated card.
 //! - `bench`: the firmware benchmark (instruction counts).
+//! - `qemu`, `qemu-check`, `size`, `bench-m4`: the firmware on an emulated
+//!   Cortex-M4 (see `qemu.rs`).
 
 use std::env;
 use std::process::{Command, ExitCode};
 
+mod qemu;
+
 /// Debian packages the test suites use.
-const PACKAGES: &[&str] = &["valgrind", "openssl", "pkg-config"];
+const PACKAGES: &[&str] = &[
+    "valgrind",
+    "openssl",
+    "pkg-config",
+    "qemu-system-arm",
+    "pcscd",
+    "vsmartcard-vpcd",
+    "opensc",
+    "pcsc-tools",
+    "libpcsclite-dev",
+    "iproute2",
+];
 
 /// The embedded target the firmware must keep building for.
 const EMBEDDED_TARGET: &str = "thumbv7em-none-eabihf";
@@ -26,7 +41,13 @@ fn usage() {
          test    install test dependencies (as root), check formatting and lints, build the\n          \
                  firmware for {EMBEDDED_TARGET}, run every test suite\n  \
          demo    run the demo scenario on an emulated card (no hardware, no services)\n  \
-         bench   print the firmware's host-side instruction counts"
+         bench   print the firmware's host-side instruction counts\n  \
+         qemu [--port N] [--flash PATH] [--seed N] [--no-quickack]\n          \
+                 run the firmware on an emulated Cortex-M4 (QEMU), connected to vpcd\n  \
+         qemu-check [--port N]  the PC/SC check: QEMU + pcscd + vpcd, ATR, APDUs, restart\n  \
+         size    footprint of the Cortex-M4 image (sections, measured stack)\n  \
+         bench-m4 [--p256-m4]  instructions per operation on the Cortex-M4 build (QEMU\n          \
+                 -icount); --p256-m4 also times the P256-Cortex-M4 backend (needs clang)"
     );
 }
 
@@ -34,8 +55,12 @@ fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
-        Some("demo") => cargo(&["run", "--quiet", "-p", "tamga-firmware", "--example", "demo"]),
+        Some("demo") => cargo(&["run", "--quiet", "-p", "tamga", "--", "demo"]),
         Some("bench") => cargo(&["bench", "-p", "tamga-firmware", "--bench", "ops"]),
+        Some("qemu") => qemu::qemu(&args[1..]),
+        Some("qemu-check") => qemu::qemu_check(&args[1..]),
+        Some("size") => qemu::size(),
+        Some("bench-m4") => qemu::bench_m4(&args[1..]),
         Some("-h" | "--help" | "help") => {
             usage();
             return ExitCode::SUCCESS;
@@ -60,7 +85,9 @@ fn step(what: &str) {
 
 fn run(cmd: &mut Command) -> Result<(), String> {
     let shown = format!("{cmd:?}");
-    let status = cmd.status().map_err(|e| format!("cannot start {shown}: {e}"))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
     if status.success() {
         Ok(())
     } else {
@@ -99,7 +126,10 @@ fn install_packages() -> Result<(), String> {
         return Ok(());
     }
     if !is_root() {
-        println!("warning: not root, cannot install {}; tests needing them may fail", missing.join(" "));
+        println!(
+            "warning: not root, cannot install {}; tests needing them may fail",
+            missing.join(" ")
+        );
         return Ok(());
     }
     run(Command::new("apt-get").args(["update", "-q"]))?;
@@ -125,13 +155,41 @@ fn test() -> Result<(), String> {
     step("cargo fmt --check");
     cargo(&["fmt", "--all", "--check"])?;
     step("cargo clippy");
-    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    cargo(&[
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     step(&format!("firmware for {EMBEDDED_TARGET} (release)"));
-    cargo(&["build", "-p", "tamga-firmware", "--target", EMBEDDED_TARGET, "--release"])?;
-    step(&format!("tests (property test: {PROP_CASES} APDU sequences)"));
+    cargo(&[
+        "build",
+        "-p",
+        "tamga-firmware",
+        "--target",
+        EMBEDDED_TARGET,
+        "--release",
+    ])?;
+    step(&format!(
+        "board tamga-mps2 for {EMBEDDED_TARGET}: fmt, build, clippy"
+    ));
+    qemu::board_checks()?;
+    step(&format!(
+        "tests (property test: {PROP_CASES} APDU sequences)"
+    ));
     if has_nextest() {
         run(cargo_cmd()
-            .args(["nextest", "run", "--workspace", "--profile", "ci", "--no-tests", "fail"])
+            .args([
+                "nextest",
+                "run",
+                "--workspace",
+                "--profile",
+                "ci",
+                "--no-tests",
+                "fail",
+            ])
             .env("TAMGA_PROP_CASES", PROP_CASES))?;
     } else {
         println!("cargo-nextest not found: running cargo test (no JUnit output)");

@@ -1,0 +1,311 @@
+//! Instruction counts of the applet's operations on the Cortex-M4 build.
+//!
+//! Run under QEMU with `-icount shift=0`: virtual time then advances exactly
+//! 1 ns per executed instruction. The CMSDK APB timer 0 counts down at the
+//! 25 MHz peripheral clock of the MPS2 board, so one timer tick is 40
+//! instructions. Each operation is one `Applet::process` call, timed by
+//! reading the timer before and after; the cost of the two reads (measured)
+//! is subtracted. A calibration loop of known length checks the scale.
+//! Results go to the semihosting console as `BENCH|name|instructions|SW`,
+//! then QEMU exits.
+
+use core::ptr;
+
+use semihosting::println;
+use tamga_firmware::Applet;
+use tamga_firmware::spec::{Algorithm, PIV_AID, defaults};
+
+use crate::config::Config;
+use crate::flash::EmuFlash;
+use crate::rng::EmuRng;
+use crate::stack;
+
+const TIMER0: usize = 0x4000_0000;
+const CTRL: usize = 0x00;
+const VALUE: usize = 0x04;
+const RELOAD: usize = 0x08;
+/// Instructions per timer tick: 1 ns per instruction (`-icount shift=0`),
+/// 40 ns per tick at 25 MHz.
+const INSNS_PER_TICK: u64 = 40;
+
+fn timer_write(offset: usize, value: u32) {
+    // SAFETY: TIMER0 is the CMSDK APB timer 0 of the MPS2 board; the
+    // benchmark is its only user; MMIO needs a volatile access.
+    unsafe { ptr::write_volatile((TIMER0 + offset) as *mut u32, value) }
+}
+
+#[inline(always)]
+fn now() -> u32 {
+    // SAFETY: as in `timer_write`.
+    unsafe { ptr::read_volatile((TIMER0 + VALUE) as *const u32) }
+}
+
+type Card = Applet<EmuFlash, EmuRng>;
+
+struct Bench {
+    card: Card,
+    reply: [u8; 514],
+    overhead: u64,
+}
+
+impl Bench {
+    /// Send an APDU, return (instructions, SW).
+    #[inline(never)]
+    fn measure(&mut self, apdu: &[u8]) -> (u64, u16) {
+        let t0 = now();
+        let n = self.card.process(apdu, &mut self.reply);
+        let t1 = now();
+        let ticks = u64::from(t0.wrapping_sub(t1));
+        let sw = match self.reply.get(n.saturating_sub(2)..n) {
+            Some([a, b]) => u16::from_be_bytes([*a, *b]),
+            _ => 0,
+        };
+        ((ticks * INSNS_PER_TICK).saturating_sub(self.overhead), sw)
+    }
+
+    fn send(&mut self, apdu: &[u8]) -> u16 {
+        self.measure(apdu).1
+    }
+
+    fn report(&mut self, name: &str, apdu: &[u8]) -> u16 {
+        let (insns, sw) = self.measure(apdu);
+        println!("BENCH|{name}|{insns}|{sw:04X}");
+        sw
+    }
+}
+
+/// Two back-to-back timer reads, in instructions.
+#[inline(never)]
+fn overhead() -> u64 {
+    let t0 = now();
+    let t1 = now();
+    u64::from(t0.wrapping_sub(t1)) * INSNS_PER_TICK
+}
+
+/// A loop of exactly 2 instructions per iteration (`subs`, `bne`).
+#[inline(never)]
+fn spin(iterations: u32) {
+    // SAFETY: register-only loop, no memory access.
+    unsafe {
+        core::arch::asm!(
+            "1:",
+            "subs {0}, {0}, #1",
+            "bne 1b",
+            inout(reg) iterations => _,
+            options(nomem, nostack)
+        );
+    }
+}
+
+fn select() -> [u8; 16] {
+    let mut a = [0u8; 16];
+    a[..5].copy_from_slice(&[0x00, 0xA4, 0x04, 0x00, 0x0B]);
+    a[5..].copy_from_slice(&PIV_AID);
+    a
+}
+
+const VERIFY_PIN: [u8; 13] = [
+    0x00, 0x20, 0x00, 0x80, 0x08, b'1', b'2', b'3', b'4', b'5', b'6', 0xFF, 0xFF,
+];
+
+fn sign_p256() -> [u8; 44] {
+    let mut a = [0x5A; 44];
+    a[..11].copy_from_slice(&[
+        0x00, 0x87, 0x11, 0x9A, 0x26, 0x7C, 0x24, 0x82, 0x00, 0x81, 0x20,
+    ]);
+    a[43] = 0x00;
+    a
+}
+
+/// RSA-2048 sign, extended APDU: 7C 82 0106 { 82 00, 81 82 0100 <256> }.
+fn sign_rsa() -> [u8; 275] {
+    let mut a = [0u8; 275];
+    a[..17].copy_from_slice(&[
+        0x00, 0x87, 0x07, 0x9C, 0x00, 0x01, 0x0A, 0x7C, 0x82, 0x01, 0x06, 0x82, 0x00, 0x81, 0x82,
+        0x01, 0x00,
+    ]);
+    // A PKCS#1 v1.5-shaped block: 00 01 FF.. 00 <digest>.
+    a[18] = 0x01;
+    a[19..240].fill(0xFF);
+    a[241..273].fill(0x5A);
+    a
+}
+
+fn authenticate_admin(b: &mut Bench) -> bool {
+    let n = b.card.process(
+        &[0x00, 0x87, 0x03, 0x9B, 0x04, 0x7C, 0x02, 0x80, 0x00],
+        &mut b.reply,
+    );
+    if n != 14 {
+        return false;
+    }
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b.reply[4..12]);
+    if tamga_firmware::crypto::mgmt_crypt(Algorithm::Tdes, &defaults::MANAGEMENT_KEY, &mut w, false)
+        .is_err()
+    {
+        return false;
+    }
+    let mut a = [0u8; 17];
+    a[..9].copy_from_slice(&[0x00, 0x87, 0x03, 0x9B, 0x0C, 0x7C, 0x0A, 0x80, 0x08]);
+    a[9..].copy_from_slice(&w);
+    b.send(&a) == 0x9000
+}
+
+/// Run the benchmark, print the results and stop QEMU.
+pub fn run(config: &Config) -> ! {
+    timer_write(CTRL, 0);
+    timer_write(RELOAD, u32::MAX);
+    timer_write(VALUE, u32::MAX);
+    timer_write(CTRL, 1);
+
+    let o = overhead();
+    let t0 = now();
+    spin(1_000_000);
+    let t1 = now();
+    let calib = u64::from(t0.wrapping_sub(t1)) * INSNS_PER_TICK;
+    println!("CALIB|2000000 instructions (spin loop)|{calib}|timer reads {o}");
+
+    let Some(flash) = EmuFlash::open(None) else {
+        semihosting::process::exit(2)
+    };
+    let rng = EmuRng::from_test_seed(config.seed.unwrap_or(7));
+    let Ok(card) = Applet::new(flash, rng) else {
+        semihosting::process::exit(3)
+    };
+    let mut b = Bench {
+        card,
+        reply: [0; 514],
+        overhead: o,
+    };
+
+    b.report("SELECT PIV", &select());
+    b.report("VERIFY (empty: status only)", &[0x00, 0x20, 0x00, 0x80]);
+    b.report(
+        "GET DATA (absent object)",
+        &[
+            0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x07, 0x00,
+        ],
+    );
+    b.report(
+        "GET DATA (CHUID)",
+        &[
+            0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x02, 0x00,
+        ],
+    );
+    b.report("VERIFY (right PIN, 2 flash commits)", &VERIFY_PIN);
+    if !authenticate_admin(&mut b) {
+        println!("BENCH|management key authentication|0|6982");
+    }
+    b.report(
+        "GENERATE P-256 (9A)",
+        &[0x00, 0x47, 0x00, 0x9A, 0x05, 0xAC, 0x03, 0x80, 0x01, 0x11],
+    );
+    b.report("P-256 sign (9A)", &sign_p256());
+
+    // RSA-2048: measured once the firmware supports it.
+    let gen_rsa = [0x00, 0x47, 0x00, 0x9C, 0x05, 0xAC, 0x03, 0x80, 0x01, 0x07];
+    let sw = b.report("GENERATE RSA-2048 (9C)", &gen_rsa);
+    if sw == 0x9000 || sw >> 8 == 0x61 {
+        b.card.reset();
+        b.send(&select());
+        b.send(&VERIFY_PIN);
+        b.report("RSA-2048 sign (9C)", &sign_rsa());
+    }
+
+    backends(&mut b);
+
+    let peak = stack::high_water();
+    println!("STACK|{peak}|{}", stack::capacity());
+    semihosting::process::exit(0)
+}
+
+/// The P-256 primitives alone, per backend: RustCrypto `p256` (what the
+/// firmware uses: keygen with public-point encoding; RFC 6979 hedged ECDSA
+/// with DER encoding) and, with the feature `p256-m4`, the P256-Cortex-M4
+/// assembly (keygen; ECDSA with a random nonce, no RFC 6979, no DER).
+fn backends(b: &mut Bench) {
+    let mut rng = EmuRng::from_test_seed(11);
+    let hash = [0x5A; 32];
+    let entropy = [0x33; 32];
+
+    let t0 = now();
+    let (private, _public) = tamga_firmware::crypto::ec_generate(&mut rng);
+    let t1 = now();
+    let keygen = ticks(t0, t1, b.overhead);
+    let mut der = [0u8; 80];
+    let t0 = now();
+    let signed = tamga_firmware::crypto::ec_sign(&private, &hash, &entropy, &mut der);
+    let t1 = now();
+    let sign = ticks(t0, t1, b.overhead);
+    let ok = if signed.is_ok() { "9000" } else { "6F00" };
+    println!("BENCH|backend p256 (RustCrypto): keygen|{keygen}|9000");
+    println!("BENCH|backend p256 (RustCrypto): sign, RFC 6979 + DER|{sign}|{ok}");
+
+    #[cfg(feature = "p256-m4")]
+    p256_m4(b, &hash);
+}
+
+fn ticks(t0: u32, t1: u32, overhead: u64) -> u64 {
+    (u64::from(t0.wrapping_sub(t1)) * INSNS_PER_TICK).saturating_sub(overhead)
+}
+
+#[cfg(feature = "p256-m4")]
+fn p256_m4(b: &mut Bench, hash: &[u8; 32]) {
+    use p256_cortex_m4_sys as m4;
+    use rand_core::Rng;
+
+    let mut rng = EmuRng::from_test_seed(11);
+    let mut private = [0u32; 8];
+    let (mut x, mut y) = ([0u32; 8], [0u32; 8]);
+    let t0 = now();
+    loop {
+        for w in &mut private {
+            *w = rng.next_u32();
+        }
+        // SAFETY: the pointers are to live arrays of 8 words as the C API
+        // requires; the function only reads `private` and writes `x`, `y`.
+        if unsafe { m4::p256_keygen(x.as_mut_ptr(), y.as_mut_ptr(), private.as_ptr()) } {
+            break;
+        }
+    }
+    let t1 = now();
+    let keygen = ticks(t0, t1, b.overhead);
+    let (mut r, mut s, mut k) = ([0u32; 8], [0u32; 8], [0u32; 8]);
+    let t0 = now();
+    loop {
+        for w in &mut k {
+            *w = rng.next_u32();
+        }
+        // SAFETY: as above; `hash` is 32 readable bytes.
+        let ok = unsafe {
+            m4::p256_sign(
+                r.as_mut_ptr(),
+                s.as_mut_ptr(),
+                hash.as_ptr(),
+                32,
+                private.as_ptr(),
+                k.as_ptr(),
+            )
+        };
+        if ok {
+            break;
+        }
+    }
+    let t1 = now();
+    let sign = ticks(t0, t1, b.overhead);
+    // SAFETY: as above; verify only reads.
+    let valid = unsafe {
+        m4::p256_verify(
+            x.as_ptr(),
+            y.as_ptr(),
+            hash.as_ptr(),
+            32,
+            r.as_ptr(),
+            s.as_ptr(),
+        )
+    };
+    let sw = if valid { "9000" } else { "6F00" };
+    println!("BENCH|backend p256-cortex-m4: keygen|{keygen}|9000");
+    println!("BENCH|backend p256-cortex-m4: sign, random k, no DER|{sign}|{sw}");
+}
