@@ -16,6 +16,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+/// The QEMU command line, shared with `cargo xtask qemu`.
+#[allow(dead_code, missing_docs)]
+#[path = "../../tools/xtask/src/qemu_cmd.rs"]
+mod qemu_cmd;
+
 use tamga::ca::LocalCa;
 use tamga::piv::Piv;
 use tamga::transport::{self, Transport};
@@ -192,26 +197,17 @@ impl Card {
             }
             Target::Qemu => {
                 tamga::pcscd::ensure_pcscd()?;
-                let image = std::env::var("TAMGA_QEMU_IMAGE").unwrap_or_default();
-                let flash = self.state.join("qemu-flash.bin");
-                Command::new("qemu-system-arm")
-                    .args([
-                        "-M",
-                        "mps2-an386",
-                        "-cpu",
-                        "cortex-m4",
-                        "-nographic",
-                        "-monitor",
-                        "none",
-                    ])
-                    .args(["-semihosting-config", "enable=on,target=native"])
-                    .args([
-                        "-chardev",
-                        &format!("socket,id=u0,host=127.0.0.1,port={port},server=off,nodelay=on"),
-                    ])
-                    .args(["-serial", "chardev:u0", "-kernel", &image])
-                    .env("TAMGA_FLASH", &flash)
-                    .current_dir(&self.state)
+                let q = qemu_cmd::Qemu {
+                    elf: std::env::var("TAMGA_QEMU_IMAGE").unwrap_or_default().into(),
+                    vpcd: Some((qemu_cmd::link_host(true), port)),
+                    flash: Some(self.state.join("flash.bin")),
+                    seed: None,
+                    stack_report: Some(self.state.join("stack.txt")),
+                    icount: false,
+                    log: Some(self.state.join("defmt.log")),
+                };
+                q.command()
+                    .map_err(Error::Invalid)?
                     .stdout(Stdio::null())
                     .stderr(log)
                     .spawn()

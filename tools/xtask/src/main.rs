@@ -13,6 +13,7 @@ use std::env;
 use std::process::{Command, ExitCode};
 
 mod qemu;
+mod qemu_cmd;
 
 /// Debian packages the test suites use.
 const PACKAGES: &[&str] = &[
@@ -103,14 +104,6 @@ fn cargo(args: &[&str]) -> Result<(), String> {
     run(cargo_cmd().args(args))
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.trim_ascii() == b"0")
-        .unwrap_or(false)
-}
-
 fn installed(package: &str) -> bool {
     Command::new("dpkg-query")
         .args(["-W", "-f=${Status}", package])
@@ -125,7 +118,7 @@ fn install_packages() -> Result<(), String> {
         println!("Debian packages present: {}", PACKAGES.join(" "));
         return Ok(());
     }
-    if !is_root() {
+    if !qemu_cmd::is_root() {
         println!(
             "warning: not root, cannot install {}; tests needing them may fail",
             missing.join(" ")
@@ -190,12 +183,14 @@ fn test() -> Result<(), String> {
                 "--no-tests",
                 "fail",
             ])
-            .env("TAMGA_PROP_CASES", PROP_CASES))?;
+            .env("TAMGA_PROP_CASES", PROP_CASES)
+            .env("TAMGA_QEMU_IMAGE", qemu::Image::Card.elf()))?;
     } else {
         println!("cargo-nextest not found: running cargo test (no JUnit output)");
         run(cargo_cmd()
             .args(["test", "--workspace", "--all-targets"])
-            .env("TAMGA_PROP_CASES", PROP_CASES))?;
+            .env("TAMGA_PROP_CASES", PROP_CASES)
+            .env("TAMGA_QEMU_IMAGE", qemu::Image::Card.elf()))?;
     }
     step("doc tests");
     cargo(&["test", "--workspace", "--doc"])?;
