@@ -11,6 +11,10 @@
 #[path = "../src/qemu.rs"]
 mod qemu;
 
+#[allow(dead_code)]
+#[path = "../src/qemu_cmd.rs"]
+mod qemu_cmd;
+
 #[test]
 fn firmware_on_qemu_through_pcsc() {
     match qemu::pcsc_check(qemu::VPCD_PORT + 1, true) {
