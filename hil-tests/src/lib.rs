@@ -92,21 +92,25 @@ fn qemu_unavailable() -> Option<String> {
     }
 }
 
-/// The `tamga-vcard` binary of this build.
-pub fn vcard_binary() -> Result<PathBuf> {
-    if let Ok(p) = std::env::var("TAMGA_VCARD") {
-        return Ok(PathBuf::from(p));
-    }
+/// A binary of this workspace's build (`tamga`, `tamga-vcard`, `tamga-ca`):
+/// next to the running test or tool, where cargo puts them.
+pub fn binary(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe().map_err(|e| Error::Invalid(e.to_string()))?;
-    // target/<profile>/deps/<test> -> target/<profile>/tamga-vcard
-    let bin = exe
-        .parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("tamga-vcard"))
-        .filter(|p| p.is_file());
-    bin.ok_or_else(|| {
-        Error::Invalid("tamga-vcard is not built (cargo build -p tamga-vcard)".into())
-    })
+    // A test runs from target/<profile>/deps, a binary from target/<profile>.
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .ok_or_else(|| Error::Invalid(format!("{name} is not built (cargo build -p {name})")))
+}
+
+/// The `tamga-vcard` binary (`TAMGA_VCARD` overrides).
+pub fn vcard_binary() -> Result<PathBuf> {
+    match std::env::var("TAMGA_VCARD") {
+        Ok(p) => Ok(PathBuf::from(p)),
+        Err(_) => binary("tamga-vcard"),
+    }
 }
 
 /// vpcd ports and their readers.

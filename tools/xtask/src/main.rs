@@ -43,6 +43,7 @@ fn usage() {
                  firmware for {EMBEDDED_TARGET}, run every test suite\n  \
          demo    run the demo scenario on an emulated card (no hardware, no services)\n  \
          bench   print the firmware's host-side instruction counts\n  \
+         bench-enroll  time an NCA enrolment through pcscd: tamga vs a yubico-piv-tool script\n  \
          qemu [--port N] [--flash PATH] [--seed N] [--no-quickack]\n          \
                  run the firmware on an emulated Cortex-M4 (QEMU), connected to vpcd\n  \
          qemu-check [--port N]  the PC/SC check: QEMU + pcscd + vpcd, ATR, APDUs, restart\n  \
@@ -58,6 +59,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("demo") => cargo(&["run", "--quiet", "-p", "tamga", "--", "demo"]),
         Some("bench") => cargo(&["bench", "-p", "tamga-firmware", "--bench", "ops"]),
+        Some("bench-enroll") => bench_enroll(),
         Some("qemu") => qemu::qemu(&args[1..]),
         Some("qemu-check") => qemu::qemu_check(&args[1..]),
         Some("size") => qemu::size(),
@@ -130,6 +132,14 @@ fn install_packages() -> Result<(), String> {
         .args(["install", "-y", "-q", "--no-install-recommends"])
         .args(&missing)
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+/// The enrolment benchmark (release build) through pcscd + vpcd.
+fn bench_enroll() -> Result<(), String> {
+    cargo(&[
+        "build", "--release", "-p", "tamga", "-p", "tamga-vcard", "-p", "tamga-ca", "-p", "tamga-hil",
+    ])?;
+    run(&mut Command::new(qemu::root().join("target/release/bench-enroll")))
 }
 
 fn has_nextest() -> bool {

@@ -1,0 +1,176 @@
+//! `cargo xtask bench-enroll`: the full NCA enrolment (two keys generated on
+//! the card, two requests signed on the card, two certificates written) through
+//! pcscd + vpcd, done by `tamga enroll` and done the way a lab scripts it today
+//! (yubico-piv-tool generate / verify-pin / request-certificate, the CA,
+//! yubico-piv-tool import-certificate), on the same virtual card in the same
+//! run. Prints both times, their ratio, the APDUs and bytes on the wire of each
+//! (from the card's trace), and the median and p95 round trip of an empty
+//! VERIFY and a CHUID GET DATA through pcscd.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use tamga::transport::Transport;
+use tamga::{Error, Result};
+use tamga_hil::{Card, Lab, Target, binary};
+
+const READER: &str = "Virtual PCD 00 00";
+const RUNS: usize = 5;
+
+fn run(cmd: &mut Command) -> Result<String> {
+    let out = cmd.output().map_err(|e| Error::Invalid(format!("{cmd:?}: {e}")))?;
+    if !out.status.success() {
+        return Err(Error::Invalid(format!(
+            "{cmd:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// APDUs and bytes recorded in the trace from line `from` on.
+fn wire(trace: &Path, from: usize) -> Result<(usize, u64, usize)> {
+    let lines = tamga::vpcd::read_trace(trace)?;
+    let (mut apdus, mut bytes) = (0, 0u64);
+    for l in lines.iter().skip(from) {
+        match l.kind.as_str() {
+            "cmd" => {
+                apdus += 1;
+                bytes += (l.hex.len() / 2 + l.masked) as u64;
+            }
+            "rsp" => bytes += (l.hex.len() / 2) as u64,
+            _ => {}
+        }
+    }
+    Ok((apdus, bytes, lines.len()))
+}
+
+fn applicant_json(i: usize) -> String {
+    let iins = ["871008401427", "760212350620"];
+    format!(r#"{{"iin":"{}","surname":"БЕНЧ","name":"ТЕСТ"}}"#, iins[i % 2])
+}
+
+/// `tamga enroll` as an operator runs it.
+fn tamga_flow(lab: &Lab, alg: &str, i: usize) -> Result<Duration> {
+    let tamga = binary("tamga")?;
+    let t = Instant::now();
+    let app: serde_json::Value = serde_json::from_str(&applicant_json(i)).map_err(|e| Error::Invalid(e.to_string()))?;
+    run(Command::new(&tamga)
+        .args(["--card", READER, "--ca"])
+        .arg(lab.dir.path().join("ca"))
+        .args(["enroll", "--replace", "--alg", alg, "--iin", app["iin"].as_str().unwrap_or(""), "--surname", "БЕНЧ", "--name", "ТЕСТ"])
+        .env("TAMGA_PIN", "123456"))?;
+    Ok(t.elapsed())
+}
+
+/// The same with yubico-piv-tool and the CA, step by step.
+fn scripted_flow(lab: &Lab, alg: &str, i: usize) -> Result<Duration> {
+    let ca = binary("tamga-ca")?;
+    let dir = lab.dir.path();
+    let ykalg = if alg == "p256" { "ECCP256" } else { "RSA2048" };
+    let t = Instant::now();
+    for (slot, profile) in [("9a", "individual-auth"), ("9c", "individual-sign")] {
+        let pubkey = dir.join(format!("{slot}.pub"));
+        let csr = dir.join(format!("{slot}.csr"));
+        let cert = dir.join(format!("{slot}.crt"));
+        let app = dir.join(format!("{slot}.json"));
+        run(Command::new("yubico-piv-tool")
+            .args(["-r", READER, "-a", "generate", "-s", slot, "-A", ykalg, "-o"])
+            .arg(&pubkey))?;
+        run(Command::new("yubico-piv-tool")
+            .args(["-r", READER, "-a", "verify-pin", "-P", "123456", "-a", "request-certificate", "-s", slot])
+            .args(["-S", "/CN=BENCH/", "-i"])
+            .arg(&pubkey)
+            .arg("-o")
+            .arg(&csr))?;
+        let csr_pem = std::fs::read_to_string(&csr).map_err(|e| Error::Invalid(e.to_string()))?;
+        let json = format!(
+            r#"{{"profile":"{profile}","applicant":{},"csr":{}}}"#,
+            applicant_json(i),
+            serde_json::to_string(&csr_pem).map_err(|e| Error::Invalid(e.to_string()))?
+        );
+        std::fs::write(&app, json).map_err(|e| Error::Invalid(e.to_string()))?;
+        run(Command::new(&ca)
+            .arg("--dir")
+            .arg(dir.join("ca"))
+            .args(["issue", "--application"])
+            .arg(&app)
+            .arg("--out")
+            .arg(&cert))?;
+        run(Command::new("yubico-piv-tool")
+            .args(["-r", READER, "-a", "import-certificate", "-s", slot, "-i"])
+            .arg(&cert))?;
+    }
+    Ok(t.elapsed())
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn median(v: &[Duration]) -> Duration {
+    let mut v = v.to_vec();
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() -> Result<()> {
+    if let Some(why) = Target::Vpcd.unavailable() {
+        println!("bench-enroll: SKIPPED ({why})");
+        return Ok(());
+    }
+    let lab = Lab::new()?;
+    let card = Card::start(&Target::Vpcd, lab.dir.path(), 0)?;
+    println!("NCA enrolment through pcscd + vpcd (reader {READER}), median of {RUNS} runs");
+    println!("{:<8} {:<28} {:>10} {:>7} {:>8}", "keys", "flow", "time", "APDUs", "bytes");
+    for alg in ["p256", "rsa2048"] {
+        let mut rows = vec![];
+        for (name, flow) in [
+            ("tamga enroll", tamga_flow as fn(&Lab, &str, usize) -> Result<Duration>),
+            ("yubico-piv-tool + CA script", scripted_flow),
+        ] {
+            let (mut times, mut apdus, mut bytes) = (vec![], 0, 0);
+            let runs = if alg == "rsa2048" { 2 } else { RUNS };
+            for i in 0..runs {
+                let (_, _, from) = wire(card.trace(), 0)?;
+                times.push(flow(&lab, alg, i)?);
+                let (a, b, _) = wire(card.trace(), from)?;
+                apdus = a;
+                bytes = b;
+            }
+            let m = median(&times);
+            println!("{alg:<8} {name:<28} {:>8.1} ms {apdus:>7} {bytes:>8}", m.as_secs_f64() * 1e3);
+            rows.push(m);
+        }
+        println!(
+            "{alg:<8} {:<28} {:>9.1}x",
+            "ratio script / tamga",
+            rows[1].as_secs_f64() / rows[0].as_secs_f64()
+        );
+    }
+    // Round trips of single APDUs through pcscd.
+    let mut t = tamga::transport::pcsc::PcscCard::open(Some(READER), Duration::ZERO)?;
+    let mut sel = vec![0x00, 0xA4, 0x04, 0x00, 0x05];
+    sel.extend_from_slice(&tamga_spec::PIV_AID[..5]);
+    t.transmit(&sel)?;
+    for (name, apdu) in [
+        ("empty VERIFY", vec![0x00, 0x20, 0x00, 0x80]),
+        ("GET DATA CHUID", vec![0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x02, 0x00]),
+    ] {
+        let mut v = vec![];
+        for _ in 0..500 {
+            let s = Instant::now();
+            t.transmit(&apdu)?;
+            v.push(s.elapsed().as_secs_f64() * 1e3);
+        }
+        let med = percentile(&mut v, 0.5);
+        let p95 = percentile(&mut v, 0.95);
+        println!("round trip {name:<16} median {med:.3} ms, p95 {p95:.3} ms (500 APDUs)");
+    }
+    drop(t);
+    drop(card);
+    Ok(())
+}
