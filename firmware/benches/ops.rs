@@ -5,6 +5,10 @@
 //! operation, and prints instructions per `Applet::process` call. Instruction
 //! counts repeat exactly on a noisy machine, unlike seconds. Without valgrind
 //! it prints wall-clock medians instead and says so.
+//!
+//! RSA-2048 key generation is measured per seed: one callgrind process per
+//! seed 1, 2, … `TAMGA_BENCH_RSA_SEEDS` (default 21) runs one generation on a
+//! fresh card, and the bench prints the median and the maximum.
 
 use std::hint::black_box;
 use std::process::Command;
@@ -67,6 +71,34 @@ fn verify_apdu() -> Vec<u8> {
     a
 }
 
+fn gen_rsa_apdu() -> Vec<u8> {
+    vec![0x00, 0x47, 0x00, 0x9A, 0x05, 0xAC, 0x03, 0x80, 0x01, 0x07]
+}
+
+fn with_rsa_key(card: &mut Card) {
+    admin(card);
+    let mut reply = [0u8; 512];
+    let n = card.process(&gen_rsa_apdu(), &mut reply);
+    assert_eq!(&reply[n - 2..n], &[0x61, 0x0E]);
+    card.reset();
+    selected(card);
+    assert_eq!(send(card, &verify_apdu()), 0x9000);
+}
+
+/// GENERAL AUTHENTICATE 07 9A with a PKCS#1 v1.5-shaped 256-byte block
+/// (extended APDU).
+fn rsa_sign_apdu() -> Vec<u8> {
+    let mut block = vec![0x00, 0x01];
+    block.resize(256 - 52, 0xFF);
+    block.push(0x00);
+    block.resize(256, 0x5A);
+    let mut a = vec![0x00, 0x87, 0x07, 0x9A, 0x00, 0x01, 0x0A];
+    a.extend_from_slice(&[0x7C, 0x82, 0x01, 0x06, 0x82, 0x00, 0x81, 0x82, 0x01, 0x00]);
+    a.extend_from_slice(&block);
+    a.extend_from_slice(&[0x00, 0x00]);
+    a
+}
+
 fn gen_apdu() -> Vec<u8> {
     vec![0x00, 0x47, 0x00, 0x9A, 0x05, 0xAC, 0x03, 0x80, 0x01, 0x11]
 }
@@ -120,6 +152,11 @@ fn ops() -> Vec<Op> {
             setup: with_key,
             apdu: sign_apdu,
         },
+        Op {
+            name: "GENERAL AUTHENTICATE RSA-2048 sign (9A)",
+            setup: with_rsa_key,
+            apdu: rsa_sign_apdu,
+        },
     ]
 }
 
@@ -141,7 +178,7 @@ fn run_one(op: &Op) -> std::time::Duration {
         best = best.min(t.elapsed());
         let sw = u16::from_be_bytes([reply[n - 2], reply[n - 1]]);
         assert!(
-            sw == 0x9000 || sw == 0x6A82 || sw == 0x63C3,
+            sw == 0x9000 || sw == 0x6A82 || sw == 0x63C3 || sw == 0x6108,
             "{}: {sw:04X}",
             op.name
         );
@@ -149,8 +186,59 @@ fn run_one(op: &Op) -> std::time::Duration {
     best
 }
 
+/// Number of seeds for the RSA key generation figures.
+fn rsa_seeds() -> u64 {
+    std::env::var("TAMGA_BENCH_RSA_SEEDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(21)
+}
+
+/// One RSA-2048 GENERATE per seed on a fresh card; returns wall-clock times.
+fn run_keygens(seeds: impl Iterator<Item = u64>) -> Vec<std::time::Duration> {
+    seeds
+        .map(|seed| {
+            let mut card = Applet::new(
+                SimFlash::<4, 1, 2048>::new(256 * 1024),
+                SeededRng::new(seed),
+            )
+            .unwrap();
+            admin(&mut card);
+            let apdu = gen_rsa_apdu();
+            let mut reply = [0u8; 512];
+            let t = Instant::now();
+            let n = measured(&mut card, &apdu, &mut reply);
+            let took = t.elapsed();
+            assert_eq!(&reply[n - 2..n], &[0x61, 0x0E], "seed {seed}");
+            took
+        })
+        .collect()
+}
+
+fn median_max<T: Ord + Copy>(mut v: Vec<T>) -> (T, T) {
+    v.sort();
+    (v[v.len() / 2], v[v.len() - 1])
+}
+
+fn callgrind_totals(text: &str) -> u64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix("totals: ")
+                .or_else(|| l.strip_prefix("summary: "))
+        })
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("callgrind totals")
+}
+
 fn main() {
     let ops = ops();
+    if let Some(seed) = std::env::var("TAMGA_BENCH_KEYGEN")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        run_keygens(std::iter::once(seed));
+        return;
+    }
     if let Ok(name) = std::env::var("TAMGA_BENCH_OP") {
         let op = ops.iter().find(|o| o.name == name).expect("known op");
         run_one(op);
@@ -168,6 +256,14 @@ fn main() {
                 run_one(op).as_secs_f64() * 1e6
             );
         }
+        let (median, max) = median_max(run_keygens(1..=rsa_seeds()));
+        println!(
+            "{:<42} median {:.1} ms, max {:.1} ms over {} seeds",
+            "GENERATE RSA-2048 (9A)",
+            median.as_secs_f64() * 1e3,
+            max.as_secs_f64() * 1e3,
+            rsa_seeds()
+        );
         return;
     }
     println!("{:<42} {:>14}", "operation", "instructions");
@@ -188,15 +284,37 @@ fn main() {
             String::from_utf8_lossy(&status.stderr)
         );
         let text = std::fs::read_to_string(&out).expect("callgrind output");
-        let total: u64 = text
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("totals: ")
-                    .or_else(|| l.strip_prefix("summary: "))
-            })
-            .and_then(|v| v.split_whitespace().next()?.parse().ok())
-            .expect("callgrind totals");
+        let total = callgrind_totals(&text);
         println!("{:<42} {:>14}", op.name, total / u64::from(REPS));
     }
+    // RSA key generation: one process per seed.
+    let mut counts: Vec<u64> = (1..=rsa_seeds())
+        .map(|seed| {
+            let out = dir.join(format!("keygen-{seed}.out"));
+            let status = Command::new("valgrind")
+                .args(["--tool=callgrind", "--toggle-collect=*measured*"])
+                .arg(format!("--callgrind-out-file={}", out.display()))
+                .arg(&exe)
+                .env("TAMGA_BENCH_KEYGEN", seed.to_string())
+                .output()
+                .expect("valgrind runs");
+            assert!(
+                status.status.success(),
+                "{}",
+                String::from_utf8_lossy(&status.stderr)
+            );
+            callgrind_totals(&std::fs::read_to_string(&out).expect("callgrind output"))
+        })
+        .collect();
+    counts.sort();
+    let (median, max) = median_max(counts.clone());
+    println!(
+        "{:<42} {:>14} median, {} max, {} min over {} seeds",
+        "GENERATE RSA-2048 (9A)",
+        median,
+        max,
+        counts[0],
+        counts.len()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

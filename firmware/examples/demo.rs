@@ -5,7 +5,7 @@
 //! Run: `cargo xtask demo` (or `cargo run -p tamga-firmware --example demo`).
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod common;
 
 use std::time::Instant;
@@ -57,7 +57,11 @@ fn main() {
 
     // Personalization: a new management key, PIN and PUK.
     let sw = auth_mgmt(&mut card);
-    r.step("authenticate with the default management key", sw, "mutual 3DES");
+    r.step(
+        "authenticate with the default management key",
+        sw,
+        "mutual 3DES",
+    );
     let aes: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(73) ^ 0x5C).collect();
     let mut d = vec![Algorithm::Aes256.to_u8(), 0x9B, 32];
     d.extend_from_slice(&aes);
@@ -75,16 +79,28 @@ fn main() {
     card.reset();
     select(&mut card);
     let sw = auth_mgmt_with(&mut card, Algorithm::Aes256, &aes);
-    r.step("authenticate with the new AES-256 key", sw, "witness + challenge");
+    r.step(
+        "authenticate with the new AES-256 key",
+        sw,
+        "witness + challenge",
+    );
     let t = Instant::now();
     let auth_pub = generate(&mut card, KeyRef::Authentication);
     r.step(
         "GENERATE 9A authentication key (P-256)",
         0x9000,
-        format!("{}... in {:.1} ms", &hex(&auth_pub)[..18], t.elapsed().as_secs_f64() * 1e3),
+        format!(
+            "{}... in {:.1} ms",
+            &hex(&auth_pub)[..18],
+            t.elapsed().as_secs_f64() * 1e3
+        ),
     );
     let sign_pub = generate(&mut card, KeyRef::Signature);
-    r.step("GENERATE 9C signature key (P-256)", 0x9000, format!("{}...", &hex(&sign_pub)[..18]));
+    r.step(
+        "GENERATE 9C signature key (P-256)",
+        0x9000,
+        format!("{}...", &hex(&sign_pub)[..18]),
+    );
 
     // Signing rules of the NCA signature key.
     let hash = [0x7Au8; 32];
@@ -94,12 +110,24 @@ fn main() {
     r.step("VERIFY PIN", sw, "");
     let s = sign(&mut card, KeyRef::Signature, &hash);
     let ok = s.sw == 0x9000 && ecdsa_ok(&sign_pub, &hash, &s.data);
-    r.step("sign a document hash with 9C", s.sw, format!("signature verifies on the host: {ok}"));
+    r.step(
+        "sign a document hash with 9C",
+        s.sw,
+        format!("signature verifies on the host: {ok}"),
+    );
     let s = sign(&mut card, KeyRef::Signature, &hash);
-    r.step("sign with 9C again, same VERIFY", s.sw, "refused: PIN before every signature");
+    r.step(
+        "sign with 9C again, same VERIFY",
+        s.sw,
+        "refused: PIN before every signature",
+    );
     let s = sign(&mut card, KeyRef::Authentication, &hash);
     let ok = s.sw == 0x9000 && ecdsa_ok(&auth_pub, &hash, &s.data);
-    r.step("sign with 9A (PIN once per session)", s.sw, format!("verifies: {ok}"));
+    r.step(
+        "sign with 9A (PIN once per session)",
+        s.sw,
+        format!("verifies: {ok}"),
+    );
 
     // Certificates come back from the CA and go onto the card.
     let cert: Vec<u8> = (0..2048).map(|i| (i * 31 % 251) as u8).collect();
@@ -115,9 +143,17 @@ fn main() {
     select(&mut card);
     let got = get_data(&mut card, 0x5FC10A);
     let same = got.sw == 0x9000 && inner(&got.data, 0x53) == content;
-    r.step("power cycle, GET DATA certificate 9C", got.sw, format!("read back via 61xx, identical: {same}"));
+    r.step(
+        "power cycle, GET DATA certificate 9C",
+        got.sw,
+        format!("read back via 61xx, identical: {same}"),
+    );
     let s = sign(&mut card, KeyRef::Authentication, &hash);
-    r.step("sign with 9A after the power cycle", s.sw, "refused: new session");
+    r.step(
+        "sign with 9A after the power cycle",
+        s.sw,
+        "refused: new session",
+    );
 
     // PIN lock and unblock.
     let mut last = 0;
@@ -127,7 +163,14 @@ fn main() {
     r.step("three wrong PINs", last, "");
     let sw = verify(&mut card, b"20261123");
     r.step("right PIN after that", sw, "");
-    let sw = call(&mut card, 0x2C, 0x00, 0x80, &[pad(b"71044021"), pad(b"13572468")].concat()).sw;
+    let sw = call(
+        &mut card,
+        0x2C,
+        0x00,
+        0x80,
+        &[pad(b"71044021"), pad(b"13572468")].concat(),
+    )
+    .sw;
     r.step("RESET RETRY COUNTER with the PUK", sw, "");
     let sw = verify(&mut card, b"13572468");
     r.step("VERIFY the new PIN", sw, "");

@@ -14,8 +14,9 @@ use zeroize::Zeroize;
 
 use crate::command::{Command, Padded, VerifyAction, asymmetric, policies};
 use crate::crypto::{self, EC_SIG_MAX};
-use crate::records::{self, Identity, KeyRecord, MgmtKey, Secret};
+use crate::records::{self, Identity, KeyMaterial, KeyRecord, MgmtKey, Secret};
 use crate::response::Outgoing;
+use crate::rsa2048;
 
 /// Largest command data accepted, alone or reassembled from a chain: a
 /// [`defaults::MAX_OBJECT_LEN`] object in a PUT DATA with its tag wrappers.
@@ -97,7 +98,12 @@ struct Core<F: NorFlash, R: CryptoRng> {
     rng: R,
     id: Identity,
     session: Session,
+    /// Called during long operations (RSA key generation) so that the board
+    /// can keep the reader link alive (T=1 waiting-time extension).
+    keepalive: fn(),
 }
+
+fn no_keepalive() {}
 
 /// The Tamga PIV applet over a NOR flash `F` and a cryptographic RNG `R`.
 ///
@@ -173,10 +179,20 @@ impl<F: NorFlash, R: CryptoRng> Applet<F, R> {
                 rng,
                 id,
                 session: Session::default(),
+                keepalive: no_keepalive,
             },
             chain: Chain::default(),
             out: Outgoing::default(),
         })
+    }
+
+    /// Install the function called during long operations (RSA-2048 key
+    /// generation calls it between prime candidates, at least every few
+    /// hundred milliseconds on a Cortex-M4). A T=1 board sends an S(WTX)
+    /// request from it when the block waiting time is running out; a board
+    /// whose link has no waiting time (vpcd) needs none.
+    pub fn set_keepalive(&mut self, f: fn()) {
+        self.core.keepalive = f;
     }
 
     /// The card serial number.
@@ -492,14 +508,16 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
 
     fn key_record(&mut self, slot: KeyRef) -> Result<KeyRecord, Status> {
         let key = records::slot_key(slot).ok_or(Status::KeyReferenceNotFound)?;
-        match self.read_record::<{ KeyRecord::LEN }>(key)? {
-            Some(mut b) => {
-                let k = KeyRecord::decode(&b).ok_or(Status::MemoryFailure);
-                b.zeroize();
-                k
-            }
-            None => Err(Status::KeyReferenceNotFound),
-        }
+        let len = self.store.len(key).ok_or(Status::KeyReferenceNotFound)?;
+        let mut buf = [0u8; KeyRecord::MAX_LEN];
+        let dst = buf.get_mut(..len).ok_or(Status::MemoryFailure)?;
+        let r = match self.store.read(key, 0, dst) {
+            Ok(got) if got == len => KeyRecord::decode(dst).ok_or(Status::MemoryFailure),
+            Ok(_) => Err(Status::MemoryFailure),
+            Err(e) => Err(store_status(e)),
+        };
+        buf.zeroize();
+        r
     }
 
     fn commit(&mut self, ops: &[Op<'_>]) -> Result<(), Status> {
@@ -587,6 +605,7 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
             Algorithm::Aes128,
             Algorithm::Aes192,
             Algorithm::Aes256,
+            Algorithm::Rsa2048,
             Algorithm::EccP256,
         ] {
             out.tlv(tags::ALGORITHM, &[alg.to_u8()])?;
@@ -811,6 +830,9 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
 
     // ---- asymmetric keys ----------------------------------------------------------
 
+    // Own frame: its key record (up to 905 bytes) is not kept in the
+    // dispatcher's frame next to the other handlers' records.
+    #[inline(never)]
     fn use_key(
         &mut self,
         alg: u8,
@@ -828,6 +850,12 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
             (None, None, Some([]), Some(p)) if !p.is_empty() => Err(p),
             _ => return Err(Status::IncorrectDataParameter),
         };
+        // RSA takes a whole 256-byte block (the host pads) and no peer point.
+        if matches!(rec.key, KeyMaterial::Rsa { .. })
+            && !matches!(op, Ok(b) if b.len() == rsa2048::MODULUS_LEN)
+        {
+            return Err(Status::IncorrectDataParameter);
+        }
         let allowed = match rec.pin_policy {
             PinPolicy::Never => true,
             PinPolicy::Always => self.session.pin_fresh,
@@ -837,22 +865,32 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
             return Err(Status::SecurityStatusNotSatisfied);
         }
         let m = out.open(tags::DYN_AUTH)?;
-        match op {
-            Ok(hash) => {
+        match (&rec.key, op) {
+            (KeyMaterial::Ec { private, .. }, Ok(hash)) => {
                 let mut sig = [0u8; EC_SIG_MAX];
                 let mut entropy = [0u8; 32];
                 self.rng.fill_bytes(&mut entropy);
-                let n = crypto::ec_sign(&rec.private, hash, &entropy, &mut sig)
+                let n = crypto::ec_sign(private, hash, &entropy, &mut sig)
                     .map_err(|_| Status::IncorrectDataParameter)?;
                 out.tlv(tags::DYN_RESPONSE, sig.get(..n).unwrap_or(&[]))?;
             }
-            Err(peer) => {
-                let mut shared = crypto::ec_ecdh(&rec.private, peer)
-                    .map_err(|_| Status::IncorrectDataParameter)?;
+            (KeyMaterial::Ec { private, .. }, Err(peer)) => {
+                let mut shared =
+                    crypto::ec_ecdh(private, peer).map_err(|_| Status::IncorrectDataParameter)?;
                 let r = out.tlv(tags::DYN_RESPONSE, &shared);
                 shared.zeroize();
                 r?;
             }
+            // Raw RSA: signature and decryption are the same operation.
+            (KeyMaterial::Rsa { n, crt, .. }, Ok(block)) => {
+                let mut result = [0u8; rsa2048::MODULUS_LEN];
+                let r = rsa2048::private(n, crt, block, &mut self.rng, &mut result)
+                    .map_err(rsa_status)
+                    .and_then(|()| out.tlv(tags::DYN_RESPONSE, &result));
+                result.zeroize();
+                r?;
+            }
+            (KeyMaterial::Rsa { .. }, Err(_)) => return Err(Status::IncorrectDataParameter),
         }
         // A PIN-always verification is used up by a completed operation only.
         if rec.pin_policy == PinPolicy::Always {
@@ -863,12 +901,16 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
 
     fn store_key(&mut self, slot: KeyRef, rec: &KeyRecord) -> Result<(), Status> {
         let key = records::slot_key(slot).ok_or(Status::KeyReferenceNotFound)?;
-        let mut enc = rec.encode();
-        let r = self.commit(&[Op::Put(key, &enc)]);
+        let mut enc = [0u8; KeyRecord::MAX_LEN];
+        let n = rec.encode(&mut enc);
+        let r = self.commit(&[Op::Put(key, enc.get(..n).unwrap_or(&[]))]);
         enc.zeroize();
         r
     }
 
+    // Own frame: its key record (up to 905 bytes) is not kept in the
+    // dispatcher's frame next to the other handlers' records.
+    #[inline(never)]
     fn generate(
         &mut self,
         slot: KeyRef,
@@ -879,51 +921,97 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
     ) -> Result<(), Status> {
         self.require_mgmt()?;
         let alg = asymmetric(alg)?;
-        let (private, public) = crypto::ec_generate(&mut self.rng);
+        let key = match alg {
+            Algorithm::Rsa2048 => {
+                let (n, crt) =
+                    rsa2048::generate(&mut self.rng, &mut self.keepalive).map_err(rsa_status)?;
+                KeyMaterial::Rsa {
+                    e: rsa2048::PUBLIC_EXPONENT,
+                    n,
+                    crt,
+                }
+            }
+            _ => {
+                let (private, public) = crypto::ec_generate(&mut self.rng);
+                KeyMaterial::Ec { public, private }
+            }
+        };
         let rec = KeyRecord {
             alg,
             pin_policy: resolve_pin(slot, pin_policy),
             touch_policy: resolve_touch(touch_policy),
             origin: Origin::Generated,
-            public,
-            private,
+            key,
         };
         self.store_key(slot, &rec)?;
-        info!("generated a P-256 key in slot {:02x}", slot.to_u8());
+        info!(
+            "generated a key of algorithm {:02x} in slot {:02x}",
+            alg.to_u8(),
+            slot.to_u8()
+        );
         let m = out.open(tags::PUBLIC_KEY)?;
-        out.tlv(tags::EC_POINT, &rec.public)?;
+        public_key(&rec.key, out)?;
         out.close(m)
     }
 
+    // Own frame: its key record (up to 905 bytes) is not kept in the
+    // dispatcher's frame next to the other handlers' records.
+    #[inline(never)]
     fn import(&mut self, alg: u8, slot: KeyRef, data: &[u8]) -> Result<(), Status> {
         self.require_mgmt()?;
         let alg = asymmetric(alg)?;
-        let mut scalar = None;
+        let rsa = alg == Algorithm::Rsa2048;
+        // EC: the scalar (06). RSA: p, q, dp, dq, qinv (01-05).
+        let mut parts: [Option<&[u8]>; 6] = [None; 6];
         for t in tlv::iter(data) {
             let t = t.map_err(|_| Status::IncorrectDataParameter)?;
             match t.tag {
-                tags::IMPORT_EC_PRIVATE => scalar = Some(t.value),
-                tags::PIN_POLICY | tags::TOUCH_POLICY => {}
+                tags::IMPORT_RSA_P..=tags::IMPORT_RSA_QINV if rsa => {}
+                tags::IMPORT_EC_PRIVATE if !rsa => {}
+                tags::PIN_POLICY | tags::TOUCH_POLICY => continue,
                 _ => return Err(Status::IncorrectDataParameter),
+            }
+            let i = usize::from(t.tag).saturating_sub(1);
+            let slot = parts.get_mut(i).ok_or(Status::IncorrectDataParameter)?;
+            if slot.replace(t.value).is_some() {
+                return Err(Status::IncorrectDataParameter);
             }
         }
         let (pin_policy, touch_policy) = policies(data)?;
-        let scalar = scalar.ok_or(Status::IncorrectDataParameter)?;
-        let public = crypto::ec_public(scalar).map_err(|_| Status::IncorrectDataParameter)?;
-        let mut rec = KeyRecord {
+        let key = match parts {
+            [Some(p), Some(q), Some(dp), Some(dq), Some(qinv), None] if rsa => {
+                let (n, crt) = rsa2048::import(p, q, dp, dq, qinv, &mut self.rng)
+                    .map_err(|_| Status::IncorrectDataParameter)?;
+                KeyMaterial::Rsa {
+                    e: rsa2048::PUBLIC_EXPONENT,
+                    n,
+                    crt,
+                }
+            }
+            [None, None, None, None, None, Some(scalar)] if !rsa => {
+                let public =
+                    crypto::ec_public(scalar).map_err(|_| Status::IncorrectDataParameter)?;
+                let mut private = [0u8; crypto::EC_PRIVATE_LEN];
+                private.copy_from_slice(scalar);
+                KeyMaterial::Ec { public, private }
+            }
+            _ => return Err(Status::IncorrectDataParameter),
+        };
+        let rec = KeyRecord {
             alg,
             pin_policy: resolve_pin(slot, pin_policy),
             touch_policy: resolve_touch(touch_policy),
             origin: Origin::Imported,
-            public,
-            private: [0u8; 32],
+            key,
         };
-        rec.private.copy_from_slice(scalar);
         self.store_key(slot, &rec)
     }
 
     // ---- YubiKey extensions -----------------------------------------------------
 
+    // Own frame: its key record (up to 905 bytes) is not kept in the
+    // dispatcher's frame next to the other handlers' records.
+    #[inline(never)]
     fn metadata(&mut self, key: KeyRef, out: &mut Outgoing) -> Result<(), Status> {
         match key {
             KeyRef::Pin | KeyRef::Puk => {
@@ -947,7 +1035,7 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
                 )?;
                 out.tlv(tags::META_ORIGIN, &[rec.origin.to_u8()])?;
                 let m = out.open(tags::META_PUBLIC_KEY)?;
-                out.tlv(tags::EC_POINT, &rec.public)?;
+                public_key(&rec.key, out)?;
                 out.close(m)
             }
             _ => Err(Status::KeyReferenceNotFound),
@@ -988,6 +1076,33 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
         };
         info!("application reset");
         Ok(())
+    }
+}
+
+/// The public key's TLVs: `86 <point>` for P-256, `81 <n> 82 <e>` for RSA.
+fn public_key(key: &KeyMaterial, out: &mut Outgoing) -> Result<(), Status> {
+    match key {
+        KeyMaterial::Ec { public, .. } => out.tlv(tags::EC_POINT, public),
+        KeyMaterial::Rsa { e, n, .. } => {
+            out.tlv(tags::RSA_MODULUS, n)?;
+            let e = e.to_be_bytes();
+            let skip = e.iter().take_while(|&&b| b == 0).count();
+            out.tlv(tags::RSA_EXPONENT, e.get(skip..).unwrap_or(&[]))
+        }
+    }
+}
+
+/// The status word of a failed RSA operation: bad input is the host's fault
+/// (6A80); a withheld faulty result (the fault check) or a generation that
+/// found no key is an internal check that failed, nothing changed (6F00).
+fn rsa_status(e: crypto::CryptoError) -> Status {
+    match e {
+        crypto::CryptoError::Input | crypto::CryptoError::Algorithm => {
+            Status::IncorrectDataParameter
+        }
+        crypto::CryptoError::Fault | crypto::CryptoError::Failed => {
+            Status::UnspecifiedCheckingError
+        }
     }
 }
 

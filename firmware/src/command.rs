@@ -360,9 +360,8 @@ impl<'a> TryFrom<CommandView<'a>> for Command<'a> {
 /// The algorithm a GENERATE or IMPORT asks for, checked against what Tamga supports.
 pub fn asymmetric(alg: u8) -> Result<Algorithm, Status> {
     match Algorithm::try_from(alg) {
-        Ok(Algorithm::EccP256) => Ok(Algorithm::EccP256),
-        // Recognized asymmetric algorithms Tamga does not implement (RSA-2048 is
-        // the next firmware issue).
+        Ok(a @ (Algorithm::EccP256 | Algorithm::Rsa2048)) => Ok(a),
+        // Recognized asymmetric algorithms Tamga does not implement.
         Ok(a) if a.is_asymmetric() => Err(Status::FunctionNotSupported),
         _ => Err(Status::IncorrectDataParameter),
     }

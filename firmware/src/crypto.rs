@@ -21,6 +21,12 @@ pub enum CryptoError {
     Input,
     /// Unsupported algorithm.
     Algorithm,
+    /// The fault check failed: the result of a private-key operation did not
+    /// verify with the public key and was withheld.
+    Fault,
+    /// Key generation found no key within its bounds (a broken RNG), or no
+    /// blinding factor could be drawn.
+    Failed,
 }
 
 /// Hash of a PIN or PUK as stored: SHA-256 over a domain label, the card's salt

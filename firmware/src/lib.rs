@@ -26,8 +26,10 @@ mod fmt;
 pub mod applet;
 pub mod command;
 pub mod crypto;
+mod monty;
 pub mod records;
 pub mod response;
+pub mod rsa2048;
 
 pub use applet::{Applet, COMMAND_CAP, Error, StorageInfo};
 pub use command::Command;

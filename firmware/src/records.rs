@@ -8,6 +8,7 @@ use tamga_store::Key;
 use zeroize::Zeroize;
 
 use crate::crypto::{EC_POINT_LEN, EC_PRIVATE_LEN, pin_hash};
+use crate::rsa2048;
 
 /// Store key of the card identity.
 pub const IDENTITY: Key = 0x0001;
@@ -202,7 +203,35 @@ impl MgmtKey {
     }
 }
 
+/// The key material of a slot.
+// No heap to box the RSA variant into; a record lives on the stack briefly.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyMaterial {
+    /// A P-256 key.
+    Ec {
+        /// Uncompressed public point.
+        public: [u8; EC_POINT_LEN],
+        /// Private scalar.
+        private: [u8; EC_PRIVATE_LEN],
+    },
+    /// An RSA-2048 key in CRT form.
+    Rsa {
+        /// Public exponent (65537 for every key Tamga creates or accepts).
+        e: u32,
+        /// Modulus, big-endian.
+        n: [u8; rsa2048::MODULUS_LEN],
+        /// `p ‖ q ‖ dp ‖ dq ‖ qinv`, big-endian, 128 bytes each.
+        crt: [u8; rsa2048::CRT_LEN],
+    },
+}
+
 /// An asymmetric key in a slot.
+///
+/// Encoding (versioned by the first byte):
+/// - `01 alg pin touch origin point(65) scalar(32)`: P-256 (102 bytes);
+/// - `02 alg pin touch origin e(4) n(256) p q dp dq qinv (128 each)`: RSA-2048
+///   (905 bytes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KeyRecord {
     /// Algorithm.
@@ -213,53 +242,92 @@ pub struct KeyRecord {
     pub touch_policy: TouchPolicy,
     /// Generated on the card or imported.
     pub origin: Origin,
-    /// Uncompressed public point.
-    pub public: [u8; EC_POINT_LEN],
-    /// Private scalar.
-    pub private: [u8; EC_PRIVATE_LEN],
+    /// The key.
+    pub key: KeyMaterial,
 }
 
 impl Drop for KeyRecord {
     fn drop(&mut self) {
-        self.private.zeroize();
+        match &mut self.key {
+            KeyMaterial::Ec { private, .. } => private.zeroize(),
+            KeyMaterial::Rsa { crt, .. } => crt.zeroize(),
+        }
     }
 }
 
+/// Format version of a P-256 key record.
+const KEY_V1_EC: u8 = 1;
+/// Format version of an RSA key record.
+const KEY_V2_RSA: u8 = 2;
+
 impl KeyRecord {
     /// Encoded size of a P-256 key.
-    pub const LEN: usize = 5 + EC_POINT_LEN + EC_PRIVATE_LEN;
+    pub const EC_LEN: usize = 5 + EC_POINT_LEN + EC_PRIVATE_LEN;
+    /// Encoded size of an RSA-2048 key.
+    pub const RSA_LEN: usize = 5 + 4 + rsa2048::MODULUS_LEN + rsa2048::CRT_LEN;
+    /// Largest encoded size.
+    pub const MAX_LEN: usize = Self::RSA_LEN;
 
-    /// Encode.
-    pub fn encode(&self) -> [u8; Self::LEN] {
-        let mut out = [0u8; Self::LEN];
-        out[0] = 1;
-        out[1] = self.alg.to_u8();
-        out[2] = self.pin_policy.to_u8();
-        out[3] = self.touch_policy.to_u8();
-        out[4] = self.origin.to_u8();
-        out[5..5 + EC_POINT_LEN].copy_from_slice(&self.public);
-        out[5 + EC_POINT_LEN..].copy_from_slice(&self.private);
-        out
+    /// Encode into `out`; returns the length used.
+    pub fn encode(&self, out: &mut [u8; Self::MAX_LEN]) -> usize {
+        let version = match self.key {
+            KeyMaterial::Ec { .. } => KEY_V1_EC,
+            KeyMaterial::Rsa { .. } => KEY_V2_RSA,
+        };
+        let head = [
+            version,
+            self.alg.to_u8(),
+            self.pin_policy.to_u8(),
+            self.touch_policy.to_u8(),
+            self.origin.to_u8(),
+        ];
+        let (h, body) = out.split_at_mut(5);
+        h.copy_from_slice(&head);
+        let parts: [&[u8]; 3] = match &self.key {
+            KeyMaterial::Ec { public, private } => [public, private, &[]],
+            KeyMaterial::Rsa { e, n, crt } => [&e.to_be_bytes(), n, crt],
+        };
+        let mut at = 0;
+        for p in parts {
+            if let Some(dst) = body.get_mut(at..at + p.len()) {
+                dst.copy_from_slice(p);
+            }
+            at += p.len();
+        }
+        5 + at
     }
 
     /// Decode; `None` if malformed.
     pub fn decode(b: &[u8]) -> Option<Self> {
-        match b {
-            [1, alg, pin, touch, origin, rest @ ..]
-                if rest.len() == EC_POINT_LEN + EC_PRIVATE_LEN =>
-            {
+        let (head, rest) = b.split_first_chunk::<5>()?;
+        let [version, alg, pin, touch, origin] = *head;
+        let alg = Algorithm::try_from(alg).ok()?;
+        let key = match (version, alg) {
+            (KEY_V1_EC, Algorithm::EccP256) if rest.len() == EC_POINT_LEN + EC_PRIVATE_LEN => {
                 let (public, private) = rest.split_first_chunk::<EC_POINT_LEN>()?;
-                Some(KeyRecord {
-                    alg: Algorithm::try_from(*alg).ok()?,
-                    pin_policy: PinPolicy::try_from(*pin).ok()?,
-                    touch_policy: TouchPolicy::try_from(*touch).ok()?,
-                    origin: Origin::try_from(*origin).ok()?,
+                KeyMaterial::Ec {
                     public: *public,
                     private: private.try_into().ok()?,
-                })
+                }
             }
-            _ => None,
-        }
+            (KEY_V2_RSA, Algorithm::Rsa2048) if rest.len() == Self::RSA_LEN - 5 => {
+                let (e, rest) = rest.split_first_chunk::<4>()?;
+                let (n, crt) = rest.split_first_chunk::<{ rsa2048::MODULUS_LEN }>()?;
+                KeyMaterial::Rsa {
+                    e: u32::from_be_bytes(*e),
+                    n: *n,
+                    crt: crt.try_into().ok()?,
+                }
+            }
+            _ => return None,
+        };
+        Some(KeyRecord {
+            alg,
+            pin_policy: PinPolicy::try_from(pin).ok()?,
+            touch_policy: TouchPolicy::try_from(touch).ok()?,
+            origin: Origin::try_from(origin).ok()?,
+            key,
+        })
     }
 }
 
@@ -283,5 +351,45 @@ mod tests {
         assert_eq!(Identity::decode(&[1, 2]), None);
         assert_eq!(Secret::decode(&[]), None);
         assert_eq!(KeyRecord::decode(&[1; 3]), None);
+        for key in [
+            KeyMaterial::Ec {
+                public: [4; EC_POINT_LEN],
+                private: [5; EC_PRIVATE_LEN],
+            },
+            KeyMaterial::Rsa {
+                e: 65537,
+                n: [6; rsa2048::MODULUS_LEN],
+                crt: [7; rsa2048::CRT_LEN],
+            },
+        ] {
+            let rsa = matches!(key, KeyMaterial::Rsa { .. });
+            let k = KeyRecord {
+                alg: if rsa {
+                    Algorithm::Rsa2048
+                } else {
+                    Algorithm::EccP256
+                },
+                pin_policy: PinPolicy::Once,
+                touch_policy: TouchPolicy::Never,
+                origin: Origin::Imported,
+                key,
+            };
+            let mut buf = [0u8; KeyRecord::MAX_LEN];
+            let n = k.encode(&mut buf);
+            assert_eq!(
+                n,
+                if rsa {
+                    KeyRecord::RSA_LEN
+                } else {
+                    KeyRecord::EC_LEN
+                }
+            );
+            assert_eq!(buf[0], if rsa { 2 } else { 1 });
+            assert_eq!(KeyRecord::decode(&buf[..n]), Some(k.clone()));
+            assert_eq!(KeyRecord::decode(&buf[..n - 1]), None);
+            // The algorithm byte must match the format.
+            buf[1] = if rsa { 0x11 } else { 0x07 };
+            assert_eq!(KeyRecord::decode(&buf[..n]), None);
+        }
     }
 }

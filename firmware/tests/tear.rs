@@ -5,6 +5,8 @@
 //! reboot a fresh applet on the same flash, and check that the card holds the
 //! old or the new state (for PIN/PUK checks also the state with one try
 //! consumed: the counter is persisted before the comparison) and still works.
+//! RSA-2048 is covered by an IMPORT KEY (in the replayed prefix: fast), a
+//! VERIFY + signature step, and one GENERATE as the last step.
 
 mod common;
 
@@ -166,6 +168,28 @@ fn script() -> Vec<Step> {
             put(0x5FC10A, 0, 0),
         ),
         step(
+            "IMPORT KEY RSA-2048 9A",
+            Prep::Mgmt,
+            chained(0xFE, 0x07, 0x9A, &rsa_import_body(test_rsa_key(), &[])),
+        ),
+        Step {
+            counter: Counter::Pin,
+            visible: false,
+            ..step("VERIFY, then RSA-2048 sign with 9A", Prep::None, {
+                let mut v = verify_apdu(b"24681357");
+                let hash = [0x4Bu8; 32];
+                v.extend(chained(
+                    0x87,
+                    0x07,
+                    0x9A,
+                    &rsa_template(&pkcs1v15_pad(&hash)),
+                ));
+                // 7C 82 01 04 82 82 01 00 <256>: 8 bytes after the first 256.
+                v.push(vec![0x00, 0xC0, 0x00, 0x00, 0x08]);
+                v
+            })
+        },
+        step(
             "IMPORT KEY 9D",
             Prep::Mgmt,
             vec![apdu(
@@ -271,6 +295,16 @@ fn script() -> Vec<Step> {
             ..step("RESET", Prep::None, vec![apdu(0, 0xFB, 0, 0, &[], None)])
         },
         step("GENERATE 9E after RESET", Prep::Mgmt, gen_p256(0x9E)),
+        // Last, so that no replay prefix repeats the key generation.
+        step(
+            "GENERATE RSA-2048 9C",
+            Prep::Mgmt,
+            // 7F49 82 01 09 { 81 <256> 82 <3> }: 14 bytes after the first 256.
+            vec![
+                apdu(0, 0x47, 0, 0x9C, &GEN_RSA, None),
+                vec![0x00, 0xC0, 0x00, 0x00, 0x0E],
+            ],
+        ),
     ]);
     s
 }
@@ -405,6 +439,9 @@ fn every_command_is_atomic_at_every_cut_point() {
             );
         }
         assert!(ops > 0, "{} writes nothing", s.name);
+        if s.name.contains("RSA") {
+            println!("  {}: {ops} cut points", s.name);
+        }
         drop(card);
         let after = observe(&mut mount(&flash));
         if s.visible {

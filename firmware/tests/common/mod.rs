@@ -233,3 +233,150 @@ pub fn get_data(card: &mut Card, tag: u32) -> Resp {
 pub fn metadata(card: &mut Card, key: KeyRef) -> Resp {
     call(card, 0xF7, 0x00, key.to_u8(), &[])
 }
+
+// ---- RSA-2048 ---------------------------------------------------------------
+
+/// The GENERATE APDU body for RSA-2048.
+pub const GEN_RSA: [u8; 5] = [0xAC, 0x03, 0x80, 0x01, 0x07];
+
+/// GENERATE an RSA-2048 key in `slot`; return (modulus, exponent).
+pub fn generate_rsa(card: &mut Card, slot: KeyRef) -> (Vec<u8>, Vec<u8>) {
+    let r = call(card, 0x47, 0x00, slot.to_u8(), &GEN_RSA);
+    let t = inner(r.ok(), tags::PUBLIC_KEY);
+    let n = find(&t, tags::RSA_MODULUS).unwrap();
+    let e = find(&t, tags::RSA_EXPONENT).unwrap();
+    assert_eq!(n.len(), 256);
+    (n, e)
+}
+
+/// The GENERAL AUTHENTICATE template `7C { 82 00, 81 <block> }`.
+pub fn rsa_template(block: &[u8]) -> Vec<u8> {
+    let mut t = vec![0x82, 0x00];
+    let mut hdr = [0u8; 4];
+    let mut w = tlv::Writer::new(&mut hdr);
+    w.header(0x81, block.len()).unwrap();
+    t.extend_from_slice(w.as_slice());
+    t.extend_from_slice(block);
+    let mut body = vec![0u8; 4];
+    let mut w = tlv::Writer::new(&mut body);
+    w.header(0x7C, t.len()).unwrap();
+    let n = w.len();
+    body.truncate(n);
+    body.extend_from_slice(&t);
+    body
+}
+
+/// Raw RSA with `slot` (alg 07) on `block`; the 82 value on success.
+pub fn rsa_private(card: &mut Card, slot: KeyRef, block: &[u8]) -> Resp {
+    let r = call(
+        card,
+        0x87,
+        Algorithm::Rsa2048.to_u8(),
+        slot.to_u8(),
+        &rsa_template(block),
+    );
+    if r.sw != 0x9000 {
+        return r;
+    }
+    let out = find(&inner(&r.data, 0x7C), 0x82).unwrap();
+    Resp {
+        data: out,
+        sw: r.sw,
+    }
+}
+
+/// A fixed RSA-2048 key for IMPORT tests, as the five CRT values (128 bytes
+/// each, p, q, dp, dq, qinv), made once with the `rsa` crate from a fixed seed.
+pub fn test_rsa_key() -> &'static [Vec<u8>; 5] {
+    use rsa::traits::PrivateKeyParts;
+    use std::sync::OnceLock;
+    static KEY: OnceLock<[Vec<u8>; 5]> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let mut rng = SeededRng::new(0x5EED_0A5A);
+        let k = rsa::PrivateKey::new(&mut rng, 2048).unwrap();
+        let fixed = |v: &rsa::BoxedUint| {
+            let b = v.to_be_bytes_trimmed_vartime();
+            let mut out = vec![0u8; 128 - b.len()];
+            out.extend_from_slice(&b);
+            out
+        };
+        let primes = k.primes();
+        [
+            fixed(&primes[0]),
+            fixed(&primes[1]),
+            fixed(k.dp().unwrap()),
+            fixed(k.dq().unwrap()),
+            fixed(&k.crt_coefficient().unwrap()),
+        ]
+    })
+}
+
+/// The IMPORT KEY body for RSA CRT values (tags 01-05), plus extra TLVs.
+pub fn rsa_import_body(parts: &[Vec<u8>; 5], extra: &[u8]) -> Vec<u8> {
+    let mut body = vec![];
+    for (i, v) in parts.iter().enumerate() {
+        let mut hdr = [0u8; 4];
+        let mut w = tlv::Writer::new(&mut hdr);
+        w.header(i as u16 + 1, v.len()).unwrap();
+        body.extend_from_slice(w.as_slice());
+        body.extend_from_slice(v);
+    }
+    body.extend_from_slice(extra);
+    body
+}
+
+/// The host-side public key of a modulus (e = 65537).
+pub fn rsa_public(n: &[u8]) -> rsa::PublicKey {
+    rsa::PublicKey::new(
+        rsa::BoxedUint::from_be_slice_vartime(n),
+        rsa::BoxedUint::from(65537u32),
+    )
+    .unwrap()
+}
+
+/// EMSA-PKCS1-v1_5 encoding of a SHA-256 hash for a 2048-bit modulus.
+pub fn pkcs1v15_pad(hash: &[u8; 32]) -> Vec<u8> {
+    const PREFIX: [u8; 19] = [
+        0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+        0x05, 0x00, 0x04, 0x20,
+    ];
+    let mut em = vec![0x00, 0x01];
+    em.resize(256 - PREFIX.len() - 32 - 1, 0xFF);
+    em.push(0x00);
+    em.extend_from_slice(&PREFIX);
+    em.extend_from_slice(hash);
+    assert_eq!(em.len(), 256);
+    em
+}
+
+/// EMSA-PSS encoding (SHA-256, MGF1-SHA-256, 32-byte salt) of a hash for a
+/// 2048-bit modulus (emBits = 2047).
+pub fn pss_pad(hash: &[u8; 32], salt: &[u8; 32]) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let em_len = 256;
+    let mut m = vec![0u8; 8];
+    m.extend_from_slice(hash);
+    m.extend_from_slice(salt);
+    let h = Sha256::digest(&m);
+    let db_len = em_len - 32 - 1;
+    let mut db = vec![0u8; db_len - 32 - 1];
+    db.push(0x01);
+    db.extend_from_slice(salt);
+    let mut mask = vec![];
+    let mut counter = 0u32;
+    while mask.len() < db_len {
+        let mut d = Sha256::new();
+        d.update(h);
+        d.update(counter.to_be_bytes());
+        mask.extend_from_slice(&d.finalize());
+        counter += 1;
+    }
+    for (b, m) in db.iter_mut().zip(&mask) {
+        *b ^= m;
+    }
+    db[0] &= 0x7F;
+    let mut em = db;
+    em.extend_from_slice(&h);
+    em.push(0xBC);
+    em
+}

@@ -1,0 +1,481 @@
+//! Montgomery arithmetic modulo an odd number of `L` words: the 1024-bit
+//! primes (the hot path of RSA signing and key generation) and the 2048-bit
+//! modulus (blinding and the fault check).
+//!
+//! Words are `crypto-bigint`'s native limbs (32 bits on the Cortex-M4, where
+//! each word product compiles to one UMAAL), the product is CIOS (coarsely
+//! integrated operand scanning) on fixed arrays, the 1024-bit square has its
+//! own routine, and everything is constant-time in the values: no branch or
+//! index depends on an operand or an exponent bit (the final subtraction and
+//! the window table lookup are masked). Unlike `crypto-bigint`'s
+//! `FixedMontyForm`, a value is a bare `[Word; L]` and the modulus constants
+//! are computed here in a few squarings, so the exponentiation keeps one copy
+//! of them and a 16-entry window table on the stack.
+
+use crypto_bigint::{Odd, U1024, Uint, WideWord, Word};
+use zeroize::Zeroize;
+
+/// Words of a 1024-bit number.
+pub const N: usize = U1024::LIMBS;
+/// A 1024-bit number, least significant word first.
+pub type Words = [Word; N];
+/// A 2048-bit number, least significant word first.
+pub type Wide = [Word; 2 * N];
+
+const WORD_BITS: u32 = Word::BITS;
+/// Exponent bits per window of [`Modulus::pow`].
+const WINDOW: u32 = 4;
+
+/// `a·b + c + d` as (low, high) words; never overflows.
+#[inline(always)]
+fn mac(a: Word, b: Word, c: Word, d: Word) -> (Word, Word) {
+    let t = WideWord::from(a) * WideWord::from(b) + WideWord::from(c) + WideWord::from(d);
+    (t as Word, (t >> WORD_BITS) as Word)
+}
+
+/// `row += x·k` over the common length; returns the carry word. Unrolled by
+/// four by hand (the firmware is built for size, so the compiler does not
+/// unroll): the carry stays in a register across four UMAALs on the M4.
+#[inline(always)]
+fn mac_row(row: &mut [Word], x: &[Word], k: Word) -> Word {
+    let mut carry = 0;
+    let mut rows = row.chunks_exact_mut(4);
+    let mut xs = x.chunks_exact(4);
+    for (r, v) in (&mut rows).zip(&mut xs) {
+        if let ([r0, r1, r2, r3], [v0, v1, v2, v3]) = (r, v) {
+            let (lo, c) = mac(*v0, k, *r0, carry);
+            *r0 = lo;
+            let (lo, c) = mac(*v1, k, *r1, c);
+            *r1 = lo;
+            let (lo, c) = mac(*v2, k, *r2, c);
+            *r2 = lo;
+            let (lo, c) = mac(*v3, k, *r3, c);
+            *r3 = lo;
+            carry = c;
+        }
+    }
+    for (r, &v) in rows.into_remainder().iter_mut().zip(xs.remainder()) {
+        let (lo, c) = mac(v, k, *r, carry);
+        *r = lo;
+        carry = c;
+    }
+    carry
+}
+
+/// `a + b + carry` (carry 0 or 1) as (sum, carry).
+#[inline(always)]
+fn adc(a: Word, b: Word, carry: Word) -> (Word, Word) {
+    let t = WideWord::from(a) + WideWord::from(b) + WideWord::from(carry);
+    (t as Word, (t >> WORD_BITS) as Word)
+}
+
+/// `a − b − borrow` (borrow 0 or 1) as (difference, borrow).
+#[inline(always)]
+fn sbb(a: Word, b: Word, borrow: Word) -> (Word, Word) {
+    let t = WideWord::from(a)
+        .wrapping_sub(WideWord::from(b))
+        .wrapping_sub(WideWord::from(borrow));
+    (t as Word, ((t >> WORD_BITS) as Word) & 1)
+}
+
+/// All ones if `x` is zero, else zero, without a branch.
+#[inline(always)]
+fn mask_if_zero(x: Word) -> Word {
+    let nonzero = (x | x.wrapping_neg()) >> (WORD_BITS - 1);
+    nonzero.wrapping_sub(1)
+}
+
+/// `out = a − b`, returning the borrow (0 or 1).
+fn sub_into<const L: usize>(a: &[Word; L], b: &[Word; L], out: &mut [Word; L]) -> Word {
+    let mut borrow = 0;
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        let (d, br) = sbb(x, y, borrow);
+        *o = d;
+        borrow = br;
+    }
+    borrow
+}
+
+/// `a` if `mask` is all ones, `b` if it is zero.
+fn select<const L: usize>(a: &[Word; L], b: &[Word; L], mask: Word) -> [Word; L] {
+    let mut out = [0; L];
+    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+        *o = (x & mask) | (y & !mask);
+    }
+    out
+}
+
+/// The words of a `Uint`.
+pub fn words<const L: usize>(x: &Uint<L>) -> [Word; L] {
+    *x.as_words()
+}
+
+/// A `Uint` from words.
+pub fn uint<const L: usize>(w: &[Word; L]) -> Uint<L> {
+    Uint::from_words(*w)
+}
+
+/// The full 2048-bit product `a·b` (schoolbook; no Karatsuba temporaries).
+pub fn mul_wide(a: &Words, b: &Words) -> Wide {
+    let mut out = [0; 2 * N];
+    for (i, &bi) in b.iter().enumerate() {
+        let mut carry = 0;
+        if let Some(row) = out.get_mut(i..i + N) {
+            for (o, &aj) in row.iter_mut().zip(a) {
+                let (lo, hi) = mac(aj, bi, *o, carry);
+                *o = lo;
+                carry = hi;
+            }
+        }
+        if let Some(top) = out.get_mut(i + N) {
+            *top = carry;
+        }
+    }
+    out
+}
+
+/// An odd modulus of `L` words with its Montgomery constants (R = 2^(w·L)).
+pub struct Modulus<const L: usize> {
+    m: [Word; L],
+    /// −m^-1 mod 2^w.
+    m_inv: Word,
+    /// R² mod m.
+    r2: [Word; L],
+    /// R mod m: one in Montgomery form.
+    one: [Word; L],
+}
+
+impl<const L: usize> Drop for Modulus<L> {
+    fn drop(&mut self) {
+        self.m.zeroize();
+        self.r2.zeroize();
+        self.one.zeroize();
+    }
+}
+
+impl<const L: usize> Modulus<L> {
+    /// The constants of `m`, which must have its top bit set (all moduli
+    /// here do: primes above √2·2^1023, a 2048-bit n; for any other odd `m`
+    /// the arithmetic is wrong but nothing panics). Constant-time, and small:
+    /// −m^-1 mod 2^w by Newton's iteration, R mod m = R − m, and R² mod m from
+    /// 2R mod m by log2(w·L) Montgomery squarings.
+    pub fn new(m: &Odd<Uint<L>>) -> Self {
+        let mw = words(m.as_ref());
+        let m0 = mw.first().copied().unwrap_or(1);
+        // m0·m0 ≡ 1 mod 8: 3 correct bits, doubling with every step.
+        let mut inv = m0;
+        for _ in 0..5 {
+            inv = inv.wrapping_mul((2 as Word).wrapping_sub(m0.wrapping_mul(inv)));
+        }
+        let mut one = [0; L];
+        sub_into(&[0; L], &mw, &mut one);
+        let mut md = Modulus {
+            m: mw,
+            m_inv: inv.wrapping_neg(),
+            r2: [0; L],
+            one,
+        };
+        // x = R·2^t mod m, t = 1, 2, 4, … up to w·L (a power of two here).
+        let mut x = md.add(&one, &one);
+        let mut t = 1usize;
+        while t < Word::BITS as usize * L {
+            x = md.mul(&x, &x);
+            t *= 2;
+        }
+        md.r2 = x;
+        md
+    }
+
+    /// One in Montgomery form.
+    pub fn one(&self) -> [Word; L] {
+        self.one
+    }
+
+    /// m − one: minus one in Montgomery form.
+    pub fn minus_one(&self) -> [Word; L] {
+        let mut out = [0; L];
+        sub_into(&self.m, &self.one, &mut out);
+        out
+    }
+
+    /// `x − m` if that is not negative (or `top` is set), else `x`: brings a
+    /// value below 2m (with its carry word `top`) below m.
+    fn reduce_once(&self, x: &[Word; L], top: Word) -> [Word; L] {
+        let mut d = [0; L];
+        let borrow = sub_into(x, &self.m, &mut d);
+        // Keep x only if the subtraction borrowed and there was no carry.
+        let keep_x = mask_if_zero(top) & borrow.wrapping_neg();
+        let out = select(x, &d, keep_x);
+        d.zeroize();
+        out
+    }
+
+    /// Montgomery product `a·b·R^-1 mod m`, for `a·b < R·m` (e.g. both
+    /// below m, or one below R and the other below m). CIOS with the two
+    /// inner products fused into one pass over the words.
+    pub fn mul(&self, a: &[Word; L], b: &[Word; L]) -> [Word; L] {
+        let mut t = [0 as Word; L];
+        let mut top: Word = 0;
+        let a0 = a.first().copied().unwrap_or(0);
+        let m0 = self.m.first().copied().unwrap_or(0);
+        for &bi in b {
+            // q makes the low word of t + a·bi + q·m vanish.
+            let t0 = t.first().copied().unwrap_or(0);
+            let (s0, mut c1) = mac(a0, bi, t0, 0);
+            let q = s0.wrapping_mul(self.m_inv);
+            let (_, mut c2) = mac(q, m0, s0, 0);
+            // t = (t + a·bi + q·m) / 2^w
+            for j in 1..L {
+                if let (Some(&aj), Some(&mj), Some(&tj)) = (a.get(j), self.m.get(j), t.get(j)) {
+                    let (s, h1) = mac(aj, bi, tj, c1);
+                    let (s2, h2) = mac(q, mj, s, c2);
+                    if let Some(prev) = t.get_mut(j - 1) {
+                        *prev = s2;
+                    }
+                    c1 = h1;
+                    c2 = h2;
+                }
+            }
+            let (v, k1) = adc(top, c1, 0);
+            let (v, k2) = adc(v, c2, 0);
+            if let Some(last) = t.last_mut() {
+                *last = v;
+            }
+            top = k1 + k2;
+        }
+        let out = self.reduce_once(&t, top);
+        t.zeroize();
+        out
+    }
+
+    /// `x` (any value below R) in Montgomery form: `x·R mod m`.
+    pub fn enter_monty(&self, x: &[Word; L]) -> [Word; L] {
+        self.mul(x, &self.r2)
+    }
+
+    /// A Montgomery-form value back to normal form.
+    pub fn leave_monty(&self, x: &[Word; L]) -> [Word; L] {
+        let mut one = [0; L];
+        if let Some(w) = one.first_mut() {
+            *w = 1;
+        }
+        self.mul(x, &one)
+    }
+
+    /// `(a + b) mod m` for a, b < m.
+    pub fn add(&self, a: &[Word; L], b: &[Word; L]) -> [Word; L] {
+        let mut s = [0; L];
+        let mut carry = 0;
+        for ((o, &x), &y) in s.iter_mut().zip(a).zip(b) {
+            let (v, c) = adc(x, y, carry);
+            *o = v;
+            carry = c;
+        }
+        let out = self.reduce_once(&s, carry);
+        s.zeroize();
+        out
+    }
+
+    /// `(a − b) mod m` for a, b < m.
+    pub fn sub(&self, a: &[Word; L], b: &[Word; L]) -> [Word; L] {
+        let mut d = [0; L];
+        let borrow = sub_into(a, b, &mut d);
+        // Add m back if it borrowed.
+        let mask = borrow.wrapping_neg();
+        let mut carry = 0;
+        for (o, &mj) in d.iter_mut().zip(&self.m) {
+            let (v, c) = adc(*o, mj & mask, carry);
+            *o = v;
+            carry = c;
+        }
+        d
+    }
+
+    /// `x mod m` for any x < 2^1024 when m > 2^1023 (one conditional subtraction).
+    pub fn reduce(&self, x: &[Word; L]) -> [Word; L] {
+        self.reduce_once(x, 0)
+    }
+}
+
+impl Modulus<N> {
+    /// Montgomery square `a²·R^-1 mod m` for a < m: the cross products once,
+    /// doubled, plus the diagonal (N²/2 + N word products instead of N²), then
+    /// a separate reduction of the 2N-word square.
+    pub fn square(&self, a: &Words) -> Words {
+        let mut t = [0 as Word; 2 * N];
+        // Cross products a_i·a_j, i < j.
+        for (i, &ai) in a.iter().enumerate() {
+            let mut carry = 0;
+            if let (Some(row), Some(rest)) = (t.get_mut(2 * i + 1..i + N), a.get(i + 1..)) {
+                carry = mac_row(row, rest, ai);
+            }
+            if let Some(w) = t.get_mut(i + N) {
+                *w = carry;
+            }
+        }
+        // Double (a² < 2^2048: nothing is shifted out).
+        let mut shifted = 0;
+        for w in t.iter_mut() {
+            let next = *w >> (WORD_BITS - 1);
+            *w = (*w << 1) | shifted;
+            shifted = next;
+        }
+        // Add the squares a_i² at word 2i.
+        let mut carry = 0;
+        for (pair, &ai) in t.chunks_exact_mut(2).zip(a) {
+            if let [lo_w, hi_w] = pair {
+                let (lo, hi) = mac(ai, ai, *lo_w, carry);
+                *lo_w = lo;
+                let (h, c) = adc(*hi_w, hi, 0);
+                *hi_w = h;
+                carry = c;
+            }
+        }
+        // Montgomery reduction: N times, clear the low word and move up.
+        let mut ext: Word = 0;
+        for i in 0..N {
+            let q = t.get(i).copied().unwrap_or(0).wrapping_mul(self.m_inv);
+            let mut carry = 0;
+            if let Some(row) = t.get_mut(i..i + N) {
+                carry = mac_row(row, &self.m, q);
+            }
+            if let Some(w) = t.get_mut(i + N) {
+                let (v, c) = adc(*w, carry, ext);
+                *w = v;
+                ext = c;
+            }
+        }
+        let mut hi = [0 as Word; N];
+        if let Some(src) = t.get(N..) {
+            hi.copy_from_slice(src);
+        }
+        let out = self.reduce_once(&hi, ext);
+        t.zeroize();
+        hi.zeroize();
+        out
+    }
+
+    /// `base^exp` for `base` in Montgomery form (result in Montgomery form):
+    /// fixed 4-bit windows over all 1024 exponent bits (dedicated squarings), every window
+    /// multiplies, and the table entry is read by a masked scan of all 16.
+    pub fn pow(&self, base: &Words, exp: &Words) -> Words {
+        let mut table = [[0 as Word; N]; 1 << WINDOW];
+        let mut prev = self.one;
+        for entry in table.iter_mut() {
+            *entry = prev;
+            prev = self.mul(&prev, base);
+        }
+        prev.zeroize();
+        let mut acc = self.one;
+        let mut chosen = [0 as Word; N];
+        let windows_per_word = WORD_BITS / WINDOW;
+        for (wi, &w) in exp.iter().enumerate().rev() {
+            for k in (0..windows_per_word).rev() {
+                let idx = (w >> (k * WINDOW)) & ((1 << WINDOW) - 1);
+                if wi + 1 != N || k + 1 != windows_per_word {
+                    for _ in 0..WINDOW {
+                        acc = self.square(&acc);
+                    }
+                }
+                chosen.fill(0);
+                for (e, entry) in table.iter().enumerate() {
+                    let mask = mask_if_zero((e as Word) ^ idx);
+                    // Four words per step (not unrolled by the compiler at -Os).
+                    for (c, v) in chosen.chunks_exact_mut(4).zip(entry.chunks_exact(4)) {
+                        if let ([c0, c1, c2, c3], [v0, v1, v2, v3]) = (c, v) {
+                            *c0 |= v0 & mask;
+                            *c1 |= v1 & mask;
+                            *c2 |= v2 & mask;
+                            *c3 |= v3 & mask;
+                        }
+                    }
+                }
+                acc = self.mul(&acc, &chosen);
+            }
+        }
+        chosen.zeroize();
+        for entry in table.iter_mut() {
+            entry.zeroize();
+        }
+        acc
+    }
+
+    /// `x mod m` for a 2048-bit x when m > 2^1023: `hi·R + lo` computed as
+    /// `mul(hi, R²) + (lo mod m)`.
+    pub fn reduce_wide(&self, x: &Wide) -> Words {
+        let mut lo = [0; N];
+        let mut hi = [0; N];
+        let (l, h) = x.split_at(N);
+        lo.copy_from_slice(l);
+        hi.copy_from_slice(h);
+        let hi_r = self.mul(&hi, &self.r2);
+        let lo_red = self.reduce(&lo);
+        let out = self.add(&hi_r, &lo_red);
+        lo.zeroize();
+        hi.zeroize();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
+    use crypto_bigint::{NonZero, U2048};
+
+    fn sample(seed: u8) -> U1024 {
+        let mut b = [0u8; 128];
+        let mut x = u32::from(seed).wrapping_mul(2_654_435_761) | 1;
+        for v in b.iter_mut() {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            *v = x as u8;
+        }
+        U1024::from_be_slice(&b)
+    }
+
+    fn modulus(seed: u8) -> Odd<U1024> {
+        let m = sample(seed).bitor(&U1024::ONE).bitor(&U1024::ONE.shl(1023));
+        Odd::new(m).unwrap()
+    }
+
+    #[test]
+    fn agrees_with_crypto_bigint() {
+        for s in 1..6u8 {
+            let m = modulus(s);
+            let params = FixedMontyParams::new(m);
+            let md = Modulus::new(&m);
+            assert_eq!(uint(&md.r2), *params.r2());
+            assert_eq!(uint(&md.one), *params.one());
+            assert_eq!(md.m_inv, params.mod_neg_inv().0);
+            let nz = NonZero::new(*m.as_ref()).unwrap();
+            let a = sample(s + 50).rem(&nz);
+            let b = sample(s + 90).rem(&nz);
+            let e = sample(s + 130);
+            let am = md.enter_monty(&words(&a));
+            let bm = md.enter_monty(&words(&b));
+            let want = FixedMontyForm::new(&a, &params).mul(&FixedMontyForm::new(&b, &params));
+            assert_eq!(uint(&md.leave_monty(&md.mul(&am, &bm))), want.retrieve());
+            assert_eq!(md.square(&am), md.mul(&am, &am));
+            assert_eq!(md.square(&md.minus_one()), md.one());
+            let want = FixedMontyForm::new(&a, &params).pow(&e).retrieve();
+            assert_eq!(uint(&md.leave_monty(&md.pow(&am, &words(&e)))), want);
+            assert_eq!(uint(&md.add(&words(&a), &words(&b))), a.add_mod(&b, &nz));
+            assert_eq!(uint(&md.sub(&words(&a), &words(&b))), a.sub_mod(&b, &nz));
+            let wide: U2048 = a.concatenating_mul(&b);
+            assert_eq!(uint(&md.reduce_wide(&mul_wide(&words(&a), &words(&b)))), {
+                let r: U1024 = wide.rem(&nz);
+                r
+            });
+            assert_eq!(*wide.as_words(), mul_wide(&words(&a), &words(&b)));
+            // Values above m reduce with one subtraction.
+            let big = U1024::MAX;
+            assert_eq!(uint(&md.reduce(&words(&big))), big.rem(&nz));
+            assert_eq!(
+                uint(&md.leave_monty(&md.minus_one())),
+                m.as_ref().wrapping_sub(&U1024::ONE)
+            );
+        }
+    }
+}

@@ -1,0 +1,708 @@
+//! RSA-2048 without a heap: key generation (FIPS 186-5 A.1.3 with B.3.3
+//! probable primes), import of a CRT key, and the raw private operation with
+//! CRT, base blinding and a fault check.
+//!
+//! Big integers are `crypto-bigint`'s fixed-size `Uint`s on the stack: the
+//! modulus is a [`U2048`] (256 bytes), the primes and CRT exponents are
+//! [`U1024`]s. `crypto-bigint` supplies the gcd, the divisions of key
+//! generation and the modular inverses (constant-time safegcd); all modular
+//! multiplication runs on `crate::monty`, a lean constant-time CIOS Montgomery
+//! multiplier with a dedicated squaring and a fixed 4-bit window, which keeps
+//! one copy of the modulus constants and 2 KiB of window table on the stack.
+//! Prime generation is this module's own literal FIPS 186-5 B.3.3 loop (fresh
+//! candidates, the √2 bound, gcd(p − 1, e), |p − q|, the iteration cap), which
+//! `crypto-primes`' sieving generator does not follow; the number of
+//! Miller–Rabin rounds is Table B.1's, checked against `crypto-primes`'
+//! implementation of the error formula in the tests, which also check every
+//! generated prime with `crypto-primes`.
+//!
+//! Keys cross this module's boundary as big-endian bytes: the modulus `n`
+//! (256 bytes) and the CRT block `p ‖ q ‖ dp ‖ dq ‖ qinv` (5 × 128 bytes).
+//! The public exponent is always [`PUBLIC_EXPONENT`].
+
+use crypto_bigint::{NonZero, Odd, RandomMod, U1024, U2048, Word};
+use rand_core::CryptoRng;
+use zeroize::Zeroize;
+
+use crate::crypto::CryptoError;
+use crate::monty::{self, Modulus, mul_wide, uint, words};
+
+/// Length of the modulus and of every block the private key operates on.
+pub const MODULUS_LEN: usize = 256;
+/// Length of a prime and of each CRT value.
+pub const PRIME_LEN: usize = 128;
+/// Length of the CRT block `p ‖ q ‖ dp ‖ dq ‖ qinv`.
+pub const CRT_LEN: usize = 5 * PRIME_LEN;
+/// The public exponent of every Tamga RSA key.
+pub const PUBLIC_EXPONENT: u32 = 65_537;
+/// [`PUBLIC_EXPONENT`] as the minimal big-endian bytes sent in tag `82`.
+pub const EXPONENT_BYTES: [u8; 3] = [0x01, 0x00, 0x01];
+
+/// Bit length of the modulus.
+const NLEN: u32 = 2048;
+/// Bit length of each prime.
+const PLEN: u32 = NLEN / 2;
+
+/// Miller–Rabin rounds with random bases for a 1024-bit probable prime:
+/// FIPS 186-5 Table B.1 (p, q for nlen = 2048, M-R tests only) asks for 5.
+/// A test checks that `crypto-primes`' implementation of the error formula of
+/// Appendix C.1 (2^-112 for 1024-bit candidates) needs no more.
+pub const MR_ROUNDS: usize = 5;
+
+/// FIPS 186-5 B.3.3 step 4.7 / 5.8: at most 5·nlen/2 candidates per prime.
+const MAX_CANDIDATES: u32 = 5 * NLEN / 2;
+/// Draws rejected for lying below √2·2^1023 (B.3.3 step 4.4) do not count
+/// as candidates; bound them too, so that a stuck RNG cannot hang the card.
+const MAX_DRAWS: u32 = 8 * MAX_CANDIDATES;
+/// The top 64 bits of ⌊√2·2^1023⌋. A candidate whose top 64 bits exceed this
+/// is above √2·2^1023 (one whose top bits are equal is rejected: a 2^-64
+/// stricter bound, still inside B.3.3's interval).
+const SQRT2_TOP64: u64 = 0xB504_F333_F9DE_6484;
+/// Key generation attempts (pairs of primes) before giving up; a pair is
+/// only redrawn when d ≤ 2^1024 (B.3.3 / A.1.3 step 3), which practically
+/// never happens.
+const MAX_PAIRS: u32 = 4;
+
+/// Words of a [`U2048`].
+const L2: usize = U2048::LIMBS;
+/// The 2048-bit modulus with its Montgomery constants.
+type Modulus2048 = Modulus<L2>;
+
+/// Odd primes below this bound are tried as factors before Miller–Rabin.
+const SIEVE_BOUND: usize = 8192;
+/// Number of odd primes below [`SIEVE_BOUND`].
+const SMALL_PRIME_COUNT: usize = count_small_primes();
+/// The odd primes below [`SIEVE_BOUND`], computed at compile time.
+static SMALL_PRIMES: [u16; SMALL_PRIME_COUNT] = small_primes();
+
+// Evaluated at compile time only: an index out of range is a build error.
+#[allow(clippy::indexing_slicing)]
+const fn sieve() -> [bool; SIEVE_BOUND] {
+    let mut composite = [false; SIEVE_BOUND];
+    let mut i = 2;
+    while i * i < SIEVE_BOUND {
+        if !composite[i] {
+            let mut j = i * i;
+            while j < SIEVE_BOUND {
+                composite[j] = true;
+                j += i;
+            }
+        }
+        i += 1;
+    }
+    composite
+}
+
+// Evaluated at compile time only: an index out of range is a build error.
+#[allow(clippy::indexing_slicing)]
+const fn count_small_primes() -> usize {
+    let c = sieve();
+    let mut n = 0;
+    let mut i = 3;
+    while i < SIEVE_BOUND {
+        if !c[i] {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+// Evaluated at compile time only: an index out of range is a build error.
+#[allow(clippy::indexing_slicing)]
+const fn small_primes() -> [u16; SMALL_PRIME_COUNT] {
+    let c = sieve();
+    let mut out = [0u16; SMALL_PRIME_COUNT];
+    let mut n = 0;
+    let mut i = 3;
+    while i < SIEVE_BOUND {
+        if !c[i] {
+            out[n] = i as u16;
+            n += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// `bytes` (big-endian) modulo a small `m`, 16 bits at a time.
+fn rem_small(bytes: &[u8; PRIME_LEN], m: u32) -> u32 {
+    let mut r = 0u32;
+    for pair in bytes.chunks_exact(2) {
+        let hi = u32::from(pair.first().copied().unwrap_or(0));
+        let lo = u32::from(pair.get(1).copied().unwrap_or(0));
+        r = ((r << 16) | (hi << 8) | lo) % m;
+    }
+    r
+}
+
+/// Whether a small prime divides the candidate, or `candidate − 1` is a
+/// multiple of `e` (B.3.3 step 4.5: gcd(p − 1, e) = 1 for the prime e).
+fn sieved_out(bytes: &[u8; PRIME_LEN]) -> bool {
+    // 65537 · 2^16 overflows 32 bits: fold bytewise for e.
+    let mut r = 0u32;
+    for b in bytes {
+        r = ((r << 8) | u32::from(*b)) % PUBLIC_EXPONENT;
+    }
+    r == 1
+        || SMALL_PRIMES
+            .iter()
+            .any(|&p| rem_small(bytes, u32::from(p)) == 0)
+}
+
+/// Miller–Rabin with `MR_ROUNDS` random bases (FIPS 186-5 B.3.1). The
+/// Montgomery constants and the exponentiation are constant-time; only the
+/// early exits (a composite is discarded anyway) and the position of the −1
+/// in the squaring chain depend on the candidate.
+fn miller_rabin<R: CryptoRng + ?Sized>(w: &Odd<U1024>, rng: &mut R) -> bool {
+    let md = Modulus::new(w);
+    let mut w1 = w.get().wrapping_sub(&U1024::ONE);
+    let a = w1.trailing_zeros();
+    let mut m = words(&w1.shr(a));
+    let one = md.one();
+    let minus_one = md.minus_one();
+    // Bases uniform in [2, w − 2].
+    let range = w.get().wrapping_sub(&U1024::from_u8(3));
+    let Some(range) = NonZero::new(range).into_option() else {
+        return false;
+    };
+    let mut prime = true;
+    for _ in 0..MR_ROUNDS {
+        let mut b = U1024::random_mod_vartime(rng, &range).wrapping_add(&U1024::from_u8(2));
+        let mut z = md.pow(&md.enter_monty(&words(&b)), &m);
+        b.zeroize();
+        let mut passed = z == one || z == minus_one;
+        let mut j = 1;
+        while !passed && j < a {
+            z = md.square(&z);
+            if z == minus_one {
+                passed = true;
+            } else if z == one {
+                break;
+            }
+            j += 1;
+        }
+        z.zeroize();
+        if !passed {
+            prime = false;
+            break;
+        }
+    }
+    w1.zeroize();
+    m.zeroize();
+    prime
+}
+
+/// One probable prime p of 1024 bits with p > √2·2^1023, gcd(p − 1, e) = 1
+/// and, for the second prime, |p − q| > 2^(nlen/2 − 100) (FIPS 186-5 B.3.3
+/// steps 4 and 5). `tick` is called between candidates.
+fn probable_prime<R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    other: Option<&U1024>,
+    tick: &mut dyn FnMut(),
+) -> Result<U1024, CryptoError> {
+    let min_distance = U1024::ONE.shl(PLEN - 100);
+    let mut bytes = [0u8; PRIME_LEN];
+    let mut candidates = 0u32;
+    let mut draws = 0u32;
+    let result = loop {
+        if candidates >= MAX_CANDIDATES || draws >= MAX_DRAWS {
+            break Err(CryptoError::Failed);
+        }
+        draws += 1;
+        rng.fill_bytes(&mut bytes);
+        if let Some(last) = bytes.last_mut() {
+            *last |= 1;
+        }
+        let mut top = [0u8; 8];
+        top.copy_from_slice(bytes.get(..8).unwrap_or(&[0; 8]));
+        if u64::from_be_bytes(top) <= SQRT2_TOP64 {
+            continue;
+        }
+        let mut p = U1024::from_be_slice(&bytes);
+        if let Some(q) = other {
+            let mut d = if p > *q {
+                p.wrapping_sub(q)
+            } else {
+                q.wrapping_sub(&p)
+            };
+            let close = d <= min_distance;
+            d.zeroize();
+            if close {
+                p.zeroize();
+                continue;
+            }
+        }
+        candidates += 1;
+        if candidates.is_multiple_of(32) {
+            tick();
+        }
+        if sieved_out(&bytes) {
+            p.zeroize();
+            continue;
+        }
+        tick();
+        let Some(odd) = Odd::new(p).into_option() else {
+            continue;
+        };
+        if miller_rabin(&odd, rng) {
+            break Ok(p);
+        }
+        p.zeroize();
+    };
+    bytes.zeroize();
+    result
+}
+
+/// The private CRT values, zeroized on drop.
+struct Crt {
+    p: U1024,
+    q: U1024,
+    dp: U1024,
+    dq: U1024,
+    qinv: U1024,
+}
+
+impl Drop for Crt {
+    fn drop(&mut self) {
+        self.p.zeroize();
+        self.q.zeroize();
+        self.dp.zeroize();
+        self.dq.zeroize();
+        self.qinv.zeroize();
+    }
+}
+
+fn part(crt: &[u8; CRT_LEN], i: usize) -> U1024 {
+    let mut b = [0u8; PRIME_LEN];
+    if let Some(s) = crt.get(i * PRIME_LEN..(i + 1) * PRIME_LEN) {
+        b.copy_from_slice(s);
+    }
+    let v = U1024::from_be_slice(&b);
+    b.zeroize();
+    v
+}
+
+impl Crt {
+    fn decode(crt: &[u8; CRT_LEN]) -> Self {
+        Crt {
+            p: part(crt, 0),
+            q: part(crt, 1),
+            dp: part(crt, 2),
+            dq: part(crt, 3),
+            qinv: part(crt, 4),
+        }
+    }
+
+    fn encode(&self, out: &mut [u8; CRT_LEN]) {
+        for (chunk, v) in out
+            .chunks_exact_mut(PRIME_LEN)
+            .zip([&self.p, &self.q, &self.dp, &self.dq, &self.qinv])
+        {
+            let mut b = v.to_be_bytes();
+            chunk.copy_from_slice(b.as_ref());
+            b.as_mut().zeroize();
+        }
+    }
+}
+
+/// `x^e` for e = 65537 in Montgomery form: sixteen squarings and one
+/// multiplication.
+fn pow_e(md: &Modulus2048, x: &[Word; L2]) -> [Word; L2] {
+    let mut y = md.mul(x, x);
+    for _ in 1..16 {
+        y = md.mul(&y, &y);
+    }
+    md.mul(&y, x)
+}
+
+/// Length of `k·λ + 1` for `k < e < 2^24`.
+const KL_LEN: usize = MODULUS_LEN + 3;
+
+/// `e^-1 mod m` for an even 2048-bit `m` (big-endian) with gcd(m, e) = 1, as
+/// `(k·m + 1) / e` with `k = −m^-1 mod e`, by byte-wise long multiplication
+/// and division (no wide integer type). `None` if `e` divides `m`.
+#[inline(never)]
+fn invert_e(m: &[u8; MODULUS_LEN]) -> Option<[u8; MODULUS_LEN]> {
+    let e = PUBLIC_EXPONENT;
+    let t = m.iter().fold(0u32, |r, &b| ((r << 8) | u32::from(b)) % e);
+    if t == 0 {
+        return None;
+    }
+    // t^(e−2) mod e is t^-1 (e is prime).
+    let e64 = u64::from(e);
+    let mut inv = 1u64;
+    let mut base = u64::from(t);
+    let mut k = e64 - 2;
+    while k > 0 {
+        if k & 1 == 1 {
+            inv = inv * base % e64;
+        }
+        base = base * base % e64;
+        k >>= 1;
+    }
+    let k = (e64 - inv) % e64;
+    // x = k·m + 1
+    let mut x = [0u8; KL_LEN];
+    let mut carry = 1u64;
+    for (dst, &b) in x.iter_mut().rev().zip(m.iter().rev()) {
+        let v = u64::from(b) * k + carry;
+        *dst = v as u8;
+        carry = v >> 8;
+    }
+    for dst in x.iter_mut().take(KL_LEN - MODULUS_LEN).rev() {
+        *dst = carry as u8;
+        carry >>= 8;
+    }
+    // d = x / e, exactly.
+    let mut d = [0u8; KL_LEN];
+    let mut r = 0u32;
+    for (q, &b) in d.iter_mut().zip(x.iter()) {
+        r = (r << 8) | u32::from(b);
+        *q = (r / e) as u8;
+        r %= e;
+    }
+    x.zeroize();
+    let (head, tail) = d.split_at(KL_LEN - MODULUS_LEN);
+    let mut out = [0u8; MODULUS_LEN];
+    out.copy_from_slice(tail);
+    let ok = r == 0 && head.iter().all(|&b| b == 0);
+    d.zeroize();
+    if ok {
+        Some(out)
+    } else {
+        out.zeroize();
+        None
+    }
+}
+
+/// d = e^-1 mod λ(n), λ(n) = lcm(p − 1, q − 1) = (p − 1)/g · (q − 1).
+#[inline(never)]
+fn private_exponent(pm: &U1024, qm: &U1024) -> Option<U2048> {
+    let g = NonZero::new(pm.gcd(qm)).into_option()?;
+    let (mut pg, _) = pm.div_rem(&g);
+    let mut lambda = uint::<L2>(&mul_wide(&words(&pg), &words(qm))).to_be_bytes();
+    pg.zeroize();
+    let mut lb = [0u8; MODULUS_LEN];
+    lb.copy_from_slice(lambda.as_ref());
+    lambda.as_mut().zeroize();
+    let d = invert_e(&lb);
+    lb.zeroize();
+    let mut db = d?;
+    let d = U2048::from_be_slice(&db);
+    db.zeroize();
+    Some(d)
+}
+
+/// The CRT key of two primes: n, and (p, q, dp, dq, qinv) with p > q by
+/// convention, or `None` if d = e^-1 mod λ(n) is not above 2^(nlen/2)
+/// (FIPS 186-5 A.1.3 step 3: the caller draws new primes). Not inlined: its
+/// frame is not on the stack while the primes are searched.
+#[inline(never)]
+fn crt_from_primes(mut p: U1024, mut q: U1024) -> Option<(U2048, Crt)> {
+    if q > p {
+        core::mem::swap(&mut p, &mut q);
+    }
+    let n: U2048 = uint(&mul_wide(&words(&p), &words(&q)));
+    let mut pm = p.wrapping_sub(&U1024::ONE);
+    let mut qm = q.wrapping_sub(&U1024::ONE);
+    let mut d = private_exponent(&pm, &qm)?;
+    let ok = d > U2048::ONE.shl(PLEN);
+    let crt = match (
+        NonZero::new(pm).into_option(),
+        NonZero::new(qm).into_option(),
+    ) {
+        (Some(pn), Some(qn)) if ok => {
+            let dp: U1024 = d.rem(&pn);
+            let dq: U1024 = d.rem(&qn);
+            let qinv = q.invert_odd_mod(&Odd::new(p).into_option()?).into_option();
+            qinv.map(|qinv| Crt { p, q, dp, dq, qinv })
+        }
+        _ => None,
+    };
+    d.zeroize();
+    pm.zeroize();
+    qm.zeroize();
+    let crt = crt?;
+    Some((n, crt))
+}
+
+fn encode_key(n: &U2048, crt: &Crt) -> ([u8; MODULUS_LEN], [u8; CRT_LEN]) {
+    let mut nb = [0u8; MODULUS_LEN];
+    nb.copy_from_slice(n.to_be_bytes().as_ref());
+    let mut out = [0u8; CRT_LEN];
+    crt.encode(&mut out);
+    (nb, out)
+}
+
+/// Generate an RSA-2048 key with e = 65537 (FIPS 186-5 A.1.3, primes by
+/// B.3.3): returns the modulus and the CRT block. `tick` is called often
+/// (at least every few hundred milliseconds on a Cortex-M4) so that a board
+/// can keep its reader link alive.
+pub fn generate<R: CryptoRng + ?Sized>(
+    rng: &mut R,
+    tick: &mut dyn FnMut(),
+) -> Result<([u8; MODULUS_LEN], [u8; CRT_LEN]), CryptoError> {
+    for _ in 0..MAX_PAIRS {
+        let p = probable_prime(rng, None, tick)?;
+        let q = probable_prime(rng, Some(&p), tick)?;
+        if let Some((n, crt)) = crt_from_primes(p, q) {
+            return Ok(encode_key(&n, &crt));
+        }
+    }
+    Err(CryptoError::Failed)
+}
+
+/// A big-endian value of at most 128 bytes (leading zeros may be omitted).
+fn import_part(bytes: &[u8]) -> Result<U1024, CryptoError> {
+    if bytes.is_empty() || bytes.len() > PRIME_LEN {
+        return Err(CryptoError::Input);
+    }
+    let mut b = [0u8; PRIME_LEN];
+    b.get_mut(PRIME_LEN - bytes.len()..)
+        .ok_or(CryptoError::Input)?
+        .copy_from_slice(bytes);
+    let v = U1024::from_be_slice(&b);
+    b.zeroize();
+    Ok(v)
+}
+
+/// Check an imported CRT key (tags 01–05 of IMPORT KEY, e = 65537) and return
+/// its modulus and CRT block: p and q odd with a 2048-bit product, dp < p − 1,
+/// dq < q − 1, qinv < p the inverse of q modulo p, and a trial private
+/// operation that passes the fault check (which it only does if dp and dq
+/// are e's inverses modulo p − 1 and q − 1 and p, q are the primes of n).
+pub fn import<R: CryptoRng + ?Sized>(
+    p: &[u8],
+    q: &[u8],
+    dp: &[u8],
+    dq: &[u8],
+    qinv: &[u8],
+    rng: &mut R,
+) -> Result<([u8; MODULUS_LEN], [u8; CRT_LEN]), CryptoError> {
+    let crt = Crt {
+        p: import_part(p)?,
+        q: import_part(q)?,
+        dp: import_part(dp)?,
+        dq: import_part(dq)?,
+        qinv: import_part(qinv)?,
+    };
+    let three = U1024::from_u8(3);
+    if !bool::from(crt.p.is_odd()) || !bool::from(crt.q.is_odd()) || crt.p < three || crt.q < three
+    {
+        return Err(CryptoError::Input);
+    }
+    let n: U2048 = uint(&mul_wide(&words(&crt.p), &words(&crt.q)));
+    if n.bit_width() != NLEN || crt.qinv >= crt.p {
+        return Err(CryptoError::Input);
+    }
+    let pm = crt.p.wrapping_sub(&U1024::ONE);
+    let qm = crt.q.wrapping_sub(&U1024::ONE);
+    if crt.dp >= pm || crt.dq >= qm {
+        return Err(CryptoError::Input);
+    }
+    let odd_p = Odd::new(crt.p).into_option().ok_or(CryptoError::Input)?;
+    let mp = Modulus::new(&odd_p);
+    // q·R · qinv · R^-1 = q·qinv mod p.
+    let check = mp.mul(&mp.enter_monty(&words(&crt.q)), &words(&crt.qinv));
+    if uint(&check) != U1024::ONE {
+        return Err(CryptoError::Input);
+    }
+    let (nb, block) = encode_key(&n, &crt);
+    // A trial signature: p and q must really be the primes of n (the fault
+    // check fails otherwise).
+    let mut probe = [0u8; MODULUS_LEN];
+    probe[MODULUS_LEN - 1] = 2;
+    let mut out = [0u8; MODULUS_LEN];
+    private(&nb, &block, &probe, rng, &mut out).map_err(|_| CryptoError::Input)?;
+    out.zeroize();
+    Ok((nb, block))
+}
+
+/// The raw RSA private operation `out = input^d mod n` on a 256-byte block
+/// (signature or decryption; the host pads), with
+/// - CRT (two 1024-bit constant-time exponentiations, Garner recombination),
+/// - base blinding: the block is multiplied by r^e for a fresh random r and
+///   the result by r^-1, so the exponentiations never see the host's value,
+/// - a fault check: the result is raised to e and compared with the input; a
+///   glitched CRT half (which would reveal a factor of n) gives
+///   [`CryptoError::Fault`] and `out` stays zero.
+///
+/// `input` must be exactly 256 bytes and below n ([`CryptoError::Input`]).
+pub fn private<R: CryptoRng + ?Sized>(
+    n: &[u8; MODULUS_LEN],
+    crt: &[u8; CRT_LEN],
+    input: &[u8],
+    rng: &mut R,
+    out: &mut [u8; MODULUS_LEN],
+) -> Result<(), CryptoError> {
+    out.fill(0);
+    let input: &[u8; MODULUS_LEN] = input.try_into().map_err(|_| CryptoError::Input)?;
+    let n = U2048::from_be_slice(n);
+    let c = U2048::from_be_slice(input);
+    if c >= n {
+        return Err(CryptoError::Input);
+    }
+    let odd_n = Odd::new(n).into_option().ok_or(CryptoError::Input)?;
+    let mn = Modulus2048::new(&odd_n);
+    let (mut blinded, mut r_inv) = blind(&mn, &odd_n, &c, rng)?;
+    let mut s = crt_exp(crt, &blinded);
+    blinded.zeroize();
+    let result = unblind_and_check(&mn, &c, &s, &r_inv);
+    s.zeroize();
+    r_inv.zeroize();
+    let Some(mut result) = result else {
+        warn!("RSA fault check failed: result withheld");
+        return Err(CryptoError::Fault);
+    };
+    out.copy_from_slice(uint(&result).to_be_bytes().as_ref());
+    result.zeroize();
+    Ok(())
+}
+
+/// Blind `c`: draw r invertible mod n, return (c·r^e mod n, r^-1 mod n).
+/// Each stage of [`private`] has its own frame (not inlined), so that the
+/// 2048-bit temporaries of one are gone before the next runs.
+#[inline(never)]
+fn blind<R: CryptoRng + ?Sized>(
+    mn: &Modulus2048,
+    odd_n: &Odd<U2048>,
+    c: &U2048,
+    rng: &mut R,
+) -> Result<([Word; L2], [Word; L2]), CryptoError> {
+    let nz_n = NonZero::new(*odd_n.as_ref())
+        .into_option()
+        .ok_or(CryptoError::Input)?;
+    for _ in 0..8 {
+        let mut r = U2048::random_mod_vartime(rng, &nz_n);
+        let r_inv = r.invert_odd_mod(odd_n).into_option();
+        if let Some(mut r_inv) = r_inv {
+            // c · (r^e·R) · R^-1 = c·r^e mod n.
+            let mut re = pow_e(mn, &mn.enter_monty(&words(&r)));
+            let blinded = mn.mul(&words(c), &re);
+            let inv = words(&r_inv);
+            r.zeroize();
+            r_inv.zeroize();
+            re.zeroize();
+            return Ok((blinded, inv));
+        }
+        r.zeroize();
+    }
+    Err(CryptoError::Failed)
+}
+
+/// Unblind `s` (s·r^-1 mod n) and check the result with the public key:
+/// `None` unless result^e ≡ c (mod n).
+#[inline(never)]
+fn unblind_and_check(
+    mn: &Modulus2048,
+    c: &U2048,
+    s: &[Word; L2],
+    r_inv: &[Word; L2],
+) -> Option<[Word; L2]> {
+    // s · (r^-1·R) · R^-1 = s·r^-1 mod n.
+    let mut ri = mn.enter_monty(r_inv);
+    let mut result = mn.mul(s, &ri);
+    ri.zeroize();
+    let mut check = mn.leave_monty(&pow_e(mn, &mn.enter_monty(&result)));
+    let ok = check == words(c);
+    check.zeroize();
+    if ok {
+        Some(result)
+    } else {
+        result.zeroize();
+        None
+    }
+}
+
+/// `c^d mod n` by CRT: m1 = c^dp mod p, m2 = c^dq mod q,
+/// h = qinv·(m1 − m2) mod p, result m2 + h·q. Not inlined: its frame (two
+/// moduli and the exponentiation's window table) is gone before the caller
+/// goes on.
+#[inline(never)]
+fn crt_exp(crt: &[u8; CRT_LEN], c: &[Word; L2]) -> [Word; L2] {
+    let key = Crt::decode(crt);
+    let (Some(op), Some(oq)) = (Odd::new(key.p).into_option(), Odd::new(key.q).into_option())
+    else {
+        // A stored even prime: a zero result fails the fault check.
+        return [0; L2];
+    };
+    let mut m2 = {
+        let mq = Modulus::new(&oq);
+        half_exp(&mq, c, &key.dq)
+    };
+    let mp = Modulus::new(&op);
+    let mut m1 = half_exp(&mp, c, &key.dp);
+    // m2 < q < 2p: one conditional subtraction brings it below p.
+    let mut m2p = mp.reduce(&m2);
+    let mut diff = mp.sub(&m1, &m2p);
+    let mut qinv = mp.enter_monty(&words(&key.qinv));
+    let mut h = mp.mul(&diff, &qinv);
+    let mut s = mul_wide(&h, &words(&key.q));
+    // s += m2
+    let mut carry: Word = 0;
+    for (i, v) in s.iter_mut().enumerate() {
+        let add = m2.get(i).copied().unwrap_or(0);
+        let (sum, c1) = v.overflowing_add(add);
+        let (sum, c2) = sum.overflowing_add(carry);
+        *v = sum;
+        carry = Word::from(c1 | c2);
+    }
+    for x in [&mut m1, &mut m2, &mut m2p, &mut diff, &mut qinv, &mut h] {
+        x.zeroize();
+    }
+    s
+}
+
+/// `c^d mod m` for one CRT half (normal form in and out). Not inlined, so
+/// that only one window table is ever on the stack.
+#[inline(never)]
+fn half_exp(m: &Modulus<{ monty::N }>, c: &[Word; L2], d: &U1024) -> monty::Words {
+    let mut cm = m.enter_monty(&m.reduce_wide(c));
+    let mut e = words(d);
+    let mut x = m.pow(&cm, &e);
+    let out = m.leave_monty(&x);
+    cm.zeroize();
+    e.zeroize();
+    x.zeroize();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_prime_table() {
+        assert_eq!(SMALL_PRIMES.first(), Some(&3));
+        assert_eq!(SMALL_PRIMES.last(), Some(&8191));
+        assert_eq!(SMALL_PRIME_COUNT, 1027);
+    }
+
+    #[test]
+    fn mr_rounds_follow_fips_186_5() {
+        let formula = crypto_primes::hazmat::minimum_mr_iterations(PLEN, 112).unwrap();
+        assert!(formula <= MR_ROUNDS, "formula asks for {formula}");
+    }
+
+    #[test]
+    fn sqrt2_bound() {
+        // (SQRT2_TOP64 + 1)^2 > 2^127 > SQRT2_TOP64^2
+        let s = u128::from(SQRT2_TOP64);
+        assert!(s * s < 1u128 << 127);
+        assert!((s + 1) * (s + 1) > 1u128 << 127);
+    }
+
+    #[test]
+    fn invert_e_small() {
+        // m = 12: e^-1 mod 12 with e = 65537 ≡ 5 mod 12 is 5.
+        let mut m = [0u8; MODULUS_LEN];
+        m[MODULUS_LEN - 1] = 12;
+        let d = invert_e(&m).unwrap();
+        assert_eq!(d[MODULUS_LEN - 1], 5);
+        assert!(d[..MODULUS_LEN - 1].iter().all(|&b| b == 0));
+        // e divides m: no inverse.
+        m[MODULUS_LEN - 3..].copy_from_slice(&[1, 0, 1]);
+        assert_eq!(invert_e(&m), None);
+    }
+}
