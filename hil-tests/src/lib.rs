@@ -118,10 +118,30 @@ pub const SLOTS: [(u16, &str); 2] = [(35963, "Virtual PCD 00 00"), (35964, "Virt
 
 static LAB: Mutex<()> = Mutex::new(());
 
-/// Scenarios share pcscd's two vpcd slots: one at a time per process
-/// (nextest runs this crate in one test group with max-threads 1).
-pub fn exclusive() -> MutexGuard<'static, ()> {
-    LAB.lock().unwrap_or_else(|e| e.into_inner())
+/// Exclusive use of pcscd's two vpcd slots, held until dropped.
+pub struct Exclusive {
+    _thread: MutexGuard<'static, ()>,
+    _process: Option<std::fs::File>,
+}
+
+/// Take the vpcd slots: one scenario at a time in this process (a mutex) and
+/// across processes (an advisory lock on a file in the temporary directory:
+/// nextest's test processes, `bench-enroll`, a second developer's run).
+pub fn exclusive() -> Exclusive {
+    let thread = LAB.lock().unwrap_or_else(|e| e.into_inner());
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(std::env::temp_dir().join("tamga-vpcd-slots.lock"))
+        .ok();
+    if let Some(f) = &file {
+        let _ = f.lock();
+    }
+    Exclusive {
+        _thread: thread,
+        _process: file,
+    }
 }
 
 /// A card under test.
@@ -221,13 +241,20 @@ impl Card {
             Error::Invalid(format!("cannot start the {} card: {e}", self.target.name()))
         })?;
         self.process = Some(child);
-        tamga::pcscd::wait_for_card(reader, true, Duration::from_secs(30)).map_err(|e| {
+        let card_log = || {
             let log = std::fs::read_to_string(self.state.join("card.log")).unwrap_or_default();
-            Error::Invalid(format!(
-                "{e}; card log: {}",
-                log.lines().rev().take(5).collect::<Vec<_>>().join(" | ")
-            ))
-        })
+            log.lines().rev().take(5).collect::<Vec<_>>().join(" | ")
+        };
+        let shown = tamga::pcscd::wait_for_card(reader, true, Duration::from_secs(30));
+        // The card in the reader must be ours: our process still runs.
+        if let Some(Ok(Some(status))) = self.process.as_mut().map(Child::try_wait) {
+            self.process = None;
+            return Err(Error::Invalid(format!(
+                "the card process exited ({status}): {}",
+                card_log()
+            )));
+        }
+        shown.map_err(|e| Error::Invalid(format!("{e}; card log: {}", card_log())))
     }
 
     /// Cut the power: kill the card's process (vpcd, qemu) at once.

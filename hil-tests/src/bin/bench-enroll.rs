@@ -1,9 +1,12 @@
 //! `cargo xtask bench-enroll`: the full NCA enrolment (two keys generated on
 //! the card, two requests signed on the card, two certificates written) through
 //! pcscd + vpcd, done by `tamga enroll` and done the way a lab scripts it today
-//! (yubico-piv-tool generate / verify-pin / request-certificate, the CA,
-//! yubico-piv-tool import-certificate), on the same virtual card in the same
-//! run. Prints both times, their ratio, the APDUs and bytes on the wire of each
+//! with Debian 12's tools: yubico-piv-tool generate, the request signed on the
+//! card through OpenSC's PKCS#11 module (`openssl req -engine pkcs11`, the
+//! public key handed to OpenSC in `PIV_9A_KEY`: yubico-piv-tool 2.2.0's own
+//! `request-certificate` fails with OpenSSL 3 before it talks to any card,
+//! Yubico issue #388), the CA (`tamga-ca issue`), yubico-piv-tool
+//! import-certificate; on the same virtual card in the same run. Prints both times, their ratio, the APDUs and bytes on the wire of each
 //! (from the card's trace), and the median and p95 round trip of an empty
 //! VERIFY and a CHUID GET DATA through pcscd.
 
@@ -19,7 +22,25 @@ const READER: &str = "Virtual PCD 00 00";
 const RUNS: usize = 5;
 
 fn run(cmd: &mut Command) -> Result<String> {
-    let out = cmd.output().map_err(|e| Error::Invalid(format!("{cmd:?}: {e}")))?;
+    run_with_input(cmd, b"")
+}
+
+/// Run with `input` on standard input (a PIN a tool asks for on the console).
+fn run_with_input(cmd: &mut Command, input: &[u8]) -> Result<String> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| Error::Invalid(format!("{cmd:?}: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input);
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::Invalid(format!("{cmd:?}: {e}")))?;
     if !out.status.success() {
         return Err(Error::Invalid(format!(
             "{cmd:?} failed: {}{}",
@@ -49,18 +70,33 @@ fn wire(trace: &Path, from: usize) -> Result<(usize, u64, usize)> {
 
 fn applicant_json(i: usize) -> String {
     let iins = ["871008401427", "760212350620"];
-    format!(r#"{{"iin":"{}","surname":"БЕНЧ","name":"ТЕСТ"}}"#, iins[i % 2])
+    format!(
+        r#"{{"iin":"{}","surname":"БЕНЧ","name":"ТЕСТ"}}"#,
+        iins[i % 2]
+    )
 }
 
 /// `tamga enroll` as an operator runs it.
 fn tamga_flow(lab: &Lab, alg: &str, i: usize) -> Result<Duration> {
     let tamga = binary("tamga")?;
     let t = Instant::now();
-    let app: serde_json::Value = serde_json::from_str(&applicant_json(i)).map_err(|e| Error::Invalid(e.to_string()))?;
+    let app: serde_json::Value =
+        serde_json::from_str(&applicant_json(i)).map_err(|e| Error::Invalid(e.to_string()))?;
     run(Command::new(&tamga)
         .args(["--card", READER, "--ca"])
         .arg(lab.dir.path().join("ca"))
-        .args(["enroll", "--replace", "--alg", alg, "--iin", app["iin"].as_str().unwrap_or(""), "--surname", "БЕНЧ", "--name", "ТЕСТ"])
+        .args([
+            "enroll",
+            "--replace",
+            "--alg",
+            alg,
+            "--iin",
+            app["iin"].as_str().unwrap_or(""),
+            "--surname",
+            "БЕНЧ",
+            "--name",
+            "ТЕСТ",
+        ])
         .env("TAMGA_PIN", "123456"))?;
     Ok(t.elapsed())
 }
@@ -76,15 +112,53 @@ fn scripted_flow(lab: &Lab, alg: &str, i: usize) -> Result<Duration> {
         let csr = dir.join(format!("{slot}.csr"));
         let cert = dir.join(format!("{slot}.crt"));
         let app = dir.join(format!("{slot}.json"));
+        // A re-enrolment starts by removing the old certificate (OpenSC would
+        // otherwise take the key from it).
+        run(Command::new("yubico-piv-tool").args([
+            "-r",
+            READER,
+            "-a",
+            "delete-certificate",
+            "-s",
+            slot,
+        ]))?;
         run(Command::new("yubico-piv-tool")
-            .args(["-r", READER, "-a", "generate", "-s", slot, "-A", ykalg, "-o"])
+            .args([
+                "-r", READER, "-a", "generate", "-s", slot, "-A", ykalg, "-o",
+            ])
             .arg(&pubkey))?;
-        run(Command::new("yubico-piv-tool")
-            .args(["-r", READER, "-a", "verify-pin", "-P", "123456", "-a", "request-certificate", "-s", slot])
-            .args(["-S", "/CN=BENCH/", "-i"])
+        let der = dir.join(format!("{slot}.der"));
+        run(Command::new("openssl")
+            .args(["pkey", "-pubin", "-outform", "DER", "-in"])
             .arg(&pubkey)
-            .arg("-o")
-            .arg(&csr))?;
+            .arg("-out")
+            .arg(&der))?;
+        let id = if slot == "9a" { "%01" } else { "%02" };
+        // The signature key (9C) is PIN-always: OpenSC asks again, on the console.
+        run_with_input(
+            Command::new("openssl")
+                .args([
+                    "req",
+                    "-new",
+                    "-engine",
+                    "pkcs11",
+                    "-keyform",
+                    "engine",
+                    "-subj",
+                    "/CN=BENCH",
+                    "-key",
+                ])
+                .arg(format!("pkcs11:id={id};type=private;pin-value=123456"))
+                .arg("-out")
+                .arg(&csr)
+                .env(format!("PIV_{}_KEY", slot.to_uppercase()), &der)
+                .env(
+                    "PKCS11_MODULE_PATH",
+                    "/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so",
+                )
+                .env("OPENSSL_CONF", "/dev/null"),
+            b"123456\n",
+        )?;
         let csr_pem = std::fs::read_to_string(&csr).map_err(|e| Error::Invalid(e.to_string()))?;
         let json = format!(
             r#"{{"profile":"{profile}","applicant":{},"csr":{}}}"#,
@@ -122,14 +196,21 @@ fn main() -> Result<()> {
         println!("bench-enroll: SKIPPED ({why})");
         return Ok(());
     }
+    let _slots = tamga_hil::exclusive();
     let lab = Lab::new()?;
     let card = Card::start(&Target::Vpcd, lab.dir.path(), 0)?;
     println!("NCA enrolment through pcscd + vpcd (reader {READER}), median of {RUNS} runs");
-    println!("{:<8} {:<28} {:>10} {:>7} {:>8}", "keys", "flow", "time", "APDUs", "bytes");
+    println!(
+        "{:<8} {:<28} {:>10} {:>7} {:>8}",
+        "keys", "flow", "time", "APDUs", "bytes"
+    );
     for alg in ["p256", "rsa2048"] {
         let mut rows = vec![];
         for (name, flow) in [
-            ("tamga enroll", tamga_flow as fn(&Lab, &str, usize) -> Result<Duration>),
+            (
+                "tamga enroll",
+                tamga_flow as fn(&Lab, &str, usize) -> Result<Duration>,
+            ),
             ("yubico-piv-tool + CA script", scripted_flow),
         ] {
             let (mut times, mut apdus, mut bytes) = (vec![], 0, 0);
@@ -142,7 +223,10 @@ fn main() -> Result<()> {
                 bytes = b;
             }
             let m = median(&times);
-            println!("{alg:<8} {name:<28} {:>8.1} ms {apdus:>7} {bytes:>8}", m.as_secs_f64() * 1e3);
+            println!(
+                "{alg:<8} {name:<28} {:>8.1} ms {apdus:>7} {bytes:>8}",
+                m.as_secs_f64() * 1e3
+            );
             rows.push(m);
         }
         println!(
@@ -158,7 +242,12 @@ fn main() -> Result<()> {
     t.transmit(&sel)?;
     for (name, apdu) in [
         ("empty VERIFY", vec![0x00, 0x20, 0x00, 0x80]),
-        ("GET DATA CHUID", vec![0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x02, 0x00]),
+        (
+            "GET DATA CHUID",
+            vec![
+                0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x02, 0x00,
+            ],
+        ),
     ] {
         let mut v = vec![];
         for _ in 0..500 {

@@ -24,6 +24,10 @@ const PACKAGES: &[&str] = &[
     "pcscd",
     "vsmartcard-vpcd",
     "opensc",
+    "opensc-pkcs11",
+    "yubico-piv-tool",
+    "ykcs11",
+    "libengine-pkcs11-openssl",
     "pcsc-tools",
     "libpcsclite-dev",
     "iproute2",
@@ -137,9 +141,20 @@ fn install_packages() -> Result<(), String> {
 /// The enrolment benchmark (release build) through pcscd + vpcd.
 fn bench_enroll() -> Result<(), String> {
     cargo(&[
-        "build", "--release", "-p", "tamga", "-p", "tamga-vcard", "-p", "tamga-ca", "-p", "tamga-hil",
+        "build",
+        "--release",
+        "-p",
+        "tamga",
+        "-p",
+        "tamga-vcard",
+        "-p",
+        "tamga-ca",
+        "-p",
+        "tamga-hil",
     ])?;
-    run(&mut Command::new(qemu::root().join("target/release/bench-enroll")))
+    run(&mut Command::new(
+        qemu::root().join("target/release/bench-enroll"),
+    ))
 }
 
 fn has_nextest() -> bool {
