@@ -33,6 +33,8 @@ pub struct Options {
     pub trace: Option<PathBuf>,
     /// Return when vpcd closes the connection instead of reconnecting.
     pub once: bool,
+    /// `fsync` every flash operation (survives an OS crash; slower).
+    pub fsync: bool,
 }
 
 /// One line of a trace file (JSON lines).
@@ -185,7 +187,7 @@ pub fn run(opts: &Options, stop: Arc<AtomicBool>) -> Result<()> {
         path: opts.state.display().to_string(),
         source,
     })?;
-    let mut card = EmuCard::open(opts.state.join("card.flash"))?;
+    let mut card = EmuCard::open_with(opts.state.join("card.flash"), opts.fsync)?;
     let file = match &opts.trace {
         Some(p) => Some(
             std::fs::OpenOptions::new()

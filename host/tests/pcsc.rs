@@ -49,6 +49,7 @@ fn the_cli_through_pcscd_and_vpcd() {
         vpcd: VPCD.into(),
         trace: Some(dir.path().join("trace.jsonl")),
         once: false,
+        fsync: true,
     };
     let s = stop.clone();
     let card = std::thread::spawn(move || tamga::vpcd::run(&opts, s));

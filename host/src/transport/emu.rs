@@ -19,8 +19,15 @@ pub struct EmuCard {
 }
 
 impl EmuCard {
-    /// Open (or create) the emulated card whose flash is the file at `path`.
+    /// Open (or create) the emulated card whose flash is the file at `path`;
+    /// every flash operation is `fsync`ed.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, true)
+    }
+
+    /// Like [`EmuCard::open`]; `fsync` per flash operation only when `sync`
+    /// (without it a killed process still loses nothing, an OS crash may).
+    pub fn open_with(path: impl AsRef<Path>, sync: bool) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let err = |reason: String| Error::Emulator {
             path: path.display().to_string(),
@@ -34,7 +41,12 @@ impl EmuCard {
         {
             return Err(err(format!("directory {} does not exist", dir.display())));
         }
-        let flash = FileFlash::open(&path, FLASH_SIZE).map_err(|e| err(e.to_string()))?;
+        let flash = if sync {
+            FileFlash::open(&path, FLASH_SIZE)
+        } else {
+            FileFlash::open_unsynced(&path, FLASH_SIZE)
+        }
+        .map_err(|e| err(e.to_string()))?;
         let applet = Applet::new(flash, OsRng).map_err(|e| err(format!("{e:?}")))?;
         Ok(EmuCard { applet, path })
     }

@@ -26,6 +26,11 @@ struct Args {
     /// Exit when vpcd closes the connection instead of reconnecting.
     #[arg(long)]
     once: bool,
+    /// fsync every flash write, so the card's state also survives an OS crash
+    /// (a killed tamga-vcard never loses a write either way; this costs ~0.1 ms
+    /// per flash operation).
+    #[arg(long)]
+    fsync: bool,
 }
 
 fn main() -> ExitCode {
@@ -42,6 +47,7 @@ fn main() -> ExitCode {
         vpcd: args.vpcd,
         trace: args.trace,
         once: args.once,
+        fsync: args.fsync,
     };
     match tamga::vpcd::run(&opts, Arc::new(AtomicBool::new(false))) {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,8 +12,10 @@ use crate::{FlashError, check, check_erase};
 /// NOR flash backed by a file, with the strict semantics of [`crate::SimFlash`]
 /// (program only erased units, aligned accesses) and `READ_SIZE` 1.
 ///
-/// Every program and erase is written through to the file and `fsync`ed before
-/// returning, so the content survives process restarts and crashes. A RAM copy
+/// Every program and erase is written through to the file before returning,
+/// so a killed process (a power cut, for the emulated card) loses nothing; with
+/// [`FileFlash::open`] each one is also `fsync`ed, so it survives an OS crash
+/// too ([`FileFlash::open_unsynced`] skips that, for low-latency labs). A RAM copy
 /// serves reads. Programmed-unit tracking is by content (a unit is erased when it
 /// reads all `0xFF`), since it is not persisted.
 ///
@@ -23,6 +25,8 @@ use crate::{FlashError, check, check_erase};
 pub struct FileFlash<const WRITE: usize = 4, const ERASE: usize = 2048> {
     file: File,
     mem: Vec<u8>,
+    /// `fsync` after every program and erase.
+    sync: bool,
 }
 
 impl<const WRITE: usize, const ERASE: usize> FileFlash<WRITE, ERASE> {
@@ -31,6 +35,17 @@ impl<const WRITE: usize, const ERASE: usize> FileFlash<WRITE, ERASE> {
     /// (`InvalidData` otherwise). `size` must be a positive multiple of `ERASE`
     /// (`InvalidInput`).
     pub fn open(path: impl AsRef<Path>, size: usize) -> io::Result<Self> {
+        Self::open_with(path, size, true)
+    }
+
+    /// Like [`FileFlash::open`], without an `fsync` per operation: every write
+    /// still reaches the operating system at once (a killed process loses
+    /// nothing), only an OS crash or host power loss can lose the latest ones.
+    pub fn open_unsynced(path: impl AsRef<Path>, size: usize) -> io::Result<Self> {
+        Self::open_with(path, size, false)
+    }
+
+    fn open_with(path: impl AsRef<Path>, size: usize, sync: bool) -> io::Result<Self> {
         if size == 0 || !size.is_multiple_of(ERASE) || !ERASE.is_multiple_of(WRITE) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -60,13 +75,19 @@ impl<const WRITE: usize, const ERASE: usize> FileFlash<WRITE, ERASE> {
                 format!("{}: {len} bytes, expected {size}", path.display()),
             ));
         };
-        Ok(FileFlash { file, mem })
+        Ok(FileFlash { file, mem, sync })
     }
 
     fn persist(&self, offset: usize, len: usize) -> Result<(), FlashError> {
         self.file
             .write_all_at(&self.mem[offset..offset + len], offset as u64)
-            .and_then(|()| self.file.sync_data())
+            .and_then(|()| {
+                if self.sync {
+                    self.file.sync_data()
+                } else {
+                    Ok(())
+                }
+            })
             .map_err(|_| FlashError::Io)
     }
 }
