@@ -54,6 +54,20 @@ pub struct SlotOutcome {
     pub outcome: &'static str,
 }
 
+impl SlotOutcome {
+    /// A slot that received `issued`: `done` names a new certificate, "resumed"
+    /// one the CA had issued already for the card's key.
+    fn issued(slot: u8, issued: &tamga_ca::Issued, cert: &Certificate, done: &'static str) -> Self {
+        SlotOutcome {
+            slot: format!("{slot:02X}"),
+            profile: issued.profile.clone(),
+            serial: issued.serial.clone(),
+            subject: cert.tbs_certificate().subject().to_string(),
+            outcome: if issued.existing { "resumed" } else { done },
+        }
+    }
+}
+
 /// A finished enrolment.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct Report {
@@ -69,6 +83,28 @@ pub struct Report {
     pub bytes: u64,
     /// Total time.
     pub total: Duration,
+}
+
+impl Report {
+    /// The report of an operation that started at `start` with the channel's
+    /// counters at `before` (APDUs, bytes).
+    fn new<T: Transport>(
+        piv: &mut Piv<T>,
+        card_serial: u32,
+        slots: Vec<SlotOutcome>,
+        steps: Vec<(String, Duration)>,
+        start: Instant,
+        before: (u64, u64),
+    ) -> Self {
+        Report {
+            card_serial,
+            slots,
+            steps,
+            apdus: piv.channel().apdus - before.0,
+            bytes: piv.channel().bytes - before.1,
+            total: start.elapsed(),
+        }
+    }
 }
 
 /// The SPKI DER of a card public key.
@@ -264,26 +300,16 @@ pub fn enroll<T: Transport>(
         t.step(format!("{s:02X} write certificate"), || {
             piv.write_certificate(slot, &issued.der)
         })?;
-        slots.push(SlotOutcome {
-            slot: format!("{s:02X}"),
-            profile: name.to_string(),
-            serial: issued.serial.clone(),
-            subject: cert.tbs_certificate().subject().to_string(),
-            outcome: if issued.existing {
-                "resumed"
-            } else {
-                "enrolled"
-            },
-        });
+        slots.push(SlotOutcome::issued(s, &issued, &cert, "enrolled"));
     }
-    Ok(Report {
+    Ok(Report::new(
+        piv,
         card_serial,
         slots,
         steps,
-        apdus: piv.channel().apdus - apdus0,
-        bytes: piv.channel().bytes - bytes0,
-        total: start.elapsed(),
-    })
+        start,
+        (apdus0, bytes0),
+    ))
 }
 
 /// Retired certificate objects hold the certificates a renewal replaced.
@@ -432,24 +458,14 @@ pub fn renew<T: Transport>(
         t.step(format!("{s:02X} write certificate"), || {
             piv.write_certificate(slot, &issued.der)
         })?;
-        slots.push(SlotOutcome {
-            slot: format!("{s:02X}"),
-            profile: issued.profile.clone(),
-            serial: issued.serial.clone(),
-            subject: cert.tbs_certificate().subject().to_string(),
-            outcome: if issued.existing {
-                "resumed"
-            } else {
-                "renewed"
-            },
-        });
+        slots.push(SlotOutcome::issued(s, &issued, &cert, "renewed"));
     }
-    Ok(Report {
+    Ok(Report::new(
+        piv,
         card_serial,
         slots,
         steps,
-        apdus: piv.channel().apdus - apdus0,
-        bytes: piv.channel().bytes - bytes0,
-        total: start.elapsed(),
-    })
+        start,
+        (apdus0, bytes0),
+    ))
 }

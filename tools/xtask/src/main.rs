@@ -15,6 +15,8 @@ use std::process::{Command, ExitCode};
 mod qemu;
 mod qemu_cmd;
 
+use qemu_cmd::run;
+
 /// Debian packages the test suites use.
 const PACKAGES: &[&str] = &[
     "valgrind",
@@ -90,24 +92,8 @@ fn step(what: &str) {
     println!("\n==> {what}");
 }
 
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let shown = format!("{cmd:?}");
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot start {shown}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{shown} failed ({status})"))
-    }
-}
-
-fn cargo_cmd() -> Command {
-    Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-}
-
 fn cargo(args: &[&str]) -> Result<(), String> {
-    run(cargo_cmd().args(args))
+    run(qemu_cmd::cargo().args(args))
 }
 
 fn installed(package: &str) -> bool {
@@ -158,7 +144,7 @@ fn bench_enroll() -> Result<(), String> {
 }
 
 fn has_nextest() -> bool {
-    cargo_cmd()
+    qemu_cmd::cargo()
         .args(["nextest", "--version"])
         .output()
         .map(|o| o.status.success())
@@ -198,7 +184,7 @@ fn test() -> Result<(), String> {
         "tests (property test: {PROP_CASES} APDU sequences)"
     ));
     if has_nextest() {
-        run(cargo_cmd()
+        run(qemu_cmd::cargo()
             .args([
                 "nextest",
                 "run",
@@ -212,7 +198,7 @@ fn test() -> Result<(), String> {
             .env("TAMGA_QEMU_IMAGE", qemu::Image::Card.elf()))?;
     } else {
         println!("cargo-nextest not found: running cargo test (no JUnit output)");
-        run(cargo_cmd()
+        run(qemu_cmd::cargo()
             .args(["test", "--workspace", "--all-targets"])
             .env("TAMGA_PROP_CASES", PROP_CASES)
             .env("TAMGA_QEMU_IMAGE", qemu::Image::Card.elf()))?;

@@ -10,7 +10,7 @@
 //!
 //! Self-contained (the integration test includes this file as a module).
 
-use crate::qemu_cmd::{BIN, Qemu, link_host};
+use crate::qemu_cmd::{BIN, Qemu, cargo, link_host, run};
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
@@ -37,22 +37,6 @@ const MHZ: u64 = 48;
 pub fn root() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     root.canonicalize().unwrap_or(root)
-}
-
-fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-}
-
-fn run(cmd: &mut Command) -> Result<(), String> {
-    let shown = format!("{cmd:?}");
-    let status = cmd
-        .status()
-        .map_err(|e| format!("cannot start {shown}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{shown} failed ({status})"))
-    }
 }
 
 fn have(program: &str) -> bool {

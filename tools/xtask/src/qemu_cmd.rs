@@ -1,5 +1,6 @@
-//! The QEMU command line of the Cortex-M4 card, shared by `cargo xtask` and
-//! the HIL fixture (`tamga-hil` includes this file). Standard library only.
+//! What `cargo xtask` and the HIL fixture (`tamga-hil` includes this file)
+//! share: running commands, and the QEMU command line of the Cortex-M4 card.
+//! Standard library only.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -157,4 +158,22 @@ pub fn is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// A `cargo` command (the one running us, if any).
+pub fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// Run a command to completion; its failure as one line.
+pub fn run(cmd: &mut Command) -> Result<(), String> {
+    let shown = format!("{cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
 }
