@@ -119,6 +119,19 @@ fn cert_spki(cert: &Certificate) -> Result<Vec<u8>> {
         .map_err(|_| Error::Malformed { op: "certificate" })
 }
 
+/// The certificate the CA returned, checked to be for the card's key in `slot`.
+fn certificate_for_key(issued: &tamga_ca::Issued, key_der: &[u8], slot: u8) -> Result<Certificate> {
+    let cert = Certificate::from_der(&issued.der)
+        .map_err(|_| Error::Ca("the CA returned an unreadable certificate".into()))?;
+    if cert_spki(&cert)? != key_der {
+        return Err(Error::Ca(format!(
+            "the certificate {} is not for the card's {slot:02X} key",
+            issued.serial
+        )));
+    }
+    Ok(cert)
+}
+
 fn live(cert: &Certificate) -> bool {
     let v = cert.tbs_certificate().validity();
     let now = std::time::SystemTime::now();
@@ -283,14 +296,7 @@ pub fn enroll<T: Transport>(
             format!("{s:02X} certificate from the {}", ca.describe()),
             || ca.issue(&app),
         )?;
-        let cert = Certificate::from_der(&issued.der)
-            .map_err(|_| Error::Ca("the CA returned an unreadable certificate".into()))?;
-        if cert_spki(&cert)? != key_der {
-            return Err(Error::Ca(format!(
-                "the certificate {} is not for the card's {s:02X} key",
-                issued.serial
-            )));
-        }
+        let cert = certificate_for_key(&issued, &key_der, s)?;
         tamga_nca::check_certificate(&cert, &profile, &req.applicant).map_err(|e| {
             Error::Ca(format!(
                 "certificate {} does not match the profile: {e}",
@@ -435,14 +441,7 @@ pub fn renew<T: Transport>(
             .into_iter()
             .next()
             .ok_or_else(|| Error::Ca("the CA returned no certificate".into()))?;
-        let cert = Certificate::from_der(&issued.der)
-            .map_err(|_| Error::Ca("the CA returned an unreadable certificate".into()))?;
-        if cert_spki(&cert)? != key_der {
-            return Err(Error::Ca(format!(
-                "the certificate {} is not for the card's {s:02X} key",
-                issued.serial
-            )));
-        }
+        let cert = certificate_for_key(&issued, &key_der, s)?;
         if cert.tbs_certificate().subject() != old.tbs_certificate().subject() {
             return Err(Error::Ca(format!(
                 "the renewed certificate {} names another subject",
