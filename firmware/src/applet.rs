@@ -13,7 +13,7 @@ use tamga_store::{Op, Store};
 use zeroize::Zeroize;
 
 use crate::command::{Command, Padded, VerifyAction, asymmetric, policies};
-use crate::crypto::{self, EC_SIG_MAX};
+use crate::crypto::{self, EC_SIG_MAX, P256, SoftP256};
 use crate::records::{self, Identity, KeyMaterial, KeyRecord, MgmtKey, Secret};
 use crate::response::Outgoing;
 use crate::rsa2048;
@@ -93,9 +93,11 @@ impl Chain {
 }
 
 /// Everything the handlers need: storage, randomness, identity, session.
-struct Core<F: NorFlash, R: CryptoRng> {
+struct Core<F: NorFlash, R: CryptoRng, E: P256> {
     store: Store<F>,
     rng: R,
+    /// The P-256 arithmetic (portable, or the board's).
+    ec: E,
     id: Identity,
     session: Session,
     /// Called during long operations (RSA key generation) so that the board
@@ -105,7 +107,8 @@ struct Core<F: NorFlash, R: CryptoRng> {
 
 fn no_keepalive() {}
 
-/// The Tamga PIV applet over a NOR flash `F` and a cryptographic RNG `R`.
+/// The Tamga PIV applet over a NOR flash `F`, a cryptographic RNG `R` and a
+/// P-256 backend `E` (RustCrypto's by default; see [`Applet::with_p256`]).
 ///
 /// ```
 /// use tamga_board_host::{SeededRng, SimFlash};
@@ -118,8 +121,8 @@ fn no_keepalive() {}
 /// let n = card.process(&[0x00, 0xA4, 0x04, 0x00, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08], &mut reply);
 /// assert_eq!(&reply[n - 2..n], &[0x90, 0x00]);
 /// ```
-pub struct Applet<F: NorFlash, R: CryptoRng> {
-    core: Core<F, R>,
+pub struct Applet<F: NorFlash, R: CryptoRng, E: P256 = SoftP256> {
+    core: Core<F, R, E>,
     chain: Chain,
     out: Outgoing,
 }
@@ -153,8 +156,16 @@ fn random_block<R: CryptoRng>(rng: &mut R, len: usize) -> ([u8; 16], usize) {
 
 impl<F: NorFlash, R: CryptoRng> Applet<F, R> {
     /// Power up: mount the store (formatting a blank flash) and create the card
-    /// identity (serial, GUID, PIN salt) on first use.
-    pub fn new(flash: F, mut rng: R) -> Result<Self, Error> {
+    /// identity (serial, GUID, PIN salt) on first use. P-256 runs on the
+    /// portable [`SoftP256`].
+    pub fn new(flash: F, rng: R) -> Result<Self, Error> {
+        Self::with_p256(flash, rng, SoftP256)
+    }
+}
+
+impl<F: NorFlash, R: CryptoRng, E: P256> Applet<F, R, E> {
+    /// [`Applet::new`] with the board's P-256 backend `ec`.
+    pub fn with_p256(flash: F, mut rng: R, ec: E) -> Result<Self, Error> {
         let mut store = Store::mount(flash).map_err(Error::Store)?;
         let id = match store.len(records::IDENTITY) {
             Some(_) => {
@@ -177,6 +188,7 @@ impl<F: NorFlash, R: CryptoRng> Applet<F, R> {
             core: Core {
                 store,
                 rng,
+                ec,
                 id,
                 session: Session::default(),
                 keepalive: no_keepalive,
@@ -425,7 +437,7 @@ const CHUID_FASCN: [u8; 25] = [
 const CHUID_EXPIRY: &[u8; 8] = b"20301231";
 const LABEL: &[u8] = b"Tamga PIV";
 
-impl<F: NorFlash, R: CryptoRng> Core<F, R> {
+impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
     fn execute(&mut self, header: [u8; 3], data: &[u8], out: &mut Outgoing) -> Result<(), Status> {
         let [ins, p1, p2] = header;
         let cmd = Command::parse(ins, p1, p2, data)?;
@@ -870,13 +882,13 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
                 let mut sig = [0u8; EC_SIG_MAX];
                 let mut entropy = [0u8; 32];
                 self.rng.fill_bytes(&mut entropy);
-                let n = crypto::ec_sign(private, hash, &entropy, &mut sig)
+                let n = crypto::ec_sign(&self.ec, private, hash, &entropy, &mut sig)
                     .map_err(|_| Status::IncorrectDataParameter)?;
                 out.tlv(tags::DYN_RESPONSE, sig.get(..n).unwrap_or(&[]))?;
             }
             (KeyMaterial::Ec { private, .. }, Err(peer)) => {
-                let mut shared =
-                    crypto::ec_ecdh(private, peer).map_err(|_| Status::IncorrectDataParameter)?;
+                let mut shared = crypto::ec_ecdh(&self.ec, private, peer)
+                    .map_err(|_| Status::IncorrectDataParameter)?;
                 let r = out.tlv(tags::DYN_RESPONSE, &shared);
                 shared.zeroize();
                 r?;
@@ -932,7 +944,7 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
                 }
             }
             _ => {
-                let (private, public) = crypto::ec_generate(&mut self.rng);
+                let (private, public) = crypto::ec_generate(&self.ec, &mut self.rng);
                 KeyMaterial::Ec { public, private }
             }
         };
@@ -989,8 +1001,8 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
                 }
             }
             [None, None, None, None, None, Some(scalar)] if !rsa => {
-                let public =
-                    crypto::ec_public(scalar).map_err(|_| Status::IncorrectDataParameter)?;
+                let public = crypto::ec_public(&self.ec, scalar)
+                    .map_err(|_| Status::IncorrectDataParameter)?;
                 let mut private = [0u8; crypto::EC_PRIVATE_LEN];
                 private.copy_from_slice(scalar);
                 KeyMaterial::Ec { public, private }

@@ -1,11 +1,12 @@
-//! The cryptography the applet uses: PIN hashing, management-key ciphers, P-256.
+//! The cryptography the applet uses: PIN hashing, management-key ciphers, P-256
+//! (behind the [`P256`] backend a board may replace).
 
 use aes::cipher::{Block, BlockCipherDecrypt, BlockCipherEncrypt, BlockSizeUser, KeyInit};
-use p256::elliptic_curve::Generate;
 use p256::elliptic_curve::sec1::ToSec1Point;
 use rand_core::CryptoRng;
 use sha2::{Digest, Sha256};
 use tamga_spec::Algorithm;
+use zeroize::Zeroize;
 
 /// Length of a P-256 private scalar.
 pub const EC_PRIVATE_LEN: usize = 32;
@@ -74,34 +75,74 @@ pub fn mgmt_crypt(
     }
 }
 
-fn point_bytes(public: &p256::PublicKey) -> Result<[u8; EC_POINT_LEN], CryptoError> {
-    let point = public.to_sec1_point(false);
-    let mut out = [0u8; EC_POINT_LEN];
-    let bytes = point.as_bytes();
-    if bytes.len() != EC_POINT_LEN {
-        return Err(CryptoError::Input);
-    }
-    out.copy_from_slice(bytes);
-    Ok(out)
+/// The P-256 arithmetic behind the applet's EC keys.
+///
+/// [`SoftP256`] (RustCrypto `p256`, portable) is the default; a board may
+/// supply a faster one (the QEMU Cortex-M4 board uses the P256-Cortex-M4
+/// assembly). The applet keeps everything else: drawing private scalars,
+/// the hedged RFC 6979 nonce, the hash truncation and the DER encoding, so
+/// two correct backends give the same key pair and the same signature for
+/// the same inputs. Scalars and coordinates are 32-byte big-endian.
+pub trait P256 {
+    /// The uncompressed public point (`04 ‖ x ‖ y`) of `private`; `None` if
+    /// `private` is 0 or not below the group order n.
+    fn public(&self, private: &[u8; EC_PRIVATE_LEN]) -> Option<[u8; EC_POINT_LEN]>;
+    /// The ECDSA signature `r ‖ s` of `z` (the hash's leftmost 32 bytes as an
+    /// integer, not reduced) with nonce `k`; `None` if `k` or `private` is
+    /// not in [1, n − 1], or r or s is zero (the caller then draws a new k).
+    fn sign(&self, private: &[u8; EC_PRIVATE_LEN], z: &[u8; 32], k: &[u8; 32]) -> Option<[u8; 64]>;
+    /// The x coordinate of `private`·`peer`; `None` if `peer` is not an
+    /// uncompressed point on the curve.
+    fn ecdh(&self, private: &[u8; EC_PRIVATE_LEN], peer: &[u8; EC_POINT_LEN]) -> Option<[u8; 32]>;
 }
 
-/// A fresh P-256 key pair: (private scalar, uncompressed public point).
-pub fn ec_generate<R: CryptoRng>(rng: &mut R) -> ([u8; EC_PRIVATE_LEN], [u8; EC_POINT_LEN]) {
+/// [`P256`] with RustCrypto's `p256` (portable, constant-time).
+#[derive(Copy, Clone, Debug, Default)]
+pub struct SoftP256;
+
+impl P256 for SoftP256 {
+    fn public(&self, private: &[u8; EC_PRIVATE_LEN]) -> Option<[u8; EC_POINT_LEN]> {
+        let secret = p256::SecretKey::from_slice(private).ok()?;
+        let point = secret.public_key().to_sec1_point(false);
+        point.as_bytes().try_into().ok()
+    }
+
+    fn sign(&self, private: &[u8; EC_PRIVATE_LEN], z: &[u8; 32], k: &[u8; 32]) -> Option<[u8; 64]> {
+        let d = p256::NonZeroScalar::from_repr((*private).into()).into_option()?;
+        let k = p256::NonZeroScalar::from_repr((*k).into()).into_option()?;
+        let (sig, _) = ecdsa::hazmat::sign_prehashed::<p256::NistP256>(&d, &k, z).ok()?;
+        Some(sig.to_bytes().into())
+    }
+
+    fn ecdh(&self, private: &[u8; EC_PRIVATE_LEN], peer: &[u8; EC_POINT_LEN]) -> Option<[u8; 32]> {
+        let secret = p256::SecretKey::from_slice(private).ok()?;
+        let peer = p256::PublicKey::from_sec1_bytes(peer).ok()?;
+        let shared = p256::ecdh::diffie_hellman(secret.to_nonzero_scalar(), peer.as_affine());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(shared.raw_secret_bytes());
+        Some(out)
+    }
+}
+
+/// A fresh P-256 key pair: (private scalar, uncompressed public point). The
+/// scalar is 32 random bytes, redrawn until it is in [1, n − 1].
+pub fn ec_generate<E: P256, R: CryptoRng>(
+    ec: &E,
+    rng: &mut R,
+) -> ([u8; EC_PRIVATE_LEN], [u8; EC_POINT_LEN]) {
+    let mut private = [0u8; EC_PRIVATE_LEN];
     loop {
-        let secret = p256::SecretKey::generate_from_rng(rng);
-        if let Ok(point) = point_bytes(&secret.public_key()) {
-            return (secret.to_bytes().into(), point);
+        rng.fill_bytes(&mut private);
+        if let Some(point) = ec.public(&private) {
+            return (private, point);
         }
     }
 }
 
 /// The public point of a private scalar; an error for 0 or a scalar ≥ n.
-pub fn ec_public(private: &[u8]) -> Result<[u8; EC_POINT_LEN], CryptoError> {
-    if private.len() != EC_PRIVATE_LEN {
-        return Err(CryptoError::Input);
-    }
-    let secret = p256::SecretKey::from_slice(private).map_err(|_| CryptoError::Input)?;
-    point_bytes(&secret.public_key())
+pub fn ec_public<E: P256>(ec: &E, private: &[u8]) -> Result<[u8; EC_POINT_LEN], CryptoError> {
+    let private: &[u8; EC_PRIVATE_LEN] = private.try_into().map_err(|_| CryptoError::Input)?;
+    ec.public(private).ok_or(CryptoError::Input)
 }
 
 /// ECDSA over a host-supplied hash (16 to 64 bytes, truncated to the group
@@ -110,7 +151,8 @@ pub fn ec_public(private: &[u8]) -> Result<[u8; EC_POINT_LEN], CryptoError> {
 /// The nonce is RFC 6979's, hedged with `entropy` from the card's RNG: a
 /// repeated hash never reuses a nonce, and a fault cannot be replayed against
 /// a purely deterministic one.
-pub fn ec_sign(
+pub fn ec_sign<E: P256>(
+    ec: &E,
     private: &[u8],
     hash: &[u8],
     entropy: &[u8; 32],
@@ -119,12 +161,31 @@ pub fn ec_sign(
     if !(16..=64).contains(&hash.len()) {
         return Err(CryptoError::Input);
     }
-    let secret = p256::SecretKey::from_slice(private).map_err(|_| CryptoError::Input)?;
-    let (sig, _) = ecdsa::hazmat::sign_prehashed_rfc6979::<p256::NistP256, Sha256>(
-        &secret.to_nonzero_scalar(),
-        hash,
-        entropy,
-    );
+    let private: &[u8; EC_PRIVATE_LEN] = private.try_into().map_err(|_| CryptoError::Input)?;
+    // bits2int: the leftmost 256 bits, or the whole shorter hash as an integer.
+    let mut z = [0u8; 32];
+    let take = hash.len().min(32);
+    let (src, dst) = (hash.get(..take), z.get_mut(32 - take..));
+    if let (Some(src), Some(dst)) = (src, dst) {
+        dst.copy_from_slice(src);
+    }
+    let order = <p256::NistP256 as p256::elliptic_curve::Curve>::ORDER;
+    let mut kgen = rfc6979::KGenerator::<Sha256, p256::U256>::new(private, hash, entropy, &order);
+    let mut k = [0u8; 32];
+    // A k that gives r = 0 or s = 0 has probability ~2^-256 (~2^-32 for
+    // P256-Cortex-M4's own check); the bound only keeps this loop finite.
+    let mut rs = None;
+    for _ in 0..8 {
+        kgen.fill_next_k(&mut k);
+        rs = ec.sign(private, &z, &k);
+        if rs.is_some() {
+            break;
+        }
+    }
+    k.zeroize();
+    let rs = rs.ok_or(CryptoError::Failed)?;
+    let sig =
+        ecdsa::Signature::<p256::NistP256>::from_slice(&rs).map_err(|_| CryptoError::Failed)?;
     let sig = sig.to_der();
     let der = sig.as_bytes();
     let dst = out.get_mut(..der.len()).ok_or(CryptoError::Input)?;
@@ -133,14 +194,62 @@ pub fn ec_sign(
 }
 
 /// ECDH with a peer's uncompressed point: the shared x coordinate.
-pub fn ec_ecdh(private: &[u8], peer: &[u8]) -> Result<[u8; 32], CryptoError> {
-    if peer.len() != EC_POINT_LEN {
-        return Err(CryptoError::Input);
+pub fn ec_ecdh<E: P256>(ec: &E, private: &[u8], peer: &[u8]) -> Result<[u8; 32], CryptoError> {
+    let private: &[u8; EC_PRIVATE_LEN] = private.try_into().map_err(|_| CryptoError::Input)?;
+    let peer: &[u8; EC_POINT_LEN] = peer.try_into().map_err(|_| CryptoError::Input)?;
+    ec.ecdh(private, peer).ok_or(CryptoError::Input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::elliptic_curve::Curve;
+
+    /// The backend split keeps the signature of the undivided RustCrypto
+    /// call (same RFC 6979 nonce, same truncation) for every hash length.
+    #[test]
+    fn sign_matches_rustcrypto_rfc6979() {
+        let private = [0x42u8; 32];
+        let d = p256::NonZeroScalar::from_repr(private.into()).unwrap();
+        let entropy = [7u8; 32];
+        for len in [16usize, 20, 31, 32, 48, 64] {
+            let mut buf = [0u8; 64];
+            for (i, b) in buf.iter_mut().enumerate() {
+                *b = (i as u8).wrapping_mul(37) ^ 0xA5;
+            }
+            let hash = &buf[..len];
+            let (want, _) = ecdsa::hazmat::sign_prehashed_rfc6979::<p256::NistP256, Sha256>(
+                &d, hash, &entropy,
+            );
+            let mut out = [0u8; EC_SIG_MAX];
+            let n = ec_sign(&SoftP256, &private, hash, &entropy, &mut out).unwrap();
+            assert_eq!(&out[..n], want.to_der().as_bytes(), "hash of {len} bytes");
+        }
+        let mut out = [0u8; EC_SIG_MAX];
+        assert_eq!(
+            ec_sign(&SoftP256, &private, &[0; 15], &entropy, &mut out),
+            Err(CryptoError::Input)
+        );
+        assert_eq!(
+            ec_sign(&SoftP256, &[0; 32], &[0; 32], &entropy, &mut out),
+            Err(CryptoError::Failed)
+        );
     }
-    let secret = p256::SecretKey::from_slice(private).map_err(|_| CryptoError::Input)?;
-    let peer = p256::PublicKey::from_sec1_bytes(peer).map_err(|_| CryptoError::Input)?;
-    let shared = p256::ecdh::diffie_hellman(secret.to_nonzero_scalar(), peer.as_affine());
-    let mut out = [0u8; 32];
-    out.copy_from_slice(shared.raw_secret_bytes());
-    Ok(out)
+
+    #[test]
+    fn out_of_range_scalars_are_refused() {
+        let order = p256::NistP256::ORDER.to_be_bytes();
+        assert_eq!(ec_public(&SoftP256, &[0; 32]), Err(CryptoError::Input));
+        assert_eq!(
+            ec_public(&SoftP256, order.as_ref()),
+            Err(CryptoError::Input)
+        );
+        assert_eq!(ec_public(&SoftP256, &[1; 31]), Err(CryptoError::Input));
+        let mut one = [0u8; 32];
+        one[31] = 1;
+        let g = ec_public(&SoftP256, &one).unwrap();
+        assert_eq!(g[0], 0x04);
+        assert!(ec_ecdh(&SoftP256, &one, &g[..64]).is_err());
+        assert_eq!(&ec_ecdh(&SoftP256, &one, &g).unwrap(), &g[1..33]);
+    }
 }

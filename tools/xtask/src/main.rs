@@ -23,6 +23,8 @@ const PACKAGES: &[&str] = &[
     "openssl",
     "pkg-config",
     "qemu-system-arm",
+    "clang-14",
+    "binutils-arm-none-eabi",
     "pcscd",
     "vsmartcard-vpcd",
     "opensc",
@@ -54,8 +56,8 @@ fn usage() {
                  run the firmware on an emulated Cortex-M4 (QEMU), connected to vpcd\n  \
          qemu-check [--port N]  the PC/SC check: QEMU + pcscd + vpcd, ATR, APDUs, restart\n  \
          size    footprint of the Cortex-M4 image (sections, measured stack)\n  \
-         bench-m4 [--p256-m4]  instructions per operation on the Cortex-M4 build (QEMU\n          \
-                 -icount); --p256-m4 also times the P256-Cortex-M4 backend (needs clang)"
+         bench-m4      instructions per operation on the Cortex-M4 build (QEMU -icount),\n          \
+                 both P-256 backends compared"
     );
 }
 

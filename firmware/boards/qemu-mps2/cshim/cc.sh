@@ -1,10 +1,15 @@
 #!/bin/sh
-# C compiler for P256-Cortex-M4 (feature `p256-m4`, benchmark only): clang for
-# C; for assembly, clang's preprocessor then GNU as, because clang's integrated
-# assembler encodes the library's one-register `ldm` as LDM.W (UNPREDICTABLE,
-# undefined on QEMU) where GNU as emits LDR.
+# C compiler for P256-Cortex-M4 (feature `p256-m4`, the board's P-256), set as
+# CC_thumbv7em_none_eabihf in .cargo/config.toml: clang for C, with this
+# directory's freestanding <string.h> (memcpy etc. come from
+# compiler_builtins); for assembly, clang's preprocessor then GNU as, because
+# clang's integrated assembler encodes the library's one-register `ldm` as
+# LDM.W (UNPREDICTABLE, undefined on QEMU) where GNU as emits LDR.
+# Needs clang (Debian: clang-14) and binutils-arm-none-eabi.
 set -eu
-CLANG=${TAMGA_CLANG:-clang-14}
+here=$(dirname "$0")
+CLANG=${TAMGA_CLANG:-$(command -v clang-14 || command -v clang || echo clang-14)}
+set -- --target=thumbv7em-none-eabihf -ffreestanding -I"$here" "$@"
 src=""; out=""; prev=""
 for a in "$@"; do
     case "$prev" in -o) out=$a ;; esac

@@ -13,6 +13,7 @@ use core::ptr;
 
 use semihosting::println;
 use tamga_firmware::Applet;
+use tamga_firmware::crypto::{self, P256};
 use tamga_firmware::spec::{Algorithm, PIV_AID, defaults};
 
 use crate::config::Config;
@@ -40,7 +41,7 @@ fn now() -> u32 {
     unsafe { ptr::read_volatile((TIMER0 + VALUE) as *const u32) }
 }
 
-type Card = Applet<EmuFlash, EmuRng>;
+type Card = Applet<EmuFlash, EmuRng, crate::Ec>;
 
 struct Bench {
     card: Card,
@@ -170,7 +171,7 @@ pub fn run(config: &Config) -> ! {
         semihosting::process::exit(2)
     };
     let rng = EmuRng::from_test_seed(config.seed.unwrap_or(7));
-    let Ok(card) = Applet::new(flash, rng) else {
+    let Ok(card) = Applet::with_p256(flash, rng, crate::Ec::default()) else {
         semihosting::process::exit(3)
     };
     let mut b = Bench {
@@ -220,92 +221,57 @@ pub fn run(config: &Config) -> ! {
     semihosting::process::exit(0)
 }
 
-/// The P-256 primitives alone, per backend: RustCrypto `p256` (what the
-/// firmware uses: keygen with public-point encoding; RFC 6979 hedged ECDSA
-/// with DER encoding) and, with the feature `p256-m4`, the P256-Cortex-M4
-/// assembly (keygen; ECDSA with a random nonce, no RFC 6979, no DER).
+/// The P-256 primitives alone, per backend, through the applet's own
+/// functions (scalar drawing, RFC 6979 nonce, DER): RustCrypto `p256` and,
+/// with the feature `p256-m4`, the P256-Cortex-M4 assembly the card uses.
+/// Both must give the same key, public point, signature and ECDH secret for
+/// the same RNG and entropy; if they do not, the benchmark exits with 4.
 fn backends(b: &mut Bench) {
+    let _soft = backend(b, "RustCrypto p256", &tamga_firmware::crypto::SoftP256);
+    #[cfg(feature = "p256-m4")]
+    {
+        let m4 = backend(b, "P256-Cortex-M4", &crate::p256m4::M4P256);
+        let agree = _soft.is_some() && _soft == m4;
+        println!(
+            "BENCH|backends agree (key, point, signature, ECDH)|0|{}",
+            if agree { "9000" } else { "6F00" }
+        );
+        if !agree {
+            semihosting::process::exit(4);
+        }
+    }
+}
+
+/// What one backend produced: private scalar, public point, DER signature, ECDH x.
+type Outputs = ([u8; 32], [u8; 65], [u8; 80], [u8; 32]);
+
+fn backend<E: P256>(b: &Bench, name: &str, ec: &E) -> Option<Outputs> {
     let mut rng = EmuRng::from_test_seed(11);
     let hash = [0x5A; 32];
     let entropy = [0x33; 32];
-
     let t0 = now();
-    let (private, _public) = tamga_firmware::crypto::ec_generate(&mut rng);
+    let (private, public) = crypto::ec_generate(ec, &mut rng);
     let t1 = now();
     let keygen = ticks(t0, t1, b.overhead);
     let mut der = [0u8; 80];
     let t0 = now();
-    let signed = tamga_firmware::crypto::ec_sign(&private, &hash, &entropy, &mut der);
+    let signed = crypto::ec_sign(ec, &private, &hash, &entropy, &mut der);
     let t1 = now();
     let sign = ticks(t0, t1, b.overhead);
-    let ok = if signed.is_ok() { "9000" } else { "6F00" };
-    println!("BENCH|backend p256 (RustCrypto): keygen|{keygen}|9000");
-    println!("BENCH|backend p256 (RustCrypto): sign, RFC 6979 + DER|{sign}|{ok}");
-
-    #[cfg(feature = "p256-m4")]
-    p256_m4(b, &hash);
+    let t0 = now();
+    let shared = crypto::ec_ecdh(ec, &private, &public);
+    let t1 = now();
+    let ecdh = ticks(t0, t1, b.overhead);
+    let sw = |ok: bool| if ok { "9000" } else { "6F00" };
+    println!("BENCH|backend {name}: keygen|{keygen}|9000");
+    println!(
+        "BENCH|backend {name}: sign, RFC 6979 + DER|{sign}|{}",
+        sw(signed.is_ok())
+    );
+    println!("BENCH|backend {name}: ECDH|{ecdh}|{}", sw(shared.is_ok()));
+    Some((private, public, der, shared.ok()?))
 }
 
 fn ticks(t0: u32, t1: u32, overhead: u64) -> u64 {
     (u64::from(t0.wrapping_sub(t1)) * INSNS_PER_TICK).saturating_sub(overhead)
-}
-
-#[cfg(feature = "p256-m4")]
-fn p256_m4(b: &mut Bench, hash: &[u8; 32]) {
-    use p256_cortex_m4_sys as m4;
-    use rand_core::Rng;
-
-    let mut rng = EmuRng::from_test_seed(11);
-    let mut private = [0u32; 8];
-    let (mut x, mut y) = ([0u32; 8], [0u32; 8]);
-    let t0 = now();
-    loop {
-        for w in &mut private {
-            *w = rng.next_u32();
-        }
-        // SAFETY: the pointers are to live arrays of 8 words as the C API
-        // requires; the function only reads `private` and writes `x`, `y`.
-        if unsafe { m4::p256_keygen(x.as_mut_ptr(), y.as_mut_ptr(), private.as_ptr()) } {
-            break;
-        }
-    }
-    let t1 = now();
-    let keygen = ticks(t0, t1, b.overhead);
-    let (mut r, mut s, mut k) = ([0u32; 8], [0u32; 8], [0u32; 8]);
-    let t0 = now();
-    loop {
-        for w in &mut k {
-            *w = rng.next_u32();
-        }
-        // SAFETY: as above; `hash` is 32 readable bytes.
-        let ok = unsafe {
-            m4::p256_sign(
-                r.as_mut_ptr(),
-                s.as_mut_ptr(),
-                hash.as_ptr(),
-                32,
-                private.as_ptr(),
-                k.as_ptr(),
-            )
-        };
-        if ok {
-            break;
-        }
-    }
-    let t1 = now();
-    let sign = ticks(t0, t1, b.overhead);
-    // SAFETY: as above; verify only reads.
-    let valid = unsafe {
-        m4::p256_verify(
-            x.as_ptr(),
-            y.as_ptr(),
-            hash.as_ptr(),
-            32,
-            r.as_ptr(),
-            s.as_ptr(),
-        )
-    };
-    let sw = if valid { "9000" } else { "6F00" };
-    println!("BENCH|backend p256-cortex-m4: keygen|{keygen}|9000");
-    println!("BENCH|backend p256-cortex-m4: sign, random k, no DER|{sign}|{sw}");
 }

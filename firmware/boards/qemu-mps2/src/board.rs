@@ -3,10 +3,12 @@
 //! Every board crate (this emulated one, and one per real chip) implements
 //! [`Board`]; [`crate::serve`] is the same for all of them. On real silicon
 //! `Flash` is the MCU's flash controller, `Rng` its TRNG (or a DRBG seeded from
-//! it), `Link` the ISO 7816-3 contact interface.
+//! it), `Ec` its fastest P-256 (assembly, or a crypto accelerator), `Link` the
+//! ISO 7816-3 contact interface.
 
 use embedded_storage::nor_flash::NorFlash;
 use rand_core::CryptoRng;
+use tamga_firmware::crypto::P256;
 
 /// A card's hardware.
 pub trait Board {
@@ -14,11 +16,13 @@ pub trait Board {
     type Flash: NorFlash;
     /// The card's random number generator.
     type Rng: CryptoRng;
+    /// The card's P-256 arithmetic.
+    type Ec: P256;
     /// The link to the reader.
     type Link: CardLink;
 
     /// Hand the parts to the applet and the main loop.
-    fn into_parts(self) -> (Self::Flash, Self::Rng, Self::Link);
+    fn into_parts(self) -> (Self::Flash, Self::Rng, Self::Ec, Self::Link);
 }
 
 /// What the reader did.

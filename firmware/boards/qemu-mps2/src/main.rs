@@ -32,6 +32,8 @@ mod config;
 mod flash;
 #[cfg(feature = "defmt")]
 mod log;
+#[cfg(feature = "p256-m4")]
+mod p256m4;
 mod rng;
 mod stack;
 mod uart;
@@ -66,13 +68,21 @@ struct Mps2 {
     link: VpcdLink,
 }
 
+/// The board's P-256: the P256-Cortex-M4 assembly.
+#[cfg(feature = "p256-m4")]
+type Ec = p256m4::M4P256;
+/// The board's P-256: RustCrypto's portable `p256` (built without `p256-m4`).
+#[cfg(not(feature = "p256-m4"))]
+type Ec = tamga_firmware::crypto::SoftP256;
+
 impl Board for Mps2 {
     type Flash = EmuFlash;
     type Rng = EmuRng;
+    type Ec = Ec;
     type Link = VpcdLink;
 
-    fn into_parts(self) -> (EmuFlash, EmuRng, VpcdLink) {
-        (self.flash, self.rng, self.link)
+    fn into_parts(self) -> (EmuFlash, EmuRng, Ec, VpcdLink) {
+        (self.flash, self.rng, Ec::default(), self.link)
     }
 }
 
@@ -93,14 +103,14 @@ impl Mps2 {
     }
 }
 
-type Card = Applet<EmuFlash, EmuRng>;
+type Card = Applet<EmuFlash, EmuRng, Ec>;
 
 /// Mount the store and create the applet in a static, out of line so that
 /// the ~5 KiB applet is not held twice in `main`'s frame.
 #[inline(never)]
-fn start(flash: EmuFlash, rng: EmuRng) -> Result<&'static mut Card, &'static str> {
+fn start(flash: EmuFlash, rng: EmuRng, ec: Ec) -> Result<&'static mut Card, &'static str> {
     static CARD: StaticCell<Card> = StaticCell::new();
-    let card = Applet::new(flash, rng).map_err(|_e| {
+    let card = Applet::with_p256(flash, rng, ec).map_err(|_e| {
         #[cfg(feature = "defmt")]
         defmt::error!("applet start failed: {}", _e);
         "cannot start the applet (store)"
@@ -123,8 +133,8 @@ fn main() -> ! {
 /// Boot the card and serve the reader.
 fn card(config: &Config) -> ! {
     let board = Mps2::new(config).unwrap_or_else(|e| fatal(e));
-    let (flash, rng, mut link) = board.into_parts();
-    let card = start(flash, rng).unwrap_or_else(|e| fatal(e));
+    let (flash, rng, ec, mut link) = board.into_parts();
+    let card = start(flash, rng, ec).unwrap_or_else(|e| fatal(e));
     let boot = stack::high_water();
     #[cfg(feature = "defmt")]
     defmt::info!(
