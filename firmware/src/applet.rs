@@ -154,6 +154,27 @@ fn random_block<R: CryptoRng>(rng: &mut R, len: usize) -> ([u8; 16], usize) {
     (b, len)
 }
 
+/// The card identity from the store, created (and committed) on first use.
+#[inline(never)]
+fn identity<F: NorFlash, R: CryptoRng>(
+    store: &mut Store<F>,
+    rng: &mut R,
+) -> Result<Identity, Error> {
+    if store.len(records::IDENTITY).is_some() {
+        let mut buf = [0u8; Identity::LEN];
+        let n = store
+            .read(records::IDENTITY, 0, &mut buf)
+            .map_err(Error::Store)?;
+        return Identity::decode(buf.get(..n).unwrap_or(&[])).ok_or(Error::Corrupt);
+    }
+    let id = new_identity(rng, None);
+    store
+        .commit(&[Op::Put(records::IDENTITY, &id.encode())])
+        .map_err(Error::Store)?;
+    info!("new card identity, serial {}", id.serial);
+    Ok(id)
+}
+
 impl<F: NorFlash, R: CryptoRng> Applet<F, R> {
     /// Power up: mount the store (formatting a blank flash) and create the card
     /// identity (serial, GUID, PIN salt) on first use. P-256 runs on the
@@ -167,24 +188,36 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Applet<F, R, E> {
     /// [`Applet::new`] with the board's P-256 backend `ec`.
     pub fn with_p256(flash: F, mut rng: R, ec: E) -> Result<Self, Error> {
         let mut store = Store::mount(flash).map_err(Error::Store)?;
-        let id = match store.len(records::IDENTITY) {
-            Some(_) => {
-                let mut buf = [0u8; Identity::LEN];
-                let n = store
-                    .read(records::IDENTITY, 0, &mut buf)
-                    .map_err(Error::Store)?;
-                Identity::decode(buf.get(..n).unwrap_or(&[])).ok_or(Error::Corrupt)?
-            }
-            None => {
-                let id = new_identity(&mut rng, None);
-                store
-                    .commit(&[Op::Put(records::IDENTITY, &id.encode())])
-                    .map_err(Error::Store)?;
-                info!("new card identity, serial {}", id.serial);
-                id
-            }
+        let id = identity(&mut store, &mut rng)?;
+        Ok(Self::assemble(store, rng, ec, id))
+    }
+
+    /// [`Applet::with_p256`] built in place in `slot` (typically a static):
+    /// the applet (~5.5 KiB: the command-chaining buffer, the response
+    /// buffer, the store's index) never passes through the caller's stack,
+    /// and the store is mounted where it stays.
+    pub fn init(
+        slot: &mut core::mem::MaybeUninit<Self>,
+        flash: F,
+        rng: R,
+        ec: E,
+    ) -> Result<&mut Self, Error> {
+        let blank = Identity {
+            serial: 0,
+            guid: [0; 16],
+            salt: [0; 16],
         };
-        Ok(Applet {
+        let store = Store::unmounted(flash).map_err(Error::Store)?;
+        let app = slot.write(Self::assemble(store, rng, ec, blank));
+        let core = &mut app.core;
+        core.store.load().map_err(Error::Store)?;
+        core.id = identity(&mut core.store, &mut core.rng)?;
+        Ok(app)
+    }
+
+    #[inline(always)]
+    fn assemble(store: Store<F>, rng: R, ec: E, id: Identity) -> Self {
+        Applet {
             core: Core {
                 store,
                 rng,
@@ -195,7 +228,7 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Applet<F, R, E> {
             },
             chain: Chain::default(),
             out: Outgoing::default(),
-        })
+        }
     }
 
     /// Install the function called during long operations (RSA-2048 key
@@ -933,28 +966,25 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
     ) -> Result<(), Status> {
         self.require_mgmt()?;
         let alg = asymmetric(alg)?;
-        let key = match alg {
-            Algorithm::Rsa2048 => {
-                let (n, crt) =
-                    rsa2048::generate(&mut self.rng, &mut self.keepalive).map_err(rsa_status)?;
-                KeyMaterial::Rsa {
-                    e: rsa2048::PUBLIC_EXPONENT,
-                    n,
-                    crt,
-                }
-            }
-            _ => {
-                let (private, public) = crypto::ec_generate(&self.ec, &mut self.rng);
-                KeyMaterial::Ec { public, private }
-            }
-        };
-        let rec = KeyRecord {
+        // The key is generated straight into the record that is stored.
+        let mut rec = KeyRecord {
             alg,
             pin_policy: resolve_pin(slot, pin_policy),
             touch_policy: resolve_touch(touch_policy),
             origin: Origin::Generated,
-            key,
+            key: KeyMaterial::blank(alg),
         };
+        let made = match &mut rec.key {
+            KeyMaterial::Rsa { n, crt, .. } => {
+                rsa2048::generate(&mut self.rng, &mut self.keepalive, n, crt).map_err(rsa_status)
+            }
+            KeyMaterial::Ec { public, private } => {
+                (*private, *public) = crypto::ec_generate(&self.ec, &mut self.rng);
+                Ok(())
+            }
+        };
+        // On an error the record's drop zeroizes whatever was written.
+        made?;
         self.store_key(slot, &rec)?;
         info!(
             "generated a key of algorithm {:02x} in slot {:02x}",
@@ -990,32 +1020,28 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
             }
         }
         let (pin_policy, touch_policy) = policies(data)?;
-        let key = match parts {
-            [Some(p), Some(q), Some(dp), Some(dq), Some(qinv), None] if rsa => {
-                let (n, crt) = rsa2048::import(p, q, dp, dq, qinv, &mut self.rng)
-                    .map_err(|_| Status::IncorrectDataParameter)?;
-                KeyMaterial::Rsa {
-                    e: rsa2048::PUBLIC_EXPONENT,
-                    n,
-                    crt,
-                }
-            }
-            [None, None, None, None, None, Some(scalar)] if !rsa => {
-                let public = crypto::ec_public(&self.ec, scalar)
-                    .map_err(|_| Status::IncorrectDataParameter)?;
-                let mut private = [0u8; crypto::EC_PRIVATE_LEN];
-                private.copy_from_slice(scalar);
-                KeyMaterial::Ec { public, private }
-            }
-            _ => return Err(Status::IncorrectDataParameter),
-        };
-        let rec = KeyRecord {
+        let mut rec = KeyRecord {
             alg,
             pin_policy: resolve_pin(slot, pin_policy),
             touch_policy: resolve_touch(touch_policy),
             origin: Origin::Imported,
-            key,
+            key: KeyMaterial::blank(alg),
         };
+        let checked = match (parts, &mut rec.key) {
+            (
+                [Some(p), Some(q), Some(dp), Some(dq), Some(qinv), None],
+                KeyMaterial::Rsa { n, crt, .. },
+            ) => rsa2048::import([p, q, dp, dq, qinv], &mut self.rng, n, crt),
+            ([None, None, None, None, None, Some(scalar)], KeyMaterial::Ec { public, private }) => {
+                crypto::ec_public(&self.ec, scalar).map(|point| {
+                    *public = point;
+                    private.copy_from_slice(scalar);
+                })
+            }
+            _ => Err(crypto::CryptoError::Input),
+        };
+        // On an error the record's drop zeroizes whatever was written.
+        checked.map_err(|_| Status::IncorrectDataParameter)?;
         self.store_key(slot, &rec)
     }
 

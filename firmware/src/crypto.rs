@@ -218,9 +218,8 @@ mod tests {
                 *b = (i as u8).wrapping_mul(37) ^ 0xA5;
             }
             let hash = &buf[..len];
-            let (want, _) = ecdsa::hazmat::sign_prehashed_rfc6979::<p256::NistP256, Sha256>(
-                &d, hash, &entropy,
-            );
+            let (want, _) =
+                ecdsa::hazmat::sign_prehashed_rfc6979::<p256::NistP256, Sha256>(&d, hash, &entropy);
             let mut out = [0u8; EC_SIG_MAX];
             let n = ec_sign(&SoftP256, &private, hash, &entropy, &mut out).unwrap();
             assert_eq!(&out[..n], want.to_der().as_bytes(), "hash of {len} bytes");

@@ -226,6 +226,25 @@ pub enum KeyMaterial {
     },
 }
 
+impl KeyMaterial {
+    /// All-zero material of `alg`'s shape (RSA-2048, else P-256), to be
+    /// filled in place by key generation or import.
+    pub fn blank(alg: Algorithm) -> Self {
+        if alg == Algorithm::Rsa2048 {
+            KeyMaterial::Rsa {
+                e: rsa2048::PUBLIC_EXPONENT,
+                n: [0; rsa2048::MODULUS_LEN],
+                crt: [0; rsa2048::CRT_LEN],
+            }
+        } else {
+            KeyMaterial::Ec {
+                public: [0; EC_POINT_LEN],
+                private: [0; EC_PRIVATE_LEN],
+            }
+        }
+    }
+}
+
 /// An asymmetric key in a slot.
 ///
 /// Encoding (versioned by the first byte):

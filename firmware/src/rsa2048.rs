@@ -427,27 +427,29 @@ fn crt_from_primes(mut p: U1024, mut q: U1024) -> Option<(U2048, Crt)> {
     Some((n, crt))
 }
 
-fn encode_key(n: &U2048, crt: &Crt) -> ([u8; MODULUS_LEN], [u8; CRT_LEN]) {
-    let mut nb = [0u8; MODULUS_LEN];
-    nb.copy_from_slice(n.to_be_bytes().as_ref());
-    let mut out = [0u8; CRT_LEN];
-    crt.encode(&mut out);
-    (nb, out)
+fn encode_key(n: &U2048, crt: &Crt, n_out: &mut [u8; MODULUS_LEN], crt_out: &mut [u8; CRT_LEN]) {
+    n_out.copy_from_slice(n.to_be_bytes().as_ref());
+    crt.encode(crt_out);
 }
 
 /// Generate an RSA-2048 key with e = 65537 (FIPS 186-5 A.1.3, primes by
-/// B.3.3): returns the modulus and the CRT block. `tick` is called often
-/// (at least every few hundred milliseconds on a Cortex-M4) so that a board
-/// can keep its reader link alive.
+/// B.3.3): writes the modulus to `n_out` and the CRT block to `crt_out`
+/// (caller-owned, e.g. inside the key record, so that no copy of the key
+/// sits on the stack). `tick` is called often (at least every few hundred
+/// milliseconds on a Cortex-M4) so that a board can keep its reader link
+/// alive.
 pub fn generate<R: CryptoRng + ?Sized>(
     rng: &mut R,
     tick: &mut dyn FnMut(),
-) -> Result<([u8; MODULUS_LEN], [u8; CRT_LEN]), CryptoError> {
+    n_out: &mut [u8; MODULUS_LEN],
+    crt_out: &mut [u8; CRT_LEN],
+) -> Result<(), CryptoError> {
     for _ in 0..MAX_PAIRS {
         let p = probable_prime(rng, None, tick)?;
         let q = probable_prime(rng, Some(&p), tick)?;
         if let Some((n, crt)) = crt_from_primes(p, q) {
-            return Ok(encode_key(&n, &crt));
+            encode_key(&n, &crt, n_out, crt_out);
+            return Ok(());
         }
     }
     Err(CryptoError::Failed)
@@ -467,19 +469,18 @@ fn import_part(bytes: &[u8]) -> Result<U1024, CryptoError> {
     Ok(v)
 }
 
-/// Check an imported CRT key (tags 01–05 of IMPORT KEY, e = 65537) and return
-/// its modulus and CRT block: p and q odd with a 2048-bit product, dp < p − 1,
-/// dq < q − 1, qinv < p the inverse of q modulo p, and a trial private
-/// operation that passes the fault check (which it only does if dp and dq
+/// Check an imported CRT key (`[p, q, dp, dq, qinv]`, tags 01–05 of IMPORT
+/// KEY, e = 65537) and write its modulus to `n_out` and its CRT block to
+/// `crt_out`: p and q odd with a 2048-bit product, dp < p − 1, dq < q − 1,
+/// qinv < p the inverse of q modulo p, and a trial private operation that
+/// passes the fault check (which it only does if dp and dq
 /// are e's inverses modulo p − 1 and q − 1 and p, q are the primes of n).
 pub fn import<R: CryptoRng + ?Sized>(
-    p: &[u8],
-    q: &[u8],
-    dp: &[u8],
-    dq: &[u8],
-    qinv: &[u8],
+    [p, q, dp, dq, qinv]: [&[u8]; 5],
     rng: &mut R,
-) -> Result<([u8; MODULUS_LEN], [u8; CRT_LEN]), CryptoError> {
+    n_out: &mut [u8; MODULUS_LEN],
+    crt_out: &mut [u8; CRT_LEN],
+) -> Result<(), CryptoError> {
     let crt = Crt {
         p: import_part(p)?,
         q: import_part(q)?,
@@ -508,15 +509,20 @@ pub fn import<R: CryptoRng + ?Sized>(
     if uint(&check) != U1024::ONE {
         return Err(CryptoError::Input);
     }
-    let (nb, block) = encode_key(&n, &crt);
+    encode_key(&n, &crt, n_out, crt_out);
+    drop(crt);
     // A trial signature: p and q must really be the primes of n (the fault
     // check fails otherwise).
     let mut probe = [0u8; MODULUS_LEN];
     probe[MODULUS_LEN - 1] = 2;
     let mut out = [0u8; MODULUS_LEN];
-    private(&nb, &block, &probe, rng, &mut out).map_err(|_| CryptoError::Input)?;
+    let trial = private(n_out, crt_out, &probe, rng, &mut out);
     out.zeroize();
-    Ok((nb, block))
+    if trial.is_err() {
+        crt_out.zeroize();
+        return Err(CryptoError::Input);
+    }
+    Ok(())
 }
 
 /// The raw RSA private operation `out = input^d mod n` on a 256-byte block

@@ -1009,3 +1009,39 @@ fn default_algorithm_byte_means_the_management_key_algorithm() {
         0x6A86
     );
 }
+
+/// `Applet::init` (in place, for a static) is `Applet::new`: same card on
+/// the same flash, a working card on a blank one, a store error reported.
+#[test]
+fn init_in_place_matches_new() {
+    use core::mem::MaybeUninit;
+    use tamga_board_host::{SeededRng, SimFlash};
+    use tamga_firmware::Applet;
+    use tamga_firmware::crypto::SoftP256;
+    let flash: SimFlash = SimFlash::new(64 * 1024);
+    let serial = Applet::new(flash.clone(), SeededRng::new(5))
+        .unwrap()
+        .serial();
+    let mut slot = MaybeUninit::uninit();
+    let card = Applet::init(&mut slot, flash.clone(), SeededRng::new(6), SoftP256).unwrap();
+    assert_eq!(card.serial(), serial);
+    let mut reply = [0u8; 300];
+    let n = card.process(
+        &[0x00, 0xA4, 0x04, 0x00, 0x05, 0xA0, 0x00, 0x00, 0x03, 0x08],
+        &mut reply,
+    );
+    assert_eq!(&reply[n - 2..n], &[0x90, 0x00]);
+
+    let mut blank = MaybeUninit::uninit();
+    let fresh: SimFlash = SimFlash::new(64 * 1024);
+    let card = Applet::init(&mut blank, fresh.clone(), SeededRng::new(7), SoftP256).unwrap();
+    let serial = card.serial();
+    assert_eq!(
+        Applet::new(fresh, SeededRng::new(8)).unwrap().serial(),
+        serial
+    );
+
+    let mut bad = MaybeUninit::uninit();
+    let tiny: SimFlash = SimFlash::new(2048);
+    assert!(Applet::init(&mut bad, tiny, SeededRng::new(9), SoftP256).is_err());
+}

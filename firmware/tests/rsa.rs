@@ -448,8 +448,12 @@ fn a_corrupted_crt_value_is_caught_by_the_fault_check() {
 fn fault_check_at_the_crypto_layer_leaves_the_output_zero() {
     let parts = test_rsa_key();
     let mut rng = SeededRng::new(3);
-    let (n, mut crt) = rsa2048::import(
-        &parts[0], &parts[1], &parts[2], &parts[3], &parts[4], &mut rng,
+    let (mut n, mut crt) = ([0u8; 256], [0u8; rsa2048::CRT_LEN]);
+    rsa2048::import(
+        [&parts[0], &parts[1], &parts[2], &parts[3], &parts[4]],
+        &mut rng,
+        &mut n,
+        &mut crt,
     )
     .unwrap();
     let mut block = [0u8; 256];

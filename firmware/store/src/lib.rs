@@ -52,6 +52,8 @@ pub enum Error {
     BadKey,
     /// The flash geometry cannot hold two banks or has unsupported read/write sizes.
     Geometry,
+    /// A store from [`Store::unmounted`] whose [`Store::load`] has not succeeded.
+    NotMounted,
 }
 
 impl core::fmt::Display for Error {
@@ -63,6 +65,7 @@ impl core::fmt::Display for Error {
             Error::TooManyKeys => "too many keys",
             Error::BadKey => "bad or absent key",
             Error::Geometry => "unsupported flash geometry",
+            Error::NotMounted => "store not mounted",
         };
         f.write_str(s)
     }
@@ -483,13 +486,25 @@ pub struct Store<F: NorFlash> {
     seq: u32,
     /// The tail of the active bank is not erased: the next commit compacts.
     dirty: bool,
+    /// [`Store::load`] succeeded.
+    mounted: bool,
 }
 
 impl<F: NorFlash> Store<F> {
     /// Mount: scan, pick the valid bank, rebuild the RAM index; format a blank or unreadable flash.
     pub fn mount(flash: F) -> Result<Self, Error> {
+        let mut s = Self::unmounted(flash)?;
+        s.load()?;
+        Ok(s)
+    }
+
+    /// The store over `flash`, not yet mounted: it holds nothing and refuses
+    /// every operation ([`Error::NotMounted`]) until [`Self::load`] succeeds.
+    /// With `load`, this is [`Store::mount`] in place, for a store inside a
+    /// static that must not be copied through the stack.
+    pub fn unmounted(flash: F) -> Result<Self, Error> {
         let geo = Geo::of::<F>(flash.capacity())?;
-        let mut s = Store {
+        Ok(Store {
             dev: Dev {
                 f: flash,
                 writes: 0,
@@ -501,22 +516,33 @@ impl<F: NorFlash> Store<F> {
             head: geo.hdr_slot,
             seq: 0,
             dirty: false,
-        };
-        let h0 = s.bank_generation(0)?;
-        let h1 = s.bank_generation(1)?;
+            mounted: false,
+        })
+    }
+
+    /// Mount in place: pick the valid bank and rebuild the index (format a
+    /// blank flash). See [`Self::unmounted`].
+    #[inline(never)]
+    pub fn load(&mut self) -> Result<(), Error> {
+        self.mounted = false;
+        self.index.clear();
+        let h0 = self.bank_generation(0)?;
+        let h1 = self.bank_generation(1)?;
         let (bank, generation) = match (h0, h1) {
             (Some(a), Some(b)) if newer(b, a) => (1, b),
             (Some(a), _) => (0, a),
             (None, Some(b)) => (1, b),
             (None, None) => {
-                s.format()?;
-                return Ok(s);
+                self.format()?;
+                self.mounted = true;
+                return Ok(());
             }
         };
-        s.active = bank;
-        s.generation = generation;
-        s.scan()?;
-        Ok(s)
+        self.active = bank;
+        self.generation = generation;
+        self.scan()?;
+        self.mounted = true;
+        Ok(())
     }
 
     /// Value length, `None` if the key is absent.
@@ -625,6 +651,7 @@ impl<F: NorFlash> Store<F> {
     }
 
     /// Erase bank 0 and give it an empty log (generation 1).
+    #[inline(never)]
     fn format(&mut self) -> Result<(), Error> {
         self.erase_bank(0)?;
         self.write_bank_header(0, 1)?;
@@ -638,6 +665,7 @@ impl<F: NorFlash> Store<F> {
     }
 
     /// Rebuild the index from the active bank's log.
+    #[inline(never)]
     fn scan(&mut self) -> Result<(), Error> {
         let mut limit = None;
         loop {
@@ -774,6 +802,9 @@ impl<F: NorFlash> Store<F> {
     }
 
     fn transact(&mut self, ops: &[Op<'_>], wipe: bool) -> Result<(), Error> {
+        if !self.mounted {
+            return Err(Error::NotMounted);
+        }
         for op in ops {
             if !key_ok(op.key()) {
                 return Err(Error::BadKey);

@@ -547,3 +547,38 @@ fn handcrafted_format_and_hostile_records() {
 }
 
 const FLAG_WIPE_BIT: u8 = 1;
+
+#[test]
+fn unmounted_then_load_is_mount_in_place() {
+    let flash = SimFlash::<8, 8, 2048>::new(16 * KIB);
+    let mut s = Store::mount(flash.clone()).unwrap();
+    s.commit(&[Op::Put(7, &val(40, 1)), Op::Put(9, &val(5, 2))])
+        .unwrap();
+    drop(s);
+
+    // Before `load`: nothing visible, every change refused, flash untouched.
+    let writes_before = flash.ops();
+    let mut u = Store::unmounted(flash.clone()).unwrap();
+    assert_eq!(u.len(7), None);
+    assert_eq!(u.read(7, 0, &mut [0u8; 4]), Err(Error::BadKey));
+    assert_eq!(u.commit(&[Op::Put(3, b"x")]), Err(Error::NotMounted));
+    assert_eq!(u.wipe(&[]), Err(Error::NotMounted));
+    assert_eq!(flash.ops(), writes_before);
+
+    // After: the same content as `mount`, twice in a row.
+    for _ in 0..2 {
+        u.load().unwrap();
+        assert_eq!(u.keys().collect::<Vec<_>>(), vec![7, 9]);
+        let mut b = [0u8; 40];
+        assert_eq!(u.read(7, 0, &mut b), Ok(40));
+        assert_eq!(&b[..], &val(40, 1)[..]);
+    }
+    u.commit(&[Op::Delete(9)]).unwrap();
+    assert_eq!(remount(u).keys().collect::<Vec<_>>(), vec![7]);
+
+    // A blank flash is formatted by `load` as by `mount`.
+    let mut b = Store::unmounted(SimFlash::<8, 8, 2048>::new(16 * KIB)).unwrap();
+    b.load().unwrap();
+    b.commit(&[Op::Put(1, b"ok")]).unwrap();
+    assert_eq!(remount(b).len(1), Some(2));
+}

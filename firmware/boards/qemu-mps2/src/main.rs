@@ -105,17 +105,16 @@ impl Mps2 {
 
 type Card = Applet<EmuFlash, EmuRng, Ec>;
 
-/// Mount the store and create the applet in a static, out of line so that
-/// the ~5 KiB applet is not held twice in `main`'s frame.
+/// Mount the store and create the applet in a static, built in place
+/// ([`Applet::init`]) so that the ~5.5 KiB applet never sits in a stack frame.
 #[inline(never)]
 fn start(flash: EmuFlash, rng: EmuRng, ec: Ec) -> Result<&'static mut Card, &'static str> {
     static CARD: StaticCell<Card> = StaticCell::new();
-    let card = Applet::with_p256(flash, rng, ec).map_err(|_e| {
+    Applet::init(CARD.uninit(), flash, rng, ec).map_err(|_e| {
         #[cfg(feature = "defmt")]
         defmt::error!("applet start failed: {}", _e);
         "cannot start the applet (store)"
-    })?;
-    Ok(CARD.init(card))
+    })
 }
 
 #[entry]
