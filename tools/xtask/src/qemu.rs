@@ -27,9 +27,15 @@ const BOARD_DIR: &str = "firmware/boards/qemu-mps2";
 pub const VPCD_PORT: u16 = 35963;
 /// pcscd's driver for vpcd (Debian `vsmartcard-vpcd`).
 const VPCD_DRIVER: &str = "/usr/lib/pcsc/drivers/serial/libifdvpcd.so";
-/// The card's ATR (`firmware/boards/qemu-mps2/src/vpcd.rs`), as `opensc-tool -a`
-/// prints it.
-pub const ATR: &str = "3b:87:81:31:fe:15:80:55:54:61:6d:67:61:57";
+/// The board's ATR (`tamga_spec::atr::ATR_MCU`, sent by
+/// `firmware/boards/qemu-mps2/src/vpcd.rs`) as `opensc-tool -a` prints it.
+pub fn atr() -> String {
+    let hex: Vec<String> = tamga_spec::atr::ATR_MCU
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    hex.join(":")
+}
 /// Clock of the reference MCU for the millisecond column of `bench-m4`.
 const MHZ: u64 = 48;
 
@@ -261,7 +267,7 @@ fn wait_for_atr(reader: &str, qemu: &mut Running, timeout: Duration) -> Result<D
     loop {
         qemu.alive()?;
         let (ok, out) = opensc_tool(reader, &["-a"]);
-        if ok && out.to_lowercase().contains(ATR) {
+        if ok && out.to_lowercase().contains(&atr()) {
             return Ok(start.elapsed());
         }
         if start.elapsed() > timeout {
@@ -408,7 +414,8 @@ pub fn pcsc_check(port: u16, quickack: bool) -> Result<Outcome, String> {
     let t = wait_for_atr(&reader, &mut qemu, Duration::from_secs(30))?;
     let _ = writeln!(
         summary,
-        "ATR {ATR} in {reader} after {:.1} s",
+        "ATR {} in {reader} after {:.1} s",
+        atr(),
         t.as_secs_f64()
     );
     let (ok, out) = opensc_tool(

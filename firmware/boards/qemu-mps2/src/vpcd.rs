@@ -10,31 +10,10 @@
 use crate::board::{CardLink, Event};
 use crate::uart::Uart;
 
-/// The card's answer to reset: direct convention, T=1 (IFSC 254, BWI 1,
-/// CWI 5), historical bytes `80` + compact TLV "card issuer's data" = "Tamga".
-pub const ATR: [u8; 14] = atr();
-
-const fn atr() -> [u8; 14] {
-    let mut a = [
-        0x3B, // TS: direct convention
-        0x87, // T0: TD1 follows, 7 historical bytes
-        0x81, // TD1: TD2 follows, T=1
-        0x31, // TD2: TA3, TB3 follow, T=1
-        0xFE, // TA3: IFSC 254
-        0x15, // TB3: BWI 1, CWI 5
-        0x80, // category indicator: compact TLV objects follow
-        0x55, b'T', b'a', b'm', b'g', b'a', // tag 5 (card issuer's data), 5 bytes
-        0x00, // TCK, computed below
-    ];
-    let mut tck = 0u8;
-    let mut i = 1;
-    while i < a.len() - 1 {
-        tck ^= a[i];
-        i += 1;
-    }
-    a[a.len() - 1] = tck;
-    a
-}
+/// The card's answer to reset: T=1 (IFSC 254, BWI 1, CWI 5), historical
+/// bytes "Tamga" announcing command chaining without extended lengths (the
+/// command buffer is 512 bytes), as defined in `tamga_spec::atr`.
+pub const ATR: [u8; 18] = tamga_spec::atr::ATR_MCU;
 
 const POWER_OFF: u8 = 0x00;
 const POWER_ON: u8 = 0x01;
