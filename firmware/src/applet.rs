@@ -551,13 +551,16 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
         }
     }
 
-    fn key_record(&mut self, slot: KeyRef) -> Result<KeyRecord, Status> {
+    /// Read the key record of `slot` into `rec` (in place: the record is
+    /// ~900 bytes and must not be copied around on the stack).
+    #[inline(never)]
+    fn key_record(&mut self, slot: KeyRef, rec: &mut KeyRecord) -> Result<(), Status> {
         let key = records::slot_key(slot).ok_or(Status::KeyReferenceNotFound)?;
         let len = self.store.len(key).ok_or(Status::KeyReferenceNotFound)?;
         let mut buf = [0u8; KeyRecord::MAX_LEN];
         let dst = buf.get_mut(..len).ok_or(Status::MemoryFailure)?;
         let r = match self.store.read(key, 0, dst) {
-            Ok(got) if got == len => KeyRecord::decode(dst).ok_or(Status::MemoryFailure),
+            Ok(got) if got == len && rec.decode_into(dst) => Ok(()),
             Ok(_) => Err(Status::MemoryFailure),
             Err(e) => Err(store_status(e)),
         };
@@ -886,7 +889,8 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
         out: &mut Outgoing,
     ) -> Result<(), Status> {
         let t = Template::parse(template)?;
-        let rec = self.key_record(slot)?;
+        let mut rec = KeyRecord::blank(Algorithm::EccP256);
+        self.key_record(slot, &mut rec)?;
         if alg != rec.alg.to_u8() {
             return Err(Status::IncorrectP1OrP2Parameter);
         }
@@ -927,13 +931,13 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
                 r?;
             }
             // Raw RSA: signature and decryption are the same operation.
+            // The result is computed straight into the response.
             (KeyMaterial::Rsa { n, crt, .. }, Ok(block)) => {
-                let mut result = [0u8; rsa2048::MODULUS_LEN];
-                let r = rsa2048::private(n, crt, block, &mut self.rng, &mut result)
-                    .map_err(rsa_status)
-                    .and_then(|()| out.tlv(tags::DYN_RESPONSE, &result));
-                result.zeroize();
-                r?;
+                let dst = out.tlv_in_place(tags::DYN_RESPONSE, rsa2048::MODULUS_LEN)?;
+                let dst: &mut [u8; rsa2048::MODULUS_LEN] = dst
+                    .try_into()
+                    .map_err(|_| Status::UnspecifiedCheckingError)?;
+                rsa2048::private(n, crt, block, &mut self.rng, dst).map_err(rsa_status)?;
             }
             (KeyMaterial::Rsa { .. }, Err(_)) => return Err(Status::IncorrectDataParameter),
         }
@@ -967,13 +971,9 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
         self.require_mgmt()?;
         let alg = asymmetric(alg)?;
         // The key is generated straight into the record that is stored.
-        let mut rec = KeyRecord {
-            alg,
-            pin_policy: resolve_pin(slot, pin_policy),
-            touch_policy: resolve_touch(touch_policy),
-            origin: Origin::Generated,
-            key: KeyMaterial::blank(alg),
-        };
+        let mut rec = KeyRecord::blank(alg);
+        rec.pin_policy = resolve_pin(slot, pin_policy);
+        rec.touch_policy = resolve_touch(touch_policy);
         let made = match &mut rec.key {
             KeyMaterial::Rsa { n, crt, .. } => {
                 rsa2048::generate(&mut self.rng, &mut self.keepalive, n, crt).map_err(rsa_status)
@@ -1020,13 +1020,10 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
             }
         }
         let (pin_policy, touch_policy) = policies(data)?;
-        let mut rec = KeyRecord {
-            alg,
-            pin_policy: resolve_pin(slot, pin_policy),
-            touch_policy: resolve_touch(touch_policy),
-            origin: Origin::Imported,
-            key: KeyMaterial::blank(alg),
-        };
+        let mut rec = KeyRecord::blank(alg);
+        rec.pin_policy = resolve_pin(slot, pin_policy);
+        rec.touch_policy = resolve_touch(touch_policy);
+        rec.origin = Origin::Imported;
         let checked = match (parts, &mut rec.key) {
             (
                 [Some(p), Some(q), Some(dp), Some(dq), Some(qinv), None],
@@ -1065,7 +1062,8 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
                 out.tlv(tags::META_DEFAULT, &[u8::from(m.is_default())])
             }
             k if k.is_key_slot() => {
-                let rec = self.key_record(k)?;
+                let mut rec = KeyRecord::blank(Algorithm::EccP256);
+                self.key_record(k, &mut rec)?;
                 out.tlv(tags::META_ALGORITHM, &[rec.alg.to_u8()])?;
                 out.tlv(
                     tags::META_POLICY,

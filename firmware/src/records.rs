@@ -229,6 +229,7 @@ pub enum KeyMaterial {
 impl KeyMaterial {
     /// All-zero material of `alg`'s shape (RSA-2048, else P-256), to be
     /// filled in place by key generation or import.
+    #[inline(always)]
     pub fn blank(alg: Algorithm) -> Self {
         if alg == Algorithm::Rsa2048 {
             KeyMaterial::Rsa {
@@ -316,43 +317,124 @@ impl KeyRecord {
         5 + at
     }
 
+    /// A record of `alg`'s shape with all-zero key material and default
+    /// policies, to be filled in place ([`KeyRecord::decode_into`], key
+    /// generation, import). Not inlined: built straight in the caller's
+    /// slot, not in a temporary that is then copied (~900 bytes of stack).
+    #[inline(never)]
+    pub fn blank(alg: Algorithm) -> Self {
+        KeyRecord {
+            alg,
+            pin_policy: PinPolicy::Once,
+            touch_policy: TouchPolicy::Never,
+            origin: Origin::Generated,
+            key: KeyMaterial::blank(alg),
+        }
+    }
+
     /// Decode; `None` if malformed.
     pub fn decode(b: &[u8]) -> Option<Self> {
-        let (head, rest) = b.split_first_chunk::<5>()?;
+        let mut rec = Self::blank(Algorithm::EccP256);
+        rec.decode_into(b).then_some(rec)
+    }
+
+    /// Decode `b` into `self` in place (a record on the stack is ~900 bytes:
+    /// one copy is enough); `false` if malformed, and `self` is then
+    /// unspecified (but holds no more than `b` did).
+    pub fn decode_into(&mut self, b: &[u8]) -> bool {
+        let Some((head, rest)) = b.split_first_chunk::<5>() else {
+            return false;
+        };
         let [version, alg, pin, touch, origin] = *head;
-        let alg = Algorithm::try_from(alg).ok()?;
-        let key = match (version, alg) {
+        let (Ok(alg), Ok(pin), Ok(touch), Ok(origin)) = (
+            Algorithm::try_from(alg),
+            PinPolicy::try_from(pin),
+            TouchPolicy::try_from(touch),
+            Origin::try_from(origin),
+        ) else {
+            return false;
+        };
+        match (version, alg) {
             (KEY_V1_EC, Algorithm::EccP256) if rest.len() == EC_POINT_LEN + EC_PRIVATE_LEN => {
-                let (public, private) = rest.split_first_chunk::<EC_POINT_LEN>()?;
-                KeyMaterial::Ec {
-                    public: *public,
-                    private: private.try_into().ok()?,
+                let (public, private) = rest.split_at(EC_POINT_LEN);
+                if !matches!(self.key, KeyMaterial::Ec { .. }) {
+                    self.key = KeyMaterial::blank(alg);
+                }
+                if let KeyMaterial::Ec {
+                    public: p,
+                    private: d,
+                } = &mut self.key
+                {
+                    p.copy_from_slice(public);
+                    d.copy_from_slice(private);
                 }
             }
             (KEY_V2_RSA, Algorithm::Rsa2048) if rest.len() == Self::RSA_LEN - 5 => {
-                let (e, rest) = rest.split_first_chunk::<4>()?;
-                let (n, crt) = rest.split_first_chunk::<{ rsa2048::MODULUS_LEN }>()?;
-                KeyMaterial::Rsa {
-                    e: u32::from_be_bytes(*e),
-                    n: *n,
-                    crt: crt.try_into().ok()?,
+                let (e, rest) = rest.split_at(4);
+                let (n, crt) = rest.split_at(rsa2048::MODULUS_LEN);
+                if !matches!(self.key, KeyMaterial::Rsa { .. }) {
+                    self.key = KeyMaterial::blank(alg);
+                }
+                if let KeyMaterial::Rsa {
+                    e: e_out,
+                    n: n_out,
+                    crt: crt_out,
+                } = &mut self.key
+                {
+                    let mut eb = [0u8; 4];
+                    eb.copy_from_slice(e);
+                    *e_out = u32::from_be_bytes(eb);
+                    n_out.copy_from_slice(n);
+                    crt_out.copy_from_slice(crt);
                 }
             }
-            _ => return None,
-        };
-        Some(KeyRecord {
-            alg,
-            pin_policy: PinPolicy::try_from(pin).ok()?,
-            touch_policy: TouchPolicy::try_from(touch).ok()?,
-            origin: Origin::try_from(origin).ok()?,
-            key,
-        })
+            _ => return false,
+        }
+        self.alg = alg;
+        self.pin_policy = pin;
+        self.touch_policy = touch;
+        self.origin = origin;
+        true
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// In-place decoding reuses a record of either shape, and a malformed
+    /// encoding is refused whatever the record held before.
+    #[test]
+    fn decode_into_switches_shape() {
+        let ec = KeyRecord {
+            alg: Algorithm::EccP256,
+            pin_policy: PinPolicy::Always,
+            touch_policy: TouchPolicy::Never,
+            origin: Origin::Imported,
+            key: KeyMaterial::Ec {
+                public: [4; EC_POINT_LEN],
+                private: [5; EC_PRIVATE_LEN],
+            },
+        };
+        let mut rsa = KeyRecord::blank(Algorithm::Rsa2048);
+        rsa.pin_policy = PinPolicy::Never;
+        if let KeyMaterial::Rsa { n, crt, .. } = &mut rsa.key {
+            n.fill(6);
+            crt.fill(7);
+        }
+        let (mut eb, mut rb) = ([0u8; KeyRecord::MAX_LEN], [0u8; KeyRecord::MAX_LEN]);
+        let (el, rl) = (ec.encode(&mut eb), rsa.encode(&mut rb));
+        let mut r = KeyRecord::blank(Algorithm::EccP256);
+        for (bytes, want) in [(&rb[..rl], &rsa), (&eb[..el], &ec), (&rb[..rl], &rsa)] {
+            assert!(r.decode_into(bytes));
+            assert_eq!(&r, want);
+        }
+        assert!(!r.decode_into(&rb[..rl - 1]));
+        assert!(!r.decode_into(&eb[..4]));
+        let mut bad = eb;
+        bad[1] = 0x07; // an EC body under the RSA algorithm
+        assert!(!r.decode_into(&bad[..el]));
+    }
 
     #[test]
     fn records_round_trip() {

@@ -64,6 +64,17 @@ impl Outgoing {
         self.bytes(value)
     }
 
+    /// Append a TLV of `len` zero bytes and return its value, for an
+    /// operation to write its result in place (no copy on the stack).
+    pub fn tlv_in_place(&mut self, tag: u16, len: usize) -> Result<&mut [u8], Status> {
+        self.header(tag, len)?;
+        let start = self.buf.len();
+        self.buf.resize(start + len, 0).map_err(overflow)?;
+        self.buf
+            .get_mut(start..)
+            .ok_or(Status::UnspecifiedCheckingError)
+    }
+
     /// Start a constructed TLV whose length is filled in by [`Outgoing::close`].
     pub fn open(&mut self, tag: u16) -> Result<Mark, Status> {
         self.header(tag, 0)?;
@@ -137,6 +148,18 @@ impl Outgoing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tlv_in_place_is_tlv() {
+        let mut a = Outgoing::default();
+        let v = a.tlv_in_place(0x82, 300).unwrap();
+        assert_eq!(v.len(), 300);
+        v.fill(0x5A);
+        let mut b = Outgoing::default();
+        b.tlv(0x82, &[0x5A; 300]).unwrap();
+        assert_eq!(a.generated(), b.generated());
+        assert!(a.tlv_in_place(0x82, RESPONSE_CAP).is_err());
+    }
 
     #[test]
     fn close_uses_minimal_lengths() {
