@@ -131,8 +131,18 @@ fn main() -> ! {
 
 /// Boot the card and serve the reader.
 fn card(config: &Config) -> ! {
+    let (card, mut link, boot) = boot(config);
+    stack::repaint();
+    serve(card, &mut link, config, boot)
+}
+
+/// Bring up the board and the applet; returns the applet (in its static),
+/// the link and the boot stack high-water mark. Out of line, so that the
+/// board parts it moves around are off the stack while the card serves.
+#[inline(never)]
+fn boot(config: &Config) -> (&'static mut Card, VpcdLink, usize) {
     let board = Mps2::new(config).unwrap_or_else(|e| fatal(e));
-    let (flash, rng, ec, mut link) = board.into_parts();
+    let (flash, rng, ec, link) = board.into_parts();
     let card = start(flash, rng, ec).unwrap_or_else(|e| fatal(e));
     let boot = stack::high_water();
     #[cfg(feature = "defmt")]
@@ -142,8 +152,7 @@ fn card(config: &Config) -> ! {
         boot,
         stack::capacity()
     );
-    stack::repaint();
-    serve(card, &mut link, config, boot)
+    (card, link, boot)
 }
 
 /// The card's main loop: reader events in, applet calls, responses out.
