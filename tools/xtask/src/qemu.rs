@@ -460,17 +460,7 @@ pub fn pcsc_check(port: u16, quickack: bool) -> Result<Outcome, String> {
 
     // A key generated through yubico-piv-tool, if installed.
     if have("yubico-piv-tool") {
-        let o = Command::new("yubico-piv-tool")
-            .args(["-r", &reader, "-a", "generate", "-s", "9e", "-A", "ECCP256"])
-            .output()
-            .map_err(|e| e.to_string())?;
-        let text = String::from_utf8_lossy(&o.stdout);
-        if !o.status.success() || !text.contains("BEGIN PUBLIC KEY") {
-            return Err(format!(
-                "yubico-piv-tool generate failed: {text}{}",
-                String::from_utf8_lossy(&o.stderr)
-            ));
-        }
+        piv_generate(&reader, "9e", "ECCP256")?;
         let _ = writeln!(summary, "yubico-piv-tool: P-256 key generated in slot 9E");
         if have("openssl") {
             cert_roundtrip(&reader, &dir)?;
@@ -485,17 +475,7 @@ pub fn pcsc_check(port: u16, quickack: bool) -> Result<Outcome, String> {
     // yubico-piv-tool, then a raw signature with it.
     if have("yubico-piv-tool") {
         let t = Instant::now();
-        let o = Command::new("yubico-piv-tool")
-            .args(["-r", &reader, "-a", "generate", "-s", "9a", "-A", "RSA2048"])
-            .output()
-            .map_err(|e| e.to_string())?;
-        let text = String::from_utf8_lossy(&o.stdout);
-        if !o.status.success() || !text.contains("BEGIN PUBLIC KEY") {
-            return Err(format!(
-                "yubico-piv-tool generate RSA2048 failed: {text}{}",
-                String::from_utf8_lossy(&o.stderr)
-            ));
-        }
+        piv_generate(&reader, "9a", "RSA2048")?;
         let keygen = t.elapsed().as_secs_f64();
         // An imported RSA-2048 key (checked on the card by a trial private
         // operation) in 9D.
@@ -582,6 +562,22 @@ pub fn pcsc_check(port: u16, quickack: bool) -> Result<Outcome, String> {
     }
     qemu.stop();
     Ok(Outcome::Passed(summary))
+}
+
+/// Generate a key in `slot` with yubico-piv-tool (default management key).
+fn piv_generate(reader: &str, slot: &str, alg: &str) -> Result<(), String> {
+    let o = Command::new("yubico-piv-tool")
+        .args(["-r", reader, "-a", "generate", "-s", slot, "-A", alg])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&o.stdout);
+    if !o.status.success() || !text.contains("BEGIN PUBLIC KEY") {
+        return Err(format!(
+            "yubico-piv-tool generate {alg} in {slot} failed: {text}{}",
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
+    Ok(())
 }
 
 /// A certificate's DER bytes (`openssl x509`).
