@@ -486,17 +486,7 @@ pub fn pcsc_check(port: u16, quickack: bool) -> Result<Outcome, String> {
                 .arg(&key)
                 .arg("2048")
                 .stderr(Stdio::null()))?;
-            let o = Command::new("yubico-piv-tool")
-                .args(["-r", &reader, "-a", "import-key", "-s", "9d", "-i"])
-                .arg(&key)
-                .output()
-                .map_err(|e| e.to_string())?;
-            if !o.status.success() {
-                return Err(format!(
-                    "yubico-piv-tool import-key RSA2048 failed: {}",
-                    String::from_utf8_lossy(&o.stderr)
-                ));
-            }
+            piv_import(&reader, "import-key", "9d", &key)?;
             let _ = writeln!(summary, "yubico-piv-tool: RSA-2048 key imported in slot 9D");
         }
         let [first, last] = rsa_sign_apdus();
@@ -580,6 +570,23 @@ fn piv_generate(reader: &str, slot: &str, alg: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `yubico-piv-tool -a <action> -s <slot> -i <file>` (import-key,
+/// import-certificate) with the default management key.
+fn piv_import(reader: &str, action: &str, slot: &str, file: &Path) -> Result<(), String> {
+    let o = Command::new("yubico-piv-tool")
+        .args(["-r", reader, "-a", action, "-s", slot, "-i"])
+        .arg(file)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !o.status.success() {
+        return Err(format!(
+            "yubico-piv-tool {action} in {slot} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
+    Ok(())
+}
+
 /// A certificate's DER bytes (`openssl x509`).
 fn der_of(pem: &Path) -> Result<Vec<u8>, String> {
     let o = Command::new("openssl")
@@ -637,17 +644,7 @@ fn cert_roundtrip(reader: &str, dir: &Path) -> Result<(), String> {
         .arg("-out")
         .arg(&cert)
         .stderr(Stdio::null()))?;
-    let o = Command::new("yubico-piv-tool")
-        .args(["-r", reader, "-a", "import-certificate", "-s", "9e", "-i"])
-        .arg(&cert)
-        .output()
-        .map_err(|e| e.to_string())?;
-    if !o.status.success() {
-        return Err(format!(
-            "yubico-piv-tool import-certificate failed: {}",
-            String::from_utf8_lossy(&o.stderr)
-        ));
-    }
+    piv_import(reader, "import-certificate", "9e", &cert)?;
     let (ok, back) = read_certificate(reader, dir)?;
     if !ok || back != der_of(&cert)? {
         return Err("certificate read back from slot 9E differs".into());
