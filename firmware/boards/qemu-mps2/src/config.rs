@@ -71,6 +71,8 @@ impl Config {
     }
 
     /// Write `boot=B peak=P capacity=C` (bytes of stack) to the report file.
+    /// Not inlined: its path buffer stays out of the main loop's frame.
+    #[inline(never)]
     pub fn report_stack(&self, boot: usize, peak: usize) {
         let Some(path) = &self.stack_report else {
             return;

@@ -43,7 +43,7 @@ use core::panic::PanicInfo;
 
 use cortex_m_rt::{ExceptionFrame, entry, exception};
 use semihosting::io::Write;
-use static_cell::StaticCell;
+use static_cell::{ConstStaticCell, StaticCell};
 use tamga_firmware::Applet;
 
 use board::{Board, CardLink, Event};
@@ -157,10 +157,11 @@ fn boot(config: &Config) -> (&'static mut Card, VpcdLink, usize) {
 
 /// The card's main loop: reader events in, applet calls, responses out.
 fn serve<L: CardLink>(card: &mut Card, link: &mut L, config: &Config, boot: usize) -> ! {
-    static COMMAND: StaticCell<[u8; COMMAND_BUF]> = StaticCell::new();
-    static REPLY: StaticCell<[u8; REPLY_BUF]> = StaticCell::new();
-    let command = COMMAND.init([0; COMMAND_BUF]);
-    let reply = REPLY.init([0; REPLY_BUF]);
+    // Zero-initialized in .bss: taken without passing through the stack.
+    static COMMAND: ConstStaticCell<[u8; COMMAND_BUF]> = ConstStaticCell::new([0; COMMAND_BUF]);
+    static REPLY: ConstStaticCell<[u8; REPLY_BUF]> = ConstStaticCell::new([0; REPLY_BUF]);
+    let command = COMMAND.take();
+    let reply = REPLY.take();
     loop {
         match link.next_event(command) {
             Event::Apdu(n) => {
