@@ -53,13 +53,14 @@ use rng::EmuRng;
 use uart::{UART0, UART0_RX_IRQ, Uart};
 use vpcd::VpcdLink;
 
-/// Largest command APDU the link accepts: every short APDU, and an extended
-/// one up to 512 bytes (a 2048-bit RSA operand with its wrappers is 275);
-/// longer data is sent by command chaining (the ATR announces no extended
-/// lengths, so OpenSC and yubico-piv-tool chain).
-const COMMAND_BUF: usize = 512;
-/// Response buffer: 512 bytes of data per response, then SW1 SW2.
-const REPLY_BUF: usize = 514;
+/// Largest command APDU the link accepts: every short APDU (header, Lc, 255
+/// data bytes, Le). The ATR (`tamga_spec::atr::ATR_MCU`) announces command
+/// chaining and no extended lengths, so hosts (OpenSC, yubico-piv-tool, the
+/// `tamga` CLI) chain longer data; an extended APDU gets `6700` from the link.
+const COMMAND_BUF: usize = 5 + 255 + 1;
+/// Response buffer: up to 256 bytes of data (a short Le), then SW1 SW2; the
+/// applet sends longer responses in parts (`61xx`, GET RESPONSE).
+const REPLY_BUF: usize = 256 + 2;
 
 /// The emulated board.
 struct Mps2 {

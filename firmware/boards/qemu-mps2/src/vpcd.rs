@@ -12,7 +12,7 @@ use crate::uart::Uart;
 
 /// The card's answer to reset: T=1 (IFSC 254, BWI 1, CWI 5), historical
 /// bytes "Tamga" announcing command chaining without extended lengths (the
-/// command buffer is 512 bytes), as defined in `tamga_spec::atr`.
+/// command buffer holds one short APDU), as defined in `tamga_spec::atr`.
 pub const ATR: [u8; 18] = tamga_spec::atr::ATR_MCU;
 
 const POWER_OFF: u8 = 0x00;
