@@ -62,6 +62,45 @@ fn mac_row(row: &mut [Word], x: &[Word], k: Word) -> Word {
     carry
 }
 
+/// `row = (row + x·k) / 2^w` over the common length, for a `k` that makes
+/// the low word vanish: word j of the sum is stored at j − 1 (the low word is
+/// dropped; the last word is left for the caller, who adds the returned
+/// carry to the words above). Unrolled by four like [`mac_row`].
+#[inline(always)]
+fn mac_row_shift(row: &mut [Word], x: &[Word], k: Word) -> Word {
+    let mut carry = 0;
+    // Where the low word of the next chunk goes (none for the first chunk:
+    // that word is the vanishing one). Depends only on the position.
+    let mut prev: Option<&mut Word> = None;
+    let mut rows = row.chunks_exact_mut(4);
+    let mut xs = x.chunks_exact(4);
+    for (r, v) in (&mut rows).zip(&mut xs) {
+        if let ([r0, r1, r2, r3], [v0, v1, v2, v3]) = (r, v) {
+            let (lo, c) = mac(*v0, k, *r0, carry);
+            if let Some(p) = prev {
+                *p = lo;
+            }
+            let (lo, c) = mac(*v1, k, *r1, c);
+            *r0 = lo;
+            let (lo, c) = mac(*v2, k, *r2, c);
+            *r1 = lo;
+            let (lo, c) = mac(*v3, k, *r3, c);
+            *r2 = lo;
+            carry = c;
+            prev = Some(r3);
+        }
+    }
+    for (r, &v) in rows.into_remainder().iter_mut().zip(xs.remainder()) {
+        let (lo, c) = mac(v, k, *r, carry);
+        if let Some(p) = prev {
+            *p = lo;
+        }
+        carry = c;
+        prev = Some(r);
+    }
+    carry
+}
+
 /// `a + b + carry` (carry 0 or 1) as (sum, carry).
 #[inline(always)]
 fn adc(a: Word, b: Word, carry: Word) -> (Word, Word) {
@@ -211,37 +250,25 @@ impl<const L: usize> Modulus<L> {
     }
 
     /// Montgomery product `a·b·R^-1 mod m`, for `a·b < R·m` (e.g. both
-    /// below m, or one below R and the other below m). CIOS with the two
-    /// inner products fused into one pass over the words.
+    /// below m, or one below R and the other below m). CIOS as two passes
+    /// per word of b, each a [`mac_row`]-style loop unrolled by four: t += a·b_i,
+    /// then t = (t + q·m) / 2^w with the shift folded into the stores.
     pub fn mul(&self, a: &[Word; L], b: &[Word; L]) -> [Word; L] {
         let mut t = [0 as Word; L];
+        // t < 2m between the rows: one extra bit, kept in `top`.
         let mut top: Word = 0;
-        let a0 = a.first().copied().unwrap_or(0);
-        let m0 = self.m.first().copied().unwrap_or(0);
         for &bi in b {
-            // q makes the low word of t + a·bi + q·m vanish.
-            let t0 = t.first().copied().unwrap_or(0);
-            let (s0, mut c1) = mac(a0, bi, t0, 0);
-            let q = s0.wrapping_mul(self.m_inv);
-            let (_, mut c2) = mac(q, m0, s0, 0);
-            // t = (t + a·bi + q·m) / 2^w
-            for j in 1..L {
-                if let (Some(&aj), Some(&mj), Some(&tj)) = (a.get(j), self.m.get(j), t.get(j)) {
-                    let (s, h1) = mac(aj, bi, tj, c1);
-                    let (s2, h2) = mac(q, mj, s, c2);
-                    if let Some(prev) = t.get_mut(j - 1) {
-                        *prev = s2;
-                    }
-                    c1 = h1;
-                    c2 = h2;
-                }
-            }
-            let (v, k1) = adc(top, c1, 0);
-            let (v, k2) = adc(v, c2, 0);
+            let c1 = mac_row(&mut t, a, bi);
+            // The (L + 1)-word t + a·bi is below 2^w·R + 2R: two top words.
+            let (hi, hi2) = adc(top, c1, 0);
+            // q makes the low word of t + q·m vanish.
+            let q = t.first().copied().unwrap_or(0).wrapping_mul(self.m_inv);
+            let c2 = mac_row_shift(&mut t, &self.m, q);
+            let (v, k) = adc(hi, c2, 0);
             if let Some(last) = t.last_mut() {
                 *last = v;
             }
-            top = k1 + k2;
+            top = hi2 + k;
         }
         let out = self.reduce_once(&t, top);
         t.zeroize();
@@ -438,6 +465,58 @@ mod tests {
     fn modulus(seed: u8) -> Odd<U1024> {
         let m = sample(seed).bitor(&U1024::ONE).bitor(&U1024::ONE.shl(1023));
         Odd::new(m).unwrap()
+    }
+
+    /// `mul` against crypto-bigint for `L` words (a power of two, as
+    /// `Modulus::new` requires; lengths below four take the remainder loops), with the largest carries
+    /// (m − 1 squared, m of all ones) and random values.
+    fn mul_matches<const L: usize>(seed: u32) {
+        let mut x = seed.wrapping_mul(2_654_435_761) | 1;
+        let mut next = || {
+            let mut w: Word = 0;
+            for _ in 0..Word::BITS / 32 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                w = w.checked_shl(32).unwrap_or(0) | Word::from(x);
+            }
+            w
+        };
+        let mut mw = [0 as Word; L];
+        mw.iter_mut().for_each(|w| *w = next());
+        mw[0] |= 1;
+        mw[L - 1] |= 1 << (WORD_BITS - 1);
+        for m in [mw, [Word::MAX; L]] {
+            let m = Odd::new(Uint::<L>::from_words(m)).unwrap();
+            let params = FixedMontyParams::new(m);
+            let md = Modulus::new(&m);
+            assert_eq!(uint(&md.r2), *params.r2());
+            let mut a = [0 as Word; L];
+            a.iter_mut().for_each(|w| *w = next());
+            let a = md.reduce(&a);
+            for (x, y) in [
+                (a, a),
+                (a, md.minus_one()),
+                (md.minus_one(), md.minus_one()),
+            ] {
+                let want = FixedMontyForm::new(&uint(&x), &params)
+                    .mul(&FixedMontyForm::new(&uint(&y), &params))
+                    .retrieve();
+                let got = md.leave_monty(&md.mul(&md.enter_monty(&x), &md.enter_monty(&y)));
+                assert_eq!(uint(&got), want);
+            }
+            assert_eq!(md.mul(&md.minus_one(), &md.minus_one()), md.one());
+        }
+    }
+
+    #[test]
+    fn mul_word_lengths() {
+        for s in 1..4 {
+            mul_matches::<1>(s);
+            mul_matches::<2>(s);
+            mul_matches::<8>(s);
+            mul_matches::<{ 2 * N }>(s);
+        }
     }
 
     #[test]
