@@ -563,6 +563,13 @@ pub fn private<R: CryptoRng + ?Sized>(
 /// Blind `c`: draw r invertible mod n, return (c·r^e mod n, r^-1 mod n).
 /// Each stage of [`private`] has its own frame (not inlined), so that the
 /// 2048-bit temporaries of one are gone before the next runs.
+///
+/// r^-1 without a constant-time inversion (OpenSSL's `BN_BLINDING` trick):
+/// draw a second random t, invert u = r·t mod n in variable time, then
+/// r^-1 = t·u^-1. The time of the inversion depends on u only, and u is
+/// uniform mod n whatever r is (t is uniform and r a unit), so it reveals
+/// nothing about r; the safegcd inversion in variable time is several
+/// times cheaper than the constant-time one.
 #[inline(never)]
 fn blind<R: CryptoRng + ?Sized>(
     mn: &Modulus2048,
@@ -575,18 +582,29 @@ fn blind<R: CryptoRng + ?Sized>(
         .ok_or(CryptoError::Input)?;
     for _ in 0..8 {
         let mut r = U2048::random_mod_vartime(rng, &nz_n);
-        let r_inv = r.invert_odd_mod(odd_n).into_option();
-        if let Some(mut r_inv) = r_inv {
+        let mut t = U2048::random_mod_vartime(rng, &nz_n);
+        let mut rm = mn.enter_monty(&words(&r));
+        r.zeroize();
+        // (r·R) · t · R^-1 = r·t mod n.
+        let mut u = uint(&mn.mul(&rm, &words(&t)));
+        let u_inv = u.invert_odd_mod_vartime(odd_n).into_option();
+        u.zeroize();
+        if let Some(mut u_inv) = u_inv {
+            // (t·R) · u^-1 · R^-1 = t·(r·t)^-1 = r^-1 mod n.
+            let mut tm = mn.enter_monty(&words(&t));
+            let inv = mn.mul(&tm, &words(&u_inv));
             // c · (r^e·R) · R^-1 = c·r^e mod n.
-            let mut re = pow_e(mn, &mn.enter_monty(&words(&r)));
+            let mut re = pow_e(mn, &rm);
             let blinded = mn.mul(&words(c), &re);
-            let inv = words(&r_inv);
-            r.zeroize();
-            r_inv.zeroize();
-            re.zeroize();
+            for x in [&mut rm, &mut tm, &mut re] {
+                x.zeroize();
+            }
+            t.zeroize();
+            u_inv.zeroize();
             return Ok((blinded, inv));
         }
-        r.zeroize();
+        rm.zeroize();
+        t.zeroize();
     }
     Err(CryptoError::Failed)
 }
