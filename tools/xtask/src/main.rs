@@ -54,8 +54,9 @@ fn usage() {
                  run the firmware on an emulated Cortex-M4 (QEMU), connected to vpcd\n  \
          qemu-check [--port N]  the PC/SC check: QEMU + pcscd + vpcd, ATR, APDUs, restart\n  \
          size    footprint of the Cortex-M4 image (sections, measured stack)\n  \
-         bench-m4 [--p256-m4]  instructions per operation on the Cortex-M4 build (QEMU\n          \
-                 -icount); --p256-m4 also times the P256-Cortex-M4 backend (needs clang)"
+         bench-m4 [--p256-m4] [--rsa-seeds N]  instructions per operation on the Cortex-M4\n          \
+                 build (QEMU -icount); --p256-m4 also times the P256-Cortex-M4 backend (needs\n          \
+                 clang); RSA-2048 keygen median/max over seeds 1..=N (default 21, 0: skip)"
     );
 }
 
