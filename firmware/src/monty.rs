@@ -101,6 +101,53 @@ fn mac_row_shift(row: &mut [Word], x: &[Word], k: Word) -> Word {
     carry
 }
 
+/// Two rows at once: `row += x·k1 + x·k2·2^w + ext·2^(w·n)` for `n = x.len()`
+/// and a `row` of n + 2 words; returns the carry out of the top word (0 or 1
+/// where the caller's bounds keep the sum in n + 3 words). Each word of x is
+/// loaded once for both products and each word of `row` is loaded and stored
+/// once per two products (two UMAALs with their own carries on the M4).
+#[inline(always)]
+fn mac_row2(row: &mut [Word], x: &[Word], k1: Word, k2: Word, ext: Word) -> Word {
+    let Some((top, rest)) = row.split_last_mut() else {
+        return 0;
+    };
+    let Some((below, body)) = rest.split_last_mut() else {
+        return 0;
+    };
+    let (mut c1, mut c2, mut prev): (Word, Word, Word) = (0, 0, 0);
+    let mut rows = body.chunks_exact_mut(2);
+    let mut xs = x.chunks_exact(2);
+    for (r, v) in (&mut rows).zip(&mut xs) {
+        if let ([r0, r1], [v0, v1]) = (r, v) {
+            let (s, h) = mac(*v0, k1, *r0, c1);
+            let (s, g) = mac(prev, k2, s, c2);
+            *r0 = s;
+            let (s, h) = mac(*v1, k1, *r1, h);
+            let (s, g) = mac(*v0, k2, s, g);
+            *r1 = s;
+            c1 = h;
+            c2 = g;
+            prev = *v1;
+        }
+    }
+    for (r, &v) in rows.into_remainder().iter_mut().zip(xs.remainder()) {
+        let (s, h) = mac(v, k1, *r, c1);
+        let (s, g) = mac(prev, k2, s, c2);
+        *r = s;
+        c1 = h;
+        c2 = g;
+        prev = v;
+    }
+    // Word n: the last x·k2 product, both carries and ext.
+    let (s, g) = mac(prev, k2, *below, c2);
+    let (s, k) = adc(s, c1, ext);
+    *below = s;
+    // Word n + 1.
+    let (s, k) = adc(*top, g, k);
+    *top = s;
+    k
+}
+
 /// `a + b + carry` (carry 0 or 1) as (sum, carry).
 #[inline(always)]
 fn adc(a: Word, b: Word, carry: Word) -> (Word, Word) {
@@ -358,18 +405,47 @@ impl Modulus<N> {
                 carry = c;
             }
         }
-        // Montgomery reduction: N times, clear the low word and move up.
-        let mut ext: Word = 0;
-        for i in 0..N {
-            let q = t.get(i).copied().unwrap_or(0).wrapping_mul(self.m_inv);
-            let mut carry = 0;
-            if let Some(row) = t.get_mut(i..i + N) {
-                carry = mac_row(row, &self.m, q);
+        let out = self.redc(&mut t);
+        t.zeroize();
+        out
+    }
+
+    /// Montgomery product `a·b·R^-1 mod m` (as [`Modulus::mul`]) by the full
+    /// 2048-bit product, two rows of b at a time, and [`Modulus::redc`]: the
+    /// 1024-bit hot path.
+    pub fn mul_full(&self, a: &Words, b: &Words) -> Words {
+        let mut t = [0 as Word; 2 * N];
+        for (i, pair) in b.chunks_exact(2).enumerate() {
+            if let ([b0, b1], Some(row)) = (pair, t.get_mut(2 * i..2 * i + N + 2)) {
+                mac_row2(row, a, *b0, *b1, 0);
             }
-            if let Some(w) = t.get_mut(i + N) {
-                let (v, c) = adc(*w, carry, ext);
-                *w = v;
-                ext = c;
+        }
+        let out = self.redc(&mut t);
+        t.zeroize();
+        out
+    }
+
+    /// Montgomery reduction of a 2048-bit `t < m·R`: `t·R^-1 mod m`, two
+    /// words at a time (q for the second word is computed from the first
+    /// word's q before the double row runs). `t` is left scrambled.
+    fn redc(&self, t: &mut Wide) -> Words {
+        const { assert!(N.is_multiple_of(2)) };
+        let [m0, m1, ..] = self.m;
+        let mut ext: Word = 0;
+        for i in (0..N).step_by(2) {
+            let (t0, t1) = (
+                t.get(i).copied().unwrap_or(0),
+                t.get(i + 1).copied().unwrap_or(0),
+            );
+            let q1 = t0.wrapping_mul(self.m_inv);
+            // Word i + 1 once q1·m is added: its q.
+            let (_, c) = mac(q1, m0, t0, 0);
+            let (s, _) = mac(q1, m1, t1, c);
+            let q2 = s.wrapping_mul(self.m_inv);
+            // Words i .. i + N + 1; ext is the carry into word i + N from the
+            // previous double row.
+            if let Some(row) = t.get_mut(i..i + N + 2) {
+                ext = mac_row2(row, &self.m, q1, q2, ext);
             }
         }
         let mut hi = [0 as Word; N];
@@ -377,9 +453,24 @@ impl Modulus<N> {
             hi.copy_from_slice(src);
         }
         let out = self.reduce_once(&hi, ext);
-        t.zeroize();
         hi.zeroize();
         out
+    }
+
+    /// `2^exp` in Montgomery form, constant-time: per exponent bit one
+    /// squaring and a masked doubling, no window table and no
+    /// multiplications (Miller–Rabin with base 2).
+    pub fn pow2(&self, exp: &Words) -> Words {
+        let mut acc = self.one;
+        for &w in exp.iter().rev() {
+            for k in (0..WORD_BITS).rev() {
+                acc = self.square(&acc);
+                let mut d = self.add(&acc, &acc);
+                acc = select(&d, &acc, ((w >> k) & 1).wrapping_neg());
+                d.zeroize();
+            }
+        }
+        acc
     }
 
     /// `base^exp` for `base` in Montgomery form (result in Montgomery form):
@@ -390,7 +481,7 @@ impl Modulus<N> {
         let mut prev = self.one;
         for entry in table.iter_mut() {
             *entry = prev;
-            prev = self.mul(&prev, base);
+            prev = self.mul_full(&prev, base);
         }
         prev.zeroize();
         let mut acc = self.one;
@@ -417,7 +508,7 @@ impl Modulus<N> {
                         }
                     }
                 }
-                acc = self.mul(&acc, &chosen);
+                acc = self.mul_full(&acc, &chosen);
             }
         }
         chosen.zeroize();
@@ -537,7 +628,13 @@ mod tests {
             let want = FixedMontyForm::new(&a, &params).mul(&FixedMontyForm::new(&b, &params));
             assert_eq!(uint(&md.leave_monty(&md.mul(&am, &bm))), want.retrieve());
             assert_eq!(md.square(&am), md.mul(&am, &am));
+            assert_eq!(md.mul_full(&am, &bm), md.mul(&am, &bm));
+            let mo = md.minus_one();
+            assert_eq!(md.mul_full(&mo, &mo), md.one());
+            assert_eq!(md.mul_full(&mo, &am), md.mul(&mo, &am));
             assert_eq!(md.square(&md.minus_one()), md.one());
+            let two = md.enter_monty(&words(&U1024::from_u8(2)));
+            assert_eq!(md.pow2(&words(&e)), md.pow(&two, &words(&e)));
             let want = FixedMontyForm::new(&a, &params).pow(&e).retrieve();
             assert_eq!(uint(&md.leave_monty(&md.pow(&am, &words(&e)))), want);
             assert_eq!(uint(&md.add(&words(&a), &words(&b))), a.add_mod(&b, &nz));
