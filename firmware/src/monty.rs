@@ -101,33 +101,39 @@ fn mac_row_shift(row: &mut [Word], x: &[Word], k: Word) -> Word {
     carry
 }
 
-/// Two rows at once: `row += x·k1 + x·k2·2^w + ext·2^(w·n)` for `n = x.len()`
+/// Two rows at once: `row += x·k1 + x·k2·2^w + carry + ext·2^(w·n)` for `n = x.len()`
 /// and a `row` of n + 2 words; returns the carry out of the top word (0 or 1
 /// where the caller's bounds keep the sum in n + 3 words). Each word of x is
 /// loaded once for both products and each word of `row` is loaded and stored
 /// once per two products (two UMAALs with their own carries on the M4).
 #[inline(always)]
-fn mac_row2(row: &mut [Word], x: &[Word], k1: Word, k2: Word, ext: Word) -> Word {
+fn mac_row2(row: &mut [Word], x: &[Word], k1: Word, k2: Word, carry: Word, ext: Word) -> Word {
     let Some((top, rest)) = row.split_last_mut() else {
         return 0;
     };
     let Some((below, body)) = rest.split_last_mut() else {
         return 0;
     };
-    let (mut c1, mut c2, mut prev): (Word, Word, Word) = (0, 0, 0);
-    let mut rows = body.chunks_exact_mut(2);
-    let mut xs = x.chunks_exact(2);
+    let (mut c1, mut c2, mut prev): (Word, Word, Word) = (carry, 0, 0);
+    let mut rows = body.chunks_exact_mut(4);
+    let mut xs = x.chunks_exact(4);
     for (r, v) in (&mut rows).zip(&mut xs) {
-        if let ([r0, r1], [v0, v1]) = (r, v) {
+        if let ([r0, r1, r2, r3], [v0, v1, v2, v3]) = (r, v) {
             let (s, h) = mac(*v0, k1, *r0, c1);
             let (s, g) = mac(prev, k2, s, c2);
             *r0 = s;
             let (s, h) = mac(*v1, k1, *r1, h);
             let (s, g) = mac(*v0, k2, s, g);
             *r1 = s;
+            let (s, h) = mac(*v2, k1, *r2, h);
+            let (s, g) = mac(*v1, k2, s, g);
+            *r2 = s;
+            let (s, h) = mac(*v3, k1, *r3, h);
+            let (s, g) = mac(*v2, k2, s, g);
+            *r3 = s;
             c1 = h;
             c2 = g;
-            prev = *v1;
+            prev = *v3;
         }
     }
     for (r, &v) in rows.into_remainder().iter_mut().zip(xs.remainder()) {
@@ -377,14 +383,21 @@ impl Modulus<N> {
     /// a separate reduction of the 2N-word square.
     pub fn square(&self, a: &Words) -> Words {
         let mut t = [0 as Word; 2 * N];
-        // Cross products a_i·a_j, i < j.
-        for (i, &ai) in a.iter().enumerate() {
-            let mut carry = 0;
-            if let (Some(row), Some(rest)) = (t.get_mut(2 * i + 1..i + N), a.get(i + 1..)) {
-                carry = mac_row(row, rest, ai);
-            }
-            if let Some(w) = t.get_mut(i + N) {
-                *w = carry;
+        // Cross products a_i·a_j, i < j, rows i and i + 1 at once: a_i·a_(i+1)
+        // at word 2i + 1, then a_i·a[i+2..] + a_(i+1)·a[i+2..]·2^w from word
+        // 2i + 2 up to word N + i + 1 (the words from N + i up are still zero).
+        for (k, pair) in a.chunks_exact(2).enumerate() {
+            let i = 2 * k;
+            if let ([a0, a1], Some(rest)) = (pair, a.get(i + 2..)) {
+                let mut carry = 0;
+                if let Some(w) = t.get_mut(2 * i + 1) {
+                    let (lo, hi) = mac(*a0, *a1, *w, 0);
+                    *w = lo;
+                    carry = hi;
+                }
+                if let Some(row) = t.get_mut(2 * i + 2..N + i + 2) {
+                    mac_row2(row, rest, *a0, *a1, carry, 0);
+                }
             }
         }
         // Double (a² < 2^2048: nothing is shifted out).
@@ -417,7 +430,7 @@ impl Modulus<N> {
         let mut t = [0 as Word; 2 * N];
         for (i, pair) in b.chunks_exact(2).enumerate() {
             if let ([b0, b1], Some(row)) = (pair, t.get_mut(2 * i..2 * i + N + 2)) {
-                mac_row2(row, a, *b0, *b1, 0);
+                mac_row2(row, a, *b0, *b1, 0, 0);
             }
         }
         let out = self.redc(&mut t);
@@ -445,7 +458,7 @@ impl Modulus<N> {
             // Words i .. i + N + 1; ext is the carry into word i + N from the
             // previous double row.
             if let Some(row) = t.get_mut(i..i + N + 2) {
-                ext = mac_row2(row, &self.m, q1, q2, ext);
+                ext = mac_row2(row, &self.m, q1, q2, 0, ext);
             }
         }
         let mut hi = [0 as Word; N];
@@ -457,6 +470,29 @@ impl Modulus<N> {
         out
     }
 
+    /// `x = 2x mod m` if `bit` is 1, unchanged if it is 0 (x < m), without a
+    /// branch: x + (x masked) and its difference with m in one pass, then a
+    /// masked choice.
+    fn double_if(&self, x: &mut Words, bit: Word) {
+        let mask = bit.wrapping_neg();
+        let mut d = [0 as Word; N];
+        let (mut carry, mut borrow) = (0, 0);
+        for ((xj, dj), &mj) in x.iter_mut().zip(d.iter_mut()).zip(&self.m) {
+            let (s, c) = adc(*xj, *xj & mask, carry);
+            let (v, b) = sbb(s, mj, borrow);
+            *xj = s;
+            *dj = v;
+            carry = c;
+            borrow = b;
+        }
+        // Keep the sum only if the subtraction borrowed and there was no carry.
+        let keep = mask_if_zero(carry) & borrow.wrapping_neg();
+        for (xj, &dj) in x.iter_mut().zip(&d) {
+            *xj = (*xj & keep) | (dj & !keep);
+        }
+        d.zeroize();
+    }
+
     /// `2^exp` in Montgomery form, constant-time: per exponent bit one
     /// squaring and a masked doubling, no window table and no
     /// multiplications (Miller–Rabin with base 2).
@@ -465,9 +501,7 @@ impl Modulus<N> {
         for &w in exp.iter().rev() {
             for k in (0..WORD_BITS).rev() {
                 acc = self.square(&acc);
-                let mut d = self.add(&acc, &acc);
-                acc = select(&d, &acc, ((w >> k) & 1).wrapping_neg());
-                d.zeroize();
+                self.double_if(&mut acc, (w >> k) & 1);
             }
         }
         acc
