@@ -278,6 +278,11 @@ impl<const L: usize> Modulus<L> {
         md
     }
 
+    /// The modulus.
+    pub fn modulus(&self) -> &[Word; L] {
+        &self.m
+    }
+
     /// One in Montgomery form.
     pub fn one(&self) -> [Word; L] {
         self.one
