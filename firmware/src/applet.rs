@@ -923,8 +923,10 @@ impl<F: NorFlash, R: CryptoRng> Core<F, R> {
         let alg = asymmetric(alg)?;
         let key = match alg {
             Algorithm::Rsa2048 => {
-                let (n, crt) =
-                    rsa2048::generate(&mut self.rng, &mut self.keepalive).map_err(rsa_status)?;
+                let mut n = [0u8; rsa2048::MODULUS_LEN];
+                let mut crt = [0u8; rsa2048::CRT_LEN];
+                rsa2048::generate(&mut self.rng, &mut self.keepalive, &mut n, &mut crt)
+                    .map_err(rsa_status)?;
                 KeyMaterial::Rsa {
                     e: rsa2048::PUBLIC_EXPONENT,
                     n,

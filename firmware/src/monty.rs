@@ -251,6 +251,7 @@ impl<const L: usize> Modulus<L> {
     /// the arithmetic is wrong but nothing panics). Constant-time, and small:
     /// −m^-1 mod 2^w by Newton's iteration, R mod m = R − m, and R² mod m from
     /// 2R mod m by log2(w·L) Montgomery squarings.
+    #[inline(never)]
     pub fn new(m: &Odd<Uint<L>>) -> Self {
         let mw = words(m.as_ref());
         let m0 = mw.first().copied().unwrap_or(1);
@@ -311,6 +312,7 @@ impl<const L: usize> Modulus<L> {
     /// below m, or one below R and the other below m). CIOS as two passes
     /// per word of b, each a [`mac_row`]-style loop unrolled by four: t += a·b_i,
     /// then t = (t + q·m) / 2^w with the shift folded into the stores.
+    #[inline(never)]
     pub fn mul(&self, a: &[Word; L], b: &[Word; L]) -> [Word; L] {
         let mut t = [0 as Word; L];
         // t < 2m between the rows: one extra bit, kept in `top`.
@@ -517,12 +519,15 @@ impl Modulus<N> {
     /// multiplies, and the table entry is read by a masked scan of all 16.
     pub fn pow(&self, base: &Words, exp: &Words) -> Words {
         let mut table = [[0 as Word; N]; 1 << WINDOW];
-        let mut prev = self.one;
-        for entry in table.iter_mut() {
-            *entry = prev;
-            prev = self.mul_full(&prev, base);
+        // table[i] = base^i, each entry from the one before it.
+        if let Some((first, rest)) = table.split_first_mut() {
+            *first = self.one;
+            let mut prev: &Words = first;
+            for entry in rest.iter_mut() {
+                *entry = self.mul_full(prev, base);
+                prev = entry;
+            }
         }
-        prev.zeroize();
         let mut acc = self.one;
         let mut chosen = [0 as Word; N];
         let windows_per_word = WORD_BITS / WINDOW;

@@ -20,7 +20,7 @@
 //! (256 bytes) and the CRT block `p ‖ q ‖ dp ‖ dq ‖ qinv` (5 × 128 bytes).
 //! The public exponent is always [`PUBLIC_EXPONENT`].
 
-use crypto_bigint::{NonZero, Odd, RandomMod, U1024, U2048, Word};
+use crypto_bigint::{NonZero, Odd, RandomMod, U1024, U2048, Uint, Word};
 use rand_core::CryptoRng;
 use zeroize::Zeroize;
 
@@ -179,6 +179,7 @@ fn mr_passes(md: &Modulus<{ monty::N }>, mut z: monty::Words, a: u32) -> bool {
 /// Montgomery constants and the exponentiations are constant-time; only the
 /// early exits (a composite is discarded anyway) and the position of the −1
 /// in the squaring chain depend on the candidate.
+#[inline(never)]
 fn miller_rabin<R: CryptoRng + ?Sized>(w: &Odd<U1024>, rng: &mut R) -> bool {
     let md = Modulus::new(w);
     let mut w1 = w.get().wrapping_sub(&U1024::ONE);
@@ -452,15 +453,18 @@ fn crt_parts(p: &U1024, q: &U1024, pm: &U1024, qm: &U1024, crt: &mut [u8; CRT_LE
 }
 
 /// Generate an RSA-2048 key with e = 65537 (FIPS 186-5 A.1.3, primes by
-/// B.3.3): returns the modulus and the CRT block. `tick` is called often
-/// (at least every few hundred milliseconds on a Cortex-M4) so that a board
-/// can keep its reader link alive.
+/// B.3.3) into the caller's modulus and CRT block (zero on an error). `tick`
+/// is called often (at least every few hundred milliseconds on a Cortex-M4)
+/// so that a board can keep its reader link alive.
 #[inline(never)]
 pub fn generate<R: CryptoRng + ?Sized>(
     rng: &mut R,
     tick: &mut dyn FnMut(),
-) -> Result<([u8; MODULUS_LEN], [u8; CRT_LEN]), CryptoError> {
-    let mut key = ([0u8; MODULUS_LEN], [0u8; CRT_LEN]);
+    n: &mut [u8; MODULUS_LEN],
+    crt: &mut [u8; CRT_LEN],
+) -> Result<(), CryptoError> {
+    n.fill(0);
+    crt.fill(0);
     for _ in 0..MAX_PAIRS {
         let mut p = probable_prime(rng, None, tick)?;
         let q = probable_prime(rng, Some(&p), tick);
@@ -468,11 +472,11 @@ pub fn generate<R: CryptoRng + ?Sized>(
             p.zeroize();
             return Err(CryptoError::Failed);
         };
-        let ok = crt_from_primes(&p, &q, &mut key.0, &mut key.1);
+        let ok = crt_from_primes(&p, &q, n, crt);
         p.zeroize();
         q.zeroize();
         if ok {
-            return Ok(key);
+            return Ok(());
         }
     }
     Err(CryptoError::Failed)
@@ -586,13 +590,12 @@ pub fn private<R: CryptoRng + ?Sized>(
 ) -> Result<(), CryptoError> {
     out.fill(0);
     let input: &[u8; MODULUS_LEN] = input.try_into().map_err(|_| CryptoError::Input)?;
-    let mut c = [0 as Word; L2];
-    let mn = modulus_and_block(n, input, &mut c)?;
+    let mn = modulus_checked(n, input)?;
     let mut x = [0 as Word; L2];
     let mut r_inv = [0 as Word; L2];
-    let r = blind(&mn, &c, rng, &mut x, &mut r_inv).and_then(|()| {
+    let r = blind(&mn, input, rng, &mut x, &mut r_inv).and_then(|()| {
         crt_exp(crt, &mut x);
-        if unblind_and_check(&mn, &c, &mut x, &r_inv) {
+        if unblind_and_check(&mn, input, &mut x, &r_inv) {
             write_be(&x, out);
             Ok(())
         } else {
@@ -602,26 +605,36 @@ pub fn private<R: CryptoRng + ?Sized>(
     });
     x.zeroize();
     r_inv.zeroize();
-    c.zeroize();
     r
 }
 
-/// n's Montgomery constants, and the block as words (`CryptoError::Input`
-/// unless it is below n and n is odd).
+/// n's Montgomery constants (`CryptoError::Input` unless n is odd and the
+/// block below it).
 #[inline(never)]
-fn modulus_and_block(
+fn modulus_checked(
     n: &[u8; MODULUS_LEN],
     input: &[u8; MODULUS_LEN],
-    c: &mut [Word; L2],
 ) -> Result<Modulus2048, CryptoError> {
-    let n = U2048::from_be_slice(n);
-    let block = U2048::from_be_slice(input);
-    if block >= n {
+    // Both are public: big-endian bytes compare as the numbers do.
+    if input >= n {
         return Err(CryptoError::Input);
     }
-    let odd_n = Odd::new(n).into_option().ok_or(CryptoError::Input)?;
-    *c = words(&block);
+    let odd_n = Odd::new(U2048::from_be_slice(n))
+        .into_option()
+        .ok_or(CryptoError::Input)?;
     Ok(Modulus2048::new(&odd_n))
+}
+
+/// A 256-byte big-endian block as words.
+fn read_be(bytes: &[u8; MODULUS_LEN]) -> [Word; L2] {
+    let mut x = [0 as Word; L2];
+    let len = Word::BITS as usize / 8;
+    for (w, chunk) in x.iter_mut().zip(bytes.rchunks_exact(len)) {
+        let mut b = [0u8; Word::BITS as usize / 8];
+        b.copy_from_slice(chunk);
+        *w = Word::from_be_bytes(b);
+    }
+    x
 }
 
 /// `x` as 256 big-endian bytes.
@@ -633,83 +646,87 @@ fn write_be(x: &[Word; L2], out: &mut [u8; MODULUS_LEN]) {
     }
 }
 
-/// Blind `c`: draw r invertible mod n, write c·r^e mod n to `x` and r^-1
-/// mod n to `r_inv`.
+/// Blind the block c: draw r invertible mod n, write c·r^e mod n to `x` and
+/// r^-1 mod n to `r_inv`.
+#[inline(never)]
+fn blind<R: CryptoRng + ?Sized>(
+    mn: &Modulus2048,
+    input: &[u8; MODULUS_LEN],
+    rng: &mut R,
+    x: &mut [Word; L2],
+    r_inv: &mut [Word; L2],
+) -> Result<(), CryptoError> {
+    for _ in 0..8 {
+        // x = r·R.
+        if random_inverse(mn, rng, x, r_inv) {
+            // c · (r^e·R) · R^-1 = c·r^e mod n.
+            let mut re = pow_e(mn, x);
+            *x = mn.mul(&read_be(input), &re);
+            re.zeroize();
+            return Ok(());
+        }
+    }
+    x.zeroize();
+    r_inv.zeroize();
+    Err(CryptoError::Failed)
+}
+
+/// Draw r uniform mod n, write r·R mod n to `rm` and r^-1 mod n to `r_inv`;
+/// false if r is not invertible.
 ///
 /// r^-1 without a constant-time inversion (OpenSSL's `BN_BLINDING` trick):
 /// draw a second random t, invert u = r·t mod n in variable time, then
 /// r^-1 = t·u^-1. The time of the inversion depends on u only, and u is
 /// uniform mod n whatever r is (t is uniform and r a unit), so it reveals
 /// nothing about r; the safegcd inversion in variable time is cheaper than
-/// the constant-time one.
+/// the constant-time one. Its own frame, so that only what the inversion
+/// needs is on the stack under crypto-bigint's.
 #[inline(never)]
-fn blind<R: CryptoRng + ?Sized>(
+fn random_inverse<R: CryptoRng + ?Sized>(
     mn: &Modulus2048,
-    c: &[Word; L2],
-    rng: &mut R,
-    x: &mut [Word; L2],
-    r_inv: &mut [Word; L2],
-) -> Result<(), CryptoError> {
-    let odd_n = Odd::new(uint(mn.modulus()))
-        .into_option()
-        .ok_or(CryptoError::Input)?;
-    for _ in 0..8 {
-        let mut rm = [0 as Word; L2];
-        let mut tm = [0 as Word; L2];
-        // r·R and t·R mod n.
-        let found = random_pair(mn, &odd_n, rng, &mut rm, &mut tm);
-        if let Some(mut u_inv) = found {
-            // (t·R) · u^-1 · R^-1 = t·(r·t)^-1 = r^-1 mod n.
-            *r_inv = mn.mul(&tm, &u_inv);
-            u_inv.zeroize();
-            // c · (r^e·R) · R^-1 = c·r^e mod n.
-            let mut re = pow_e(mn, &rm);
-            *x = mn.mul(c, &re);
-            re.zeroize();
-            rm.zeroize();
-            tm.zeroize();
-            return Ok(());
-        }
-        rm.zeroize();
-        tm.zeroize();
-    }
-    Err(CryptoError::Failed)
-}
-
-/// Draw r and t uniform mod n, write r·R and t·R, return (r·t)^-1 mod n
-/// (`None` if r·t is not invertible).
-#[inline(never)]
-fn random_pair<R: CryptoRng + ?Sized>(
-    mn: &Modulus2048,
-    odd_n: &Odd<U2048>,
     rng: &mut R,
     rm: &mut [Word; L2],
-    tm: &mut [Word; L2],
-) -> Option<[Word; L2]> {
-    let nz_n = odd_n.as_nz_ref();
-    let mut r = U2048::random_mod_vartime(rng, nz_n);
-    *rm = mn.enter_monty(&words(&r));
-    r.zeroize();
-    let mut t = U2048::random_mod_vartime(rng, nz_n);
-    *tm = mn.enter_monty(&words(&t));
+    r_inv: &mut [Word; L2],
+) -> bool {
+    let Some(odd_n) = Odd::new(uint(mn.modulus())).into_option() else {
+        return false;
+    };
+    let mut v = random_below(rng, &odd_n);
+    *rm = mn.enter_monty(v.as_words());
+    v = random_below(rng, &odd_n);
+    // t·R, kept in r_inv until the end.
+    *r_inv = mn.enter_monty(v.as_words());
     // (r·R) · t · R^-1 = r·t mod n.
-    let mut u = uint(&mn.mul(rm, &words(&t)));
-    t.zeroize();
-    let u_inv = u.invert_odd_mod_vartime(odd_n).into_option();
-    u.zeroize();
-    u_inv.map(|mut v| {
-        let w = words(&v);
-        v.zeroize();
-        w
-    })
+    v = Uint::from_words(mn.mul(rm, v.as_words()));
+    let inverted = v.invert_odd_mod_vartime(&odd_n).into_option();
+    v.zeroize();
+    match inverted {
+        Some(mut u_inv) => {
+            // (t·R) · u^-1 · R^-1 = t·(r·t)^-1 = r^-1 mod n.
+            *r_inv = mn.mul(r_inv, u_inv.as_words());
+            u_inv.zeroize();
+            true
+        }
+        None => {
+            rm.zeroize();
+            r_inv.zeroize();
+            false
+        }
+    }
+}
+
+/// Uniform below n (crypto-bigint's rejection sampling, in its own frame).
+#[inline(never)]
+fn random_below<R: CryptoRng + ?Sized>(rng: &mut R, n: &Odd<U2048>) -> U2048 {
+    U2048::random_mod_vartime(rng, n.as_nz_ref())
 }
 
 /// Unblind `x` in place (x·r^-1 mod n) and check the result with the public
-/// key: false (and `x` zero) unless result^e ≡ c (mod n).
+/// key: false (and `x` zero) unless result^e ≡ c (mod n) for the block c.
 #[inline(never)]
 fn unblind_and_check(
     mn: &Modulus2048,
-    c: &[Word; L2],
+    input: &[u8; MODULUS_LEN],
     x: &mut [Word; L2],
     r_inv: &[Word; L2],
 ) -> bool {
@@ -718,7 +735,7 @@ fn unblind_and_check(
     *x = mn.mul(x, &ri);
     ri.zeroize();
     let mut check = mn.leave_monty(&pow_e(mn, &mn.enter_monty(x)));
-    let ok = check == *c;
+    let ok = check == read_be(input);
     check.zeroize();
     if !ok {
         x.zeroize();
