@@ -188,15 +188,6 @@ fn sub_into<const L: usize>(a: &[Word; L], b: &[Word; L], out: &mut [Word; L]) -
     borrow
 }
 
-/// `a` if `mask` is all ones, `b` if it is zero.
-fn select<const L: usize>(a: &[Word; L], b: &[Word; L], mask: Word) -> [Word; L] {
-    let mut out = [0; L];
-    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-        *o = (x & mask) | (y & !mask);
-    }
-    out
-}
-
 /// The words of a `Uint`.
 pub fn words<const L: usize>(x: &Uint<L>) -> [Word; L] {
     *x.as_words()
@@ -299,12 +290,14 @@ impl<const L: usize> Modulus<L> {
     /// `x − m` if that is not negative (or `top` is set), else `x`: brings a
     /// value below 2m (with its carry word `top`) below m.
     fn reduce_once(&self, x: &[Word; L], top: Word) -> [Word; L] {
-        let mut d = [0; L];
-        let borrow = sub_into(x, &self.m, &mut d);
-        // Keep x only if the subtraction borrowed and there was no carry.
+        let mut out = [0; L];
+        let borrow = sub_into(x, &self.m, &mut out);
+        // Keep x only if the subtraction borrowed and there was no carry
+        // (every word of out is overwritten: no trace of the other value).
         let keep_x = mask_if_zero(top) & borrow.wrapping_neg();
-        let out = select(x, &d, keep_x);
-        d.zeroize();
+        for (o, &v) in out.iter_mut().zip(x) {
+            *o = (v & keep_x) | (*o & !keep_x);
+        }
         out
     }
 
@@ -407,20 +400,17 @@ impl Modulus<N> {
                 }
             }
         }
-        // Double (a² < 2^2048: nothing is shifted out).
-        let mut shifted = 0;
-        for w in t.iter_mut() {
-            let next = *w >> (WORD_BITS - 1);
-            *w = (*w << 1) | shifted;
-            shifted = next;
-        }
-        // Add the squares a_i² at word 2i.
-        let mut carry = 0;
+        // Double (a² < 2^2048: nothing is shifted out) and add the squares
+        // a_i² at word 2i, in one pass.
+        let (mut shifted, mut carry) = (0, 0);
         for (pair, &ai) in t.chunks_exact_mut(2).zip(a) {
             if let [lo_w, hi_w] = pair {
-                let (lo, hi) = mac(ai, ai, *lo_w, carry);
+                let lo2 = (*lo_w << 1) | shifted;
+                let hi2 = (*hi_w << 1) | (*lo_w >> (WORD_BITS - 1));
+                shifted = *hi_w >> (WORD_BITS - 1);
+                let (lo, hi) = mac(ai, ai, lo2, carry);
                 *lo_w = lo;
-                let (h, c) = adc(*hi_w, hi, 0);
+                let (h, c) = adc(hi2, hi, 0);
                 *hi_w = h;
                 carry = c;
             }
