@@ -174,7 +174,22 @@ fn sbb(a: Word, b: Word, borrow: Word) -> (Word, Word) {
 #[inline(always)]
 fn mask_if_zero(x: Word) -> Word {
     let nonzero = (x | x.wrapping_neg()) >> (WORD_BITS - 1);
-    nonzero.wrapping_sub(1)
+    opaque(nonzero.wrapping_sub(1))
+}
+
+/// All ones if `bit` (0 or 1) is 1, else zero.
+#[inline(always)]
+fn mask_if_one(bit: Word) -> Word {
+    opaque(bit.wrapping_neg())
+}
+
+/// A mask the optimizer cannot see through: without it LLVM recognizes the
+/// masked selections as a choice between two values and compiles them to a
+/// select of the load address (opt-level "s") or to a branch around a copy
+/// (opt-level 3), i.e. to timing or address patterns that depend on secrets.
+#[inline(always)]
+fn opaque(mask: Word) -> Word {
+    core::hint::black_box(mask)
 }
 
 /// `out = a − b`, returning the borrow (0 or 1).
@@ -294,7 +309,7 @@ impl<const L: usize> Modulus<L> {
         let borrow = sub_into(x, &self.m, &mut out);
         // Keep x only if the subtraction borrowed and there was no carry
         // (every word of out is overwritten: no trace of the other value).
-        let keep_x = mask_if_zero(top) & borrow.wrapping_neg();
+        let keep_x = mask_if_zero(top) & mask_if_one(borrow);
         for (o, &v) in out.iter_mut().zip(x) {
             *o = (v & keep_x) | (*o & !keep_x);
         }
@@ -361,7 +376,7 @@ impl<const L: usize> Modulus<L> {
         let mut d = [0; L];
         let borrow = sub_into(a, b, &mut d);
         // Add m back if it borrowed.
-        let mask = borrow.wrapping_neg();
+        let mask = mask_if_one(borrow);
         let mut carry = 0;
         for (o, &mj) in d.iter_mut().zip(&self.m) {
             let (v, c) = adc(*o, mj & mask, carry);
@@ -471,7 +486,7 @@ impl Modulus<N> {
     /// branch: x + (x masked) and its difference with m in one pass, then a
     /// masked choice.
     fn double_if(&self, x: &mut Words, bit: Word) {
-        let mask = bit.wrapping_neg();
+        let mask = mask_if_one(bit);
         let mut d = [0 as Word; N];
         let (mut carry, mut borrow) = (0, 0);
         for ((xj, dj), &mj) in x.iter_mut().zip(d.iter_mut()).zip(&self.m) {
@@ -483,7 +498,7 @@ impl Modulus<N> {
             borrow = b;
         }
         // Keep the sum only if the subtraction borrowed and there was no carry.
-        let keep = mask_if_zero(carry) & borrow.wrapping_neg();
+        let keep = mask_if_zero(carry) & mask_if_one(borrow);
         for (xj, &dj) in x.iter_mut().zip(&d) {
             *xj = (*xj & keep) | (dj & !keep);
         }
