@@ -203,6 +203,117 @@ fn sub_into<const L: usize>(a: &[Word; L], b: &[Word; L], out: &mut [Word; L]) -
     borrow
 }
 
+/// Number of words up to the highest nonzero one.
+fn active_len(x: &[Word]) -> usize {
+    x.iter().rposition(|&w| w != 0).map_or(0, |i| i + 1)
+}
+
+/// Trailing zero bits of a nonzero number.
+fn trailing_zeros(x: &[Word]) -> usize {
+    let mut n = 0;
+    for &w in x {
+        if w != 0 {
+            return n + w.trailing_zeros() as usize;
+        }
+        n += WORD_BITS as usize;
+    }
+    n
+}
+
+/// `x >>= t` in place.
+fn shr_bits(x: &mut [Word], t: usize) {
+    let (words, bits) = (t / WORD_BITS as usize, t as u32 % WORD_BITS);
+    if words > 0 {
+        let len = x.len();
+        x.copy_within(words.min(len).., 0);
+        if let Some(top) = x.get_mut(len.saturating_sub(words)..) {
+            top.fill(0);
+        }
+    }
+    if bits > 0 {
+        let mut carry = 0;
+        for w in x.iter_mut().rev() {
+            let next = *w << (WORD_BITS - bits);
+            *w = (*w >> bits) | carry;
+            carry = next;
+        }
+    }
+}
+
+/// `x <<= t` in place (t < w); returns the bits shifted out.
+fn shl_bits(x: &mut [Word], t: u32) -> Word {
+    if t == 0 {
+        return 0;
+    }
+    let mut carry = 0;
+    for w in x.iter_mut() {
+        let next = *w >> (WORD_BITS - t);
+        *w = (*w << t) | carry;
+        carry = next;
+    }
+    carry
+}
+
+/// `x <<= t` for x of `len` words in use inside an array of L words (the
+/// caller's bounds keep it below 2^(w·L)); returns the new length.
+fn shl_len<const L: usize>(x: &mut [Word; L], len: usize, t: usize) -> Option<usize> {
+    let (words, bits) = (t / WORD_BITS as usize, t as u32 % WORD_BITS);
+    let mut len = len;
+    if words > 0 {
+        let end = (len + words).min(L);
+        x.copy_within(..end - words, words);
+        x.get_mut(..words)?.fill(0);
+        len = end;
+    }
+    let c = shl_bits(x.get_mut(..len)?, bits);
+    grow(x, len, c)
+}
+
+/// Store a carry word above `len` words and return the new length in use.
+fn grow<const L: usize>(x: &mut [Word; L], len: usize, carry: Word) -> Option<usize> {
+    if carry != 0 {
+        *x.get_mut(len)? = carry;
+        return Some(len + 1);
+    }
+    Some(active_len(x.get(..len)?))
+}
+
+/// `x += y` over the common length; returns the carry.
+fn add_words(x: &mut [Word], y: &[Word]) -> Word {
+    let mut carry = 0;
+    for (a, &b) in x.iter_mut().zip(y) {
+        let (v, c) = adc(*a, b, carry);
+        *a = v;
+        carry = c;
+    }
+    carry
+}
+
+/// `x −= y` for x ≥ y (y no longer than x).
+fn sub_words(x: &mut [Word], y: &[Word]) {
+    let mut borrow = 0;
+    let mut ys = y.iter();
+    for a in x.iter_mut() {
+        let b = ys.next().copied().unwrap_or(0);
+        let (v, br) = sbb(*a, b, borrow);
+        *a = v;
+        borrow = br;
+    }
+}
+
+/// Compare two numbers given by their words in use (no leading zero words).
+fn cmp_words(x: &[Word], y: &[Word]) -> core::cmp::Ordering {
+    x.len()
+        .cmp(&y.len())
+        .then_with(|| x.iter().rev().cmp(y.iter().rev()))
+}
+
+/// Set bit `i` of x.
+fn set_bit<const L: usize>(x: &mut [Word; L], i: usize) -> Option<()> {
+    *x.get_mut(i / WORD_BITS as usize)? |= 1 << (i % WORD_BITS as usize);
+    Some(())
+}
+
 /// The words of a `Uint`.
 pub fn words<const L: usize>(x: &Uint<L>) -> [Word; L] {
     *x.as_words()
@@ -384,6 +495,95 @@ impl<const L: usize> Modulus<L> {
             carry = c;
         }
         d
+    }
+
+    /// `a^-1 mod m` for `0 < a < m`, in VARIABLE time (for values that are
+    /// uniformly random and independent of any secret, such as the blinding
+    /// value r·t of `rsa2048`); `None` if gcd(a, m) ≠ 1. Kaliski's almost
+    /// inverse (binary, on the words in use only: u and v shrink, r and s
+    /// grow) gives a^-1·2^k, then at most two Montgomery products remove
+    /// 2^k. The result is checked (a·a^-1 = 1) before it is returned.
+    #[inline(never)]
+    pub fn invert_vartime(&self, a: &[Word; L]) -> Option<[Word; L]> {
+        let bits = WORD_BITS as usize * L;
+        // n = u·s + v·r throughout, u and v odd after each step's shifts.
+        let mut u = self.m;
+        let mut v = *a;
+        let mut r = [0 as Word; L];
+        let mut s = [0 as Word; L];
+        *s.first_mut()? = 1;
+        let (mut lu, mut lv, mut lr, mut ls) = (L, active_len(&v), 0, 1);
+        let mut k = 0usize;
+        let mut r_top: Word = 0;
+        // v even at the start: shift it (r = 0 stays 0).
+        if lv == 0 {
+            return None;
+        }
+        let t = trailing_zeros(v.get(..lv)?);
+        shr_bits(v.get_mut(..lv)?, t);
+        k += t;
+        lv = active_len(v.get(..lv)?);
+        while lv > 0 {
+            // u, v odd here.
+            if cmp_words(u.get(..lu)?, v.get(..lv)?) == core::cmp::Ordering::Greater {
+                // u = (u − v) / 2^t, r = r + s, s = s·2^t.
+                sub_words(u.get_mut(..lu)?, v.get(..lv)?);
+                let l = lr.max(ls);
+                let c = add_words(r.get_mut(..l)?, s.get(..l)?);
+                lr = grow(&mut r, l, c)?;
+                lu = active_len(u.get(..lu)?);
+                let t = trailing_zeros(u.get(..lu)?);
+                shr_bits(u.get_mut(..lu)?, t);
+                lu = active_len(u.get(..lu)?);
+                ls = shl_len(&mut s, ls, t)?;
+                k += t;
+            } else {
+                // v = (v − u) / 2^t, s = s + r, r = r·2^t (the last step
+                // may carry r out of L words: r < 2m).
+                sub_words(v.get_mut(..lv)?, u.get(..lu)?);
+                let l = lr.max(ls);
+                let c = add_words(s.get_mut(..l)?, r.get(..l)?);
+                ls = grow(&mut s, l, c)?;
+                lv = active_len(v.get(..lv)?);
+                if lv == 0 {
+                    // v was u: gcd is u, r doubles once more.
+                    if lu != 1 || u.first() != Some(&1) {
+                        return None;
+                    }
+                    r_top = shl_bits(r.get_mut(..L)?, 1);
+                    k += 1;
+                    break;
+                }
+                let t = trailing_zeros(v.get(..lv)?);
+                shr_bits(v.get_mut(..lv)?, t);
+                lv = active_len(v.get(..lv)?);
+                lr = shl_len(&mut r, lr, t)?;
+                k += t;
+            }
+        }
+        // r < 2m: bring it below m, then x = m − r = a^-1·2^k mod m (u and v
+        // are free again and hold the scratch values).
+        let borrow = sub_into(&r, &self.m, &mut u);
+        if r_top == 1 || borrow == 0 {
+            r = u;
+        }
+        sub_into(&self.m, &r, &mut u);
+        // x·2^-k: one product by 2^(B−k) if k ≤ B (B = w·L), else one by
+        // 2^(2B−k) and one by 1; both powers are below 2^(B−1) < m.
+        v.fill(0);
+        let mut one = [0 as Word; L];
+        *one.first_mut()? = 1;
+        let out = if k >= 1 && k <= bits {
+            set_bit(&mut v, bits - k)?;
+            self.mul(&u, &v)
+        } else if k > bits && k < 2 * bits {
+            set_bit(&mut v, 2 * bits - k)?;
+            self.mul(&self.mul(&u, &v), &one)
+        } else {
+            return None;
+        };
+        // a · a^-1 · R · R^-1 = 1.
+        (self.mul(&self.enter_monty(a), &out) == one).then_some(out)
     }
 
     /// `x mod m` for any x < 2^1024 when m > 2^1023 (one conditional subtraction).
@@ -646,6 +846,68 @@ mod tests {
                 assert_eq!(uint(&got), want);
             }
             assert_eq!(md.mul(&md.minus_one(), &md.minus_one()), md.one());
+        }
+    }
+
+    /// `invert_vartime` against crypto-bigint for `L` words.
+    fn inverse_matches<const L: usize>(seed: u32) {
+        let mut x = seed.wrapping_mul(2_654_435_761) | 1;
+        let mut next = || {
+            let mut w: Word = 0;
+            for _ in 0..Word::BITS / 32 {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                w = w.checked_shl(32).unwrap_or(0) | Word::from(x);
+            }
+            w
+        };
+        let mut mw = [0 as Word; L];
+        mw.iter_mut().for_each(|w| *w = next());
+        mw[0] |= 1;
+        mw[L - 1] |= 1 << (WORD_BITS - 1);
+        let m = Odd::new(Uint::<L>::from_words(mw)).unwrap();
+        let md = Modulus::new(&m);
+        let check = |a: [Word; L]| {
+            let want = uint(&a).invert_odd_mod(&m).into_option().map(|v| words(&v));
+            assert_eq!(md.invert_vartime(&a), want, "a = {a:x?}");
+        };
+        let mut small = [0 as Word; L];
+        small[0] = 1;
+        check(small);
+        small[0] = 2;
+        check(small);
+        check(md.minus_one());
+        check(md.one());
+        for _ in 0..20 {
+            let mut a = [0 as Word; L];
+            a.iter_mut().for_each(|w| *w = next());
+            check(md.reduce(&a));
+        }
+        // A high power of two (many trailing zero words).
+        let mut a = [0 as Word; L];
+        a[L - 1] = 1 << (WORD_BITS - 2);
+        check(a);
+        // Not invertible: 2^B − 1 is a multiple of 3 (B is even); and zero.
+        let md3 = Modulus::new(&Odd::new(Uint::<L>::MAX).unwrap());
+        let mut a = [0 as Word; L];
+        assert_eq!(md3.invert_vartime(&a), None);
+        a[0] = 3;
+        assert_eq!(md3.invert_vartime(&a), None);
+        a[0] = 2;
+        assert_eq!(
+            md3.invert_vartime(&a),
+            words(&Uint::<L>::MAX.shr(1).wrapping_add(&Uint::ONE)).into()
+        );
+    }
+
+    #[test]
+    fn invert_vartime_agrees_with_crypto_bigint() {
+        for s in 1..6 {
+            inverse_matches::<1>(s);
+            inverse_matches::<2>(s);
+            inverse_matches::<8>(s);
+            inverse_matches::<{ 2 * N }>(s);
         }
     }
 
