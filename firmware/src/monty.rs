@@ -592,94 +592,112 @@ impl<const L: usize> Modulus<L> {
     }
 }
 
+/// The square, the full product and the two-rows-at-a-time reduction for
+/// the 1024-bit primes and the 2048-bit modulus (a macro: each needs a
+/// double-length buffer, which a const generic cannot size).
+macro_rules! wide_ops {
+    ($l:expr) => {
+        impl Modulus<{ $l }> {
+            /// `x = x²·R^-1 mod m` for x < m: the cross products once, doubled,
+            /// plus the diagonal (L²/2 + L word products instead of L²), then a
+            /// separate reduction of the 2L-word square. In place: the
+            /// exponentiations keep no second copy of the accumulator.
+            pub fn square_assign(&self, x: &mut [Word; $l]) {
+                let a: &[Word; $l] = x;
+                let mut t = [0 as Word; 2 * $l];
+                // Cross products a_i·a_j, i < j, rows i and i + 1 at once: a_i·a_(i+1)
+                // at word 2i + 1, then a_i·a[i+2..] + a_(i+1)·a[i+2..]·2^w from word
+                // 2i + 2 up to word L + i + 1 (the words from L + i up are still zero).
+                for (k, pair) in a.chunks_exact(2).enumerate() {
+                    let i = 2 * k;
+                    if let ([a0, a1], Some(rest)) = (pair, a.get(i + 2..)) {
+                        let mut carry = 0;
+                        if let Some(w) = t.get_mut(2 * i + 1) {
+                            let (lo, hi) = mac(*a0, *a1, *w, 0);
+                            *w = lo;
+                            carry = hi;
+                        }
+                        if let Some(row) = t.get_mut(2 * i + 2..$l + i + 2) {
+                            mac_row2(row, rest, *a0, *a1, carry, 0);
+                        }
+                    }
+                }
+                // Double (a² < 2^(2wL): nothing is shifted out) and add the squares
+                // a_i² at word 2i, in one pass.
+                let (mut shifted, mut carry) = (0, 0);
+                for (pair, &ai) in t.chunks_exact_mut(2).zip(a) {
+                    if let [lo_w, hi_w] = pair {
+                        let lo2 = (*lo_w << 1) | shifted;
+                        let hi2 = (*hi_w << 1) | (*lo_w >> (WORD_BITS - 1));
+                        shifted = *hi_w >> (WORD_BITS - 1);
+                        let (lo, hi) = mac(ai, ai, lo2, carry);
+                        *lo_w = lo;
+                        let (h, c) = adc(hi2, hi, 0);
+                        *hi_w = h;
+                        carry = c;
+                    }
+                }
+                *x = self.redc(&mut t);
+                t.zeroize();
+            }
+
+            /// Montgomery product `a·b·R^-1 mod m` (as [`Modulus::mul`]) by the full
+            /// 2L-word product, two rows of b at a time, and the reduction of
+            /// `redc`: the hot path of the exponentiations.
+            pub fn mul_full(&self, a: &[Word; $l], b: &[Word; $l]) -> [Word; $l] {
+                let mut t = [0 as Word; 2 * $l];
+                for (i, pair) in b.chunks_exact(2).enumerate() {
+                    if let ([b0, b1], Some(row)) = (pair, t.get_mut(2 * i..2 * i + $l + 2)) {
+                        mac_row2(row, a, *b0, *b1, 0, 0);
+                    }
+                }
+                let out = self.redc(&mut t);
+                t.zeroize();
+                out
+            }
+
+            /// Montgomery reduction of a 2L-word `t < m·R`: `t·R^-1 mod m`, two
+            /// words at a time (q for the second word is computed from the first
+            /// word's q before the double row runs). `t` is left scrambled.
+            fn redc(&self, t: &mut [Word; 2 * $l]) -> [Word; $l] {
+                const { assert!($l.is_multiple_of(2)) };
+                let [m0, m1, ..] = self.m;
+                let mut ext: Word = 0;
+                for i in (0..$l).step_by(2) {
+                    let (t0, t1) = (
+                        t.get(i).copied().unwrap_or(0),
+                        t.get(i + 1).copied().unwrap_or(0),
+                    );
+                    let q1 = t0.wrapping_mul(self.m_inv);
+                    // Word i + 1 once q1·m is added: its q.
+                    let (_, c) = mac(q1, m0, t0, 0);
+                    let (s, _) = mac(q1, m1, t1, c);
+                    let q2 = s.wrapping_mul(self.m_inv);
+                    // Words i .. i + L + 1; ext is the carry into word i + L from the
+                    // previous double row.
+                    if let Some(row) = t.get_mut(i..i + $l + 2) {
+                        ext = mac_row2(row, &self.m, q1, q2, 0, ext);
+                    }
+                }
+                match t.get($l..).and_then(|hi| <&[Word; $l]>::try_from(hi).ok()) {
+                    Some(hi) => self.reduce_once(hi, ext),
+                    None => [0; $l],
+                }
+            }
+        }
+    };
+}
+
+wide_ops!(N);
+wide_ops!(2 * N);
+
 impl Modulus<N> {
-    /// Montgomery square `a²·R^-1 mod m` for a < m: the cross products once,
-    /// doubled, plus the diagonal (N²/2 + N word products instead of N²), then
-    /// a separate reduction of the 2N-word square.
+    /// Montgomery square `a²·R^-1 mod m` for a < m ([`Modulus::square_assign`]
+    /// on a copy).
     pub fn square(&self, a: &Words) -> Words {
-        let mut t = [0 as Word; 2 * N];
-        // Cross products a_i·a_j, i < j, rows i and i + 1 at once: a_i·a_(i+1)
-        // at word 2i + 1, then a_i·a[i+2..] + a_(i+1)·a[i+2..]·2^w from word
-        // 2i + 2 up to word N + i + 1 (the words from N + i up are still zero).
-        for (k, pair) in a.chunks_exact(2).enumerate() {
-            let i = 2 * k;
-            if let ([a0, a1], Some(rest)) = (pair, a.get(i + 2..)) {
-                let mut carry = 0;
-                if let Some(w) = t.get_mut(2 * i + 1) {
-                    let (lo, hi) = mac(*a0, *a1, *w, 0);
-                    *w = lo;
-                    carry = hi;
-                }
-                if let Some(row) = t.get_mut(2 * i + 2..N + i + 2) {
-                    mac_row2(row, rest, *a0, *a1, carry, 0);
-                }
-            }
-        }
-        // Double (a² < 2^2048: nothing is shifted out) and add the squares
-        // a_i² at word 2i, in one pass.
-        let (mut shifted, mut carry) = (0, 0);
-        for (pair, &ai) in t.chunks_exact_mut(2).zip(a) {
-            if let [lo_w, hi_w] = pair {
-                let lo2 = (*lo_w << 1) | shifted;
-                let hi2 = (*hi_w << 1) | (*lo_w >> (WORD_BITS - 1));
-                shifted = *hi_w >> (WORD_BITS - 1);
-                let (lo, hi) = mac(ai, ai, lo2, carry);
-                *lo_w = lo;
-                let (h, c) = adc(hi2, hi, 0);
-                *hi_w = h;
-                carry = c;
-            }
-        }
-        let out = self.redc(&mut t);
-        t.zeroize();
-        out
-    }
-
-    /// Montgomery product `a·b·R^-1 mod m` (as [`Modulus::mul`]) by the full
-    /// 2048-bit product, two rows of b at a time, and [`Modulus::redc`]: the
-    /// 1024-bit hot path.
-    pub fn mul_full(&self, a: &Words, b: &Words) -> Words {
-        let mut t = [0 as Word; 2 * N];
-        for (i, pair) in b.chunks_exact(2).enumerate() {
-            if let ([b0, b1], Some(row)) = (pair, t.get_mut(2 * i..2 * i + N + 2)) {
-                mac_row2(row, a, *b0, *b1, 0, 0);
-            }
-        }
-        let out = self.redc(&mut t);
-        t.zeroize();
-        out
-    }
-
-    /// Montgomery reduction of a 2048-bit `t < m·R`: `t·R^-1 mod m`, two
-    /// words at a time (q for the second word is computed from the first
-    /// word's q before the double row runs). `t` is left scrambled.
-    fn redc(&self, t: &mut Wide) -> Words {
-        const { assert!(N.is_multiple_of(2)) };
-        let [m0, m1, ..] = self.m;
-        let mut ext: Word = 0;
-        for i in (0..N).step_by(2) {
-            let (t0, t1) = (
-                t.get(i).copied().unwrap_or(0),
-                t.get(i + 1).copied().unwrap_or(0),
-            );
-            let q1 = t0.wrapping_mul(self.m_inv);
-            // Word i + 1 once q1·m is added: its q.
-            let (_, c) = mac(q1, m0, t0, 0);
-            let (s, _) = mac(q1, m1, t1, c);
-            let q2 = s.wrapping_mul(self.m_inv);
-            // Words i .. i + N + 1; ext is the carry into word i + N from the
-            // previous double row.
-            if let Some(row) = t.get_mut(i..i + N + 2) {
-                ext = mac_row2(row, &self.m, q1, q2, 0, ext);
-            }
-        }
-        let mut hi = [0 as Word; N];
-        if let Some(src) = t.get(N..) {
-            hi.copy_from_slice(src);
-        }
-        let out = self.reduce_once(&hi, ext);
-        hi.zeroize();
-        out
+        let mut x = *a;
+        self.square_assign(&mut x);
+        x
     }
 
     /// `x = 2x mod m` if `bit` is 1, unchanged if it is 0 (x < m), without a
@@ -712,7 +730,7 @@ impl Modulus<N> {
         let mut acc = self.one;
         for &w in exp.iter().rev() {
             for k in (0..WORD_BITS).rev() {
-                acc = self.square(&acc);
+                self.square_assign(&mut acc);
                 self.double_if(&mut acc, (w >> k) & 1);
             }
         }
@@ -741,7 +759,7 @@ impl Modulus<N> {
                 let idx = (w >> (k * WINDOW)) & ((1 << WINDOW) - 1);
                 if wi + 1 != N || k + 1 != windows_per_word {
                     for _ in 0..WINDOW {
-                        acc = self.square(&acc);
+                        self.square_assign(&mut acc);
                     }
                 }
                 chosen.fill(0);
@@ -908,6 +926,36 @@ mod tests {
             inverse_matches::<2>(s);
             inverse_matches::<8>(s);
             inverse_matches::<{ 2 * N }>(s);
+        }
+    }
+
+    #[test]
+    fn wide_ops_2048_agree_with_mul() {
+        for seed in 1..6u8 {
+            // A 2048-bit odd modulus with its top bit set, and values below it.
+            let m = U2048::from_words(core::array::from_fn(|i| {
+                words(&sample(seed.wrapping_add((i / N) as u8 * 100)))[i % N]
+            }))
+            .bitor(&U2048::ONE)
+            .bitor(&U2048::ONE.shl(2047));
+            let m = Odd::new(m).unwrap();
+            let md = Modulus::<{ 2 * N }>::new(&m);
+            let a = md.reduce_once(
+                &words(&m.as_ref().wrapping_sub(&U2048::from_u8(7)).shr(1)),
+                0,
+            );
+            let b = md.mul(&a, &md.r2);
+            for (x, y) in [
+                (a, b),
+                (b, b),
+                (md.minus_one(), md.minus_one()),
+                (md.minus_one(), a),
+            ] {
+                assert_eq!(md.mul_full(&x, &y), md.mul(&x, &y));
+                let mut sq = x;
+                md.square_assign(&mut sq);
+                assert_eq!(sq, md.mul(&x, &x));
+            }
         }
     }
 

@@ -304,11 +304,11 @@ fn set_part(crt: &mut [u8; CRT_LEN], i: usize, v: &U1024) {
 /// `x^e` for e = 65537 in Montgomery form: sixteen squarings and one
 /// multiplication.
 fn pow_e(md: &Modulus2048, x: &[Word; L2]) -> [Word; L2] {
-    let mut y = md.mul(x, x);
-    for _ in 1..16 {
-        y = md.mul(&y, &y);
+    let mut y = *x;
+    for _ in 0..16 {
+        md.square_assign(&mut y);
     }
-    md.mul(&y, x)
+    md.mul_full(&y, x)
 }
 
 /// Length of `k·m + 1` for a 2048-bit `m` and `k < e < 2^24`.
