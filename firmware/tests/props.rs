@@ -11,7 +11,7 @@
 mod common;
 
 use common::*;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -278,10 +278,17 @@ fn rsa_generate(a: &[u8]) -> bool {
     a.get(1) == Some(&0x47) && a.windows(3).any(|w| w == [0x80, 0x01, 0x07])
 }
 
-/// RSA key generations actually sent, over the whole run.
-static RSA_KEYGENS: AtomicUsize = AtomicUsize::new(0);
-/// RSA private-key operations that succeeded, over the whole run.
-static RSA_OPS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// RSA key generations actually sent, over the whole run of this
+    /// thread's test (per thread: the tests run in parallel).
+    static RSA_KEYGENS: Cell<usize> = const { Cell::new(0) };
+    /// RSA private-key operations that succeeded, likewise.
+    static RSA_OPS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn bump(counter: &'static std::thread::LocalKey<Cell<usize>>) {
+    counter.with(|c| c.set(c.get() + 1));
+}
 
 fn send(card: &mut Card, m: &Model, a: &[u8]) -> Result<(Vec<u8>, u16), TestCaseError> {
     let mut reply = [0u8; 600];
@@ -401,11 +408,11 @@ fn run(actions: Vec<Action>, seed: u64) -> Result<(), TestCaseError> {
                             continue;
                         }
                         rsa_budget -= 1;
-                        RSA_KEYGENS.fetch_add(1, Ordering::Relaxed);
+                        bump(&RSA_KEYGENS);
                     }
                     let (_, sw) = send(&mut card, &m, &x)?;
                     if x.get(1..3) == Some(&[0x87, 0x07]) && (sw == 0x9000 || sw >> 8 == 0x61) {
-                        RSA_OPS.fetch_add(1, Ordering::Relaxed);
+                        bump(&RSA_OPS);
                     }
                     last_sw = sw;
                     last_apdu = x.clone();
@@ -506,14 +513,14 @@ fn random_apdu_sequences_keep_the_invariants() {
     println!(
         "property test: {cases} APDU sequences in {:.1} s ({} RSA key generations sent, {} RSA operations done)",
         start.elapsed().as_secs_f64(),
-        RSA_KEYGENS.load(Ordering::Relaxed),
-        RSA_OPS.load(Ordering::Relaxed)
+        RSA_KEYGENS.with(Cell::get),
+        RSA_OPS.with(Cell::get)
     );
 }
 
 #[test]
 fn well_formed_rsa_actions_succeed() {
-    let before = RSA_OPS.load(Ordering::Relaxed);
+    let before = RSA_OPS.with(Cell::get);
     run(
         vec![
             Action::AuthMgmt(0),
@@ -526,7 +533,7 @@ fn well_formed_rsa_actions_succeed() {
         1,
     )
     .unwrap();
-    assert_eq!(RSA_OPS.load(Ordering::Relaxed) - before, 1);
+    assert_eq!(RSA_OPS.with(Cell::get) - before, 1);
 }
 
 /// Found by CI: a SET MANAGEMENT KEY whose mutation only changed Le still
