@@ -255,15 +255,90 @@ fn http_renewal_with_the_current_key() {
     let v: serde_json::Value = serde_json::from_slice(&resp).unwrap();
     let new_serial = v["certificates"][0]["serial"].as_str().unwrap();
     assert_ne!(new_serial, old_serial);
-    let (_, rec) = http(
-        a,
-        "GET",
-        &format!("/certificates/{old_serial}"),
-        Some(TOKEN),
-        b"",
+    let record = |serial: &str| {
+        let (st, rec) = http(
+            a,
+            "GET",
+            &format!("/certificates/{serial}"),
+            Some(TOKEN),
+            b"",
+        );
+        assert_eq!(st, 200);
+        serde_json::from_slice::<serde_json::Value>(&rec).unwrap()["record"].clone()
+    };
+    // Not confirmed yet: the old certificate is still valid.
+    assert_eq!(record(old_serial)["status"], "valid");
+    assert!(record(new_serial)["confirmed_at"].is_null());
+    let confirm = serde_json::to_vec(&serde_json::json!({ "serials": [new_serial] })).unwrap();
+    // The token is required.
+    let (st, resp) = http(a, "POST", "/confirm", None, &confirm);
+    assert_eq!(
+        (st, error_of(&resp).as_str()),
+        (401, "operator authentication required")
     );
-    let rec: serde_json::Value = serde_json::from_slice(&rec).unwrap();
-    assert_eq!(rec["record"]["revocation_reason"], "superseded");
+    let (st, _) = http(
+        a,
+        "POST",
+        "/confirm",
+        Some("wrong-token-0123456789"),
+        &confirm,
+    );
+    assert_eq!(st, 401);
+    assert_eq!(record(old_serial)["status"], "valid");
+    // Confirmed: the old one is superseded; again: the same answer, marked existing.
+    let (st, resp) = http(a, "POST", "/confirm", Some(TOKEN), &confirm);
+    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&resp));
+    let v: serde_json::Value = serde_json::from_slice(&resp).unwrap();
+    assert_eq!(
+        v["confirmed"],
+        serde_json::json!([{ "serial": new_serial, "predecessor": old_serial, "existing": false }])
+    );
+    let rec = record(old_serial);
+    assert_eq!(
+        (&rec["status"], &rec["revocation_reason"]),
+        (&"revoked".into(), &"superseded".into())
+    );
+    assert!(record(new_serial)["confirmed_at"].is_i64());
+    let (st, resp) = http(a, "POST", "/confirm", Some(TOKEN), &confirm);
+    assert_eq!(st, 200);
+    let v: serde_json::Value = serde_json::from_slice(&resp).unwrap();
+    assert_eq!(v["confirmed"][0]["existing"], true);
+    // Bad confirmations: unknown serial, no predecessor, malformed body, too large.
+    let body = |serials: serde_json::Value| {
+        serde_json::to_vec(&serde_json::json!({ "serials": serials })).unwrap()
+    };
+    let unknown = "7f".repeat(20);
+    let (st, resp) = http(
+        a,
+        "POST",
+        "/confirm",
+        Some(TOKEN),
+        &body(serde_json::json!([unknown])),
+    );
+    assert_eq!(
+        (st, error_of(&resp)),
+        (404, format!("unknown serial {unknown}"))
+    );
+    let (st, resp) = http(
+        a,
+        "POST",
+        "/confirm",
+        Some(TOKEN),
+        &body(serde_json::json!([old_serial])),
+    );
+    assert_eq!(st, 400);
+    assert!(
+        error_of(&resp).contains("replaces no certificate"),
+        "{}",
+        error_of(&resp)
+    );
+    let (st, _) = http(a, "POST", "/confirm", Some(TOKEN), b"{\"serial\": 1}");
+    assert_eq!(st, 400);
+    let huge = vec![b' '; 70 * 1024];
+    let (st, _) = http(a, "POST", "/confirm", Some(TOKEN), &huge);
+    assert_eq!(st, 413);
+    let (st, _) = http(a, "GET", "/confirm", Some(TOKEN), b"");
+    assert_eq!(st, 405);
     let (_, rec) = http(
         a,
         "GET",

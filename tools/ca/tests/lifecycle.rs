@@ -1,4 +1,4 @@
-//! Idempotency, revocation and CRL (checked by openssl), renewal.
+//! Idempotency, revocation and CRL (checked by openssl), renewal and its confirmation.
 
 mod common;
 
@@ -191,8 +191,46 @@ fn revocation_reasons_and_crl() {
     assert!(!ok && out.contains("revoked"), "{out}");
 }
 
+/// Serials on a fresh CRL, with the superseded flag of their reason code.
+fn crl_entries(ca: &tamga_ca::Ca) -> Vec<(String, bool)> {
+    use der::Encode;
+    let (_, der) = ca.crl("t").unwrap();
+    let crl: x509_cert::crl::CertificateList = Decode::from_der(&der).unwrap();
+    let superseded = x509_cert::ext::pkix::CrlReason::Superseded
+        .to_der()
+        .unwrap();
+    crl.tbs_cert_list
+        .revoked_certificates
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let serial = tamga_ca::hex(r.serial_number.as_bytes());
+            let reason = r.crl_entry_extensions.iter().flatten().any(|e| {
+                e.extn_id == const_oid::db::rfc5280::ID_CE_CRL_REASONS
+                    && e.extn_value.as_bytes() == superseded.as_slice()
+            });
+            (serial, reason)
+        })
+        .collect()
+}
+
+/// Serial, status, revocation reason and confirmation time of a certificate.
+type RowState = (String, String, Option<String>, Option<i64>);
+
+/// The state of every certificate, and the row counts: what a refused operation must
+/// leave alone.
+fn state(ca: &tamga_ca::Ca) -> (Vec<RowState>, Vec<i64>) {
+    let rows = ca
+        .with_store(|s| s.list(None, 1000))
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.serial, r.status, r.revocation_reason, r.confirmed_at))
+        .collect();
+    (rows, counts(ca))
+}
+
 #[test]
-fn renewal_signed_by_current_key_supersedes() {
+fn renewal_supersedes_once_confirmed() {
     let tmp = TempDir::new("renew");
     let ca = root_and_issuing(tmp.path(), KeyAlgorithm::P256);
     let a = sample_applicant(20, Some(Role::Finance));
@@ -254,10 +292,63 @@ fn renewal_signed_by_current_key_supersedes() {
     req.signature = b64(&openssl_sign(&sign_key, &content, tmp.path()));
     let renewed = ca.renew(&req, "t").unwrap();
     assert_eq!(renewed.len(), 2);
+    let new_serials: Vec<String> = renewed.iter().map(|i| i.serial.clone()).collect();
     for (new, old) in renewed.iter().zip([&auth, &sign]) {
         assert_eq!(new.profile, old.profile);
         let row = ca.show(&new.serial).unwrap();
         assert_eq!(row.predecessor.as_deref(), Some(old.serial.as_str()));
+        assert!(row.awaiting_confirmation());
+        // Not confirmed yet: the old certificate stays valid.
+        let old_row = ca.show(&old.serial).unwrap();
+        assert_eq!(
+            (old_row.status.as_str(), old_row.revocation_reason),
+            ("valid", None)
+        );
+        let cert = Certificate::from_der(&new.der).unwrap();
+        let profile = tamga_nca::Profile::resolve(new.profile.parse().unwrap(), &a).unwrap();
+        tamga_nca::check_certificate(&cert, &profile, &a).unwrap();
+    }
+    assert!(
+        crl_entries(&ca).is_empty(),
+        "nothing revoked before confirmation"
+    );
+    // Idempotent: the same renewal again returns the same certificates.
+    let again = ca.renew(&req, "t").unwrap();
+    assert_eq!(
+        again.iter().map(|i| &i.serial).collect::<Vec<_>>(),
+        new_serials.iter().collect::<Vec<_>>()
+    );
+    assert!(again.iter().all(|i| i.existing));
+    // Another renewal of the same certificate while one awaits confirmation: refused.
+    let other = openssl_csr(&openssl_p256_key(tmp.path(), "auth3"), "a3");
+    let other_der = pem_rfc7468::decode_vec(other.as_bytes()).unwrap().1;
+    let content = RenewRequest::signed_content(&sign.serial, &[(&auth.serial, &other_der)]);
+    let second = RenewRequest {
+        holder_serial: sign.serial.clone(),
+        items: vec![RenewItem {
+            previous_serial: auth.serial.clone(),
+            csr: other,
+        }],
+        signature: b64(&openssl_sign(&sign_key, &content, tmp.path())),
+    };
+    let before = state(&ca);
+    let e = ca.renew(&second, "t").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("already has a renewal awaiting confirmation"),
+        "{e}"
+    );
+    assert_eq!(state(&ca), before);
+
+    // Confirmed (serials in any case): the old certificates are superseded and on the CRL.
+    let upper: Vec<String> = new_serials.iter().map(|s| s.to_uppercase()).collect();
+    let confirmed = ca.confirm(&upper, "t").unwrap();
+    assert_eq!(confirmed.len(), 2);
+    for (c, old) in confirmed.iter().zip([&auth, &sign]) {
+        assert_eq!(
+            (c.predecessor.as_str(), c.existing),
+            (old.serial.as_str(), false)
+        );
         let old_row = ca.show(&old.serial).unwrap();
         assert_eq!(
             (
@@ -266,17 +357,23 @@ fn renewal_signed_by_current_key_supersedes() {
             ),
             ("revoked", Some("superseded"))
         );
-        let cert = Certificate::from_der(&new.der).unwrap();
-        let profile = tamga_nca::Profile::resolve(new.profile.parse().unwrap(), &a).unwrap();
-        tamga_nca::check_certificate(&cert, &profile, &a).unwrap();
+        let new_row = ca.show(&c.serial).unwrap();
+        assert_eq!(new_row.status, "valid");
+        assert!(new_row.confirmed_at.is_some() && !new_row.awaiting_confirmation());
     }
-    // Idempotent: the same renewal again returns the same certificates.
-    let again = ca.renew(&req, "t").unwrap();
+    let mut listed = crl_entries(&ca);
+    listed.sort();
+    let mut expected = vec![(auth.serial.clone(), true), (sign.serial.clone(), true)];
+    expected.sort();
     assert_eq!(
-        again.iter().map(|i| &i.serial).collect::<Vec<_>>(),
-        renewed.iter().map(|i| &i.serial).collect::<Vec<_>>()
+        listed, expected,
+        "both superseded (reason code 4) on the CRL"
     );
-    assert!(again.iter().all(|i| i.existing));
+    // Confirming again changes nothing.
+    let before = state(&ca);
+    let again = ca.confirm(&new_serials, "t").unwrap();
+    assert!(again.iter().all(|c| c.existing));
+    assert_eq!(state(&ca), before);
     // The superseded certificate's key can no longer renew.
     let csr = openssl_csr(&auth_key, "z");
     let der = pem_rfc7468::decode_vec(csr.as_bytes()).unwrap().1;
@@ -384,4 +481,106 @@ fn a_re_signed_request_for_the_same_key_gets_the_live_certificate() {
         .issue(&app(ProfileName::IndividualAuth, other, csr3), "t")
         .unwrap_err();
     assert!(err.to_string().contains("live for this key"), "{err}");
+}
+
+#[test]
+fn bad_confirmations_are_refused_and_change_nothing() {
+    let tmp = TempDir::new("confirm");
+    let ca = root_and_issuing(tmp.path(), KeyAlgorithm::P256);
+    let a = sample_applicant(60, None);
+    let key = openssl_p256_key(tmp.path(), "k");
+    let first = ca
+        .issue(
+            &app(
+                ProfileName::IndividualSign,
+                a.clone(),
+                openssl_csr(&key, "k"),
+            ),
+            "t",
+        )
+        .unwrap();
+    let renew = |prev: &str| {
+        let csr = openssl_csr(&openssl_p256_key(tmp.path(), "n"), "n");
+        let der = pem_rfc7468::decode_vec(csr.as_bytes()).unwrap().1;
+        let content = RenewRequest::signed_content(&first.serial, &[(prev, &der)]);
+        let req = RenewRequest {
+            holder_serial: first.serial.clone(),
+            items: vec![RenewItem {
+                previous_serial: prev.into(),
+                csr,
+            }],
+            signature: base64::engine::general_purpose::STANDARD.encode(openssl_sign(
+                &key,
+                &content,
+                tmp.path(),
+            )),
+        };
+        ca.renew(&req, "t")
+    };
+    let pending = renew(&first.serial).unwrap().remove(0);
+    // A renewal awaiting confirmation cannot be renewed itself.
+    let before = state(&ca);
+    let e = renew(&pending.serial).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("awaiting confirmation: confirm it first"),
+        "{e}"
+    );
+    assert_eq!(state(&ca), before);
+
+    let unknown = "7f".repeat(20);
+    let cases: [(Vec<String>, &str); 5] = [
+        (vec![unknown.clone()], "unknown serial"),
+        (
+            vec![pending.serial.clone(), unknown.clone()],
+            "unknown serial",
+        ),
+        (
+            vec![first.serial.clone()],
+            "confirmation refused: certificate",
+        ),
+        (vec!["not hex".into()], "unknown serial"),
+        (vec![], "between 1 and 4 serials"),
+    ];
+    for (serials, msg) in cases {
+        let e = ca.confirm(&serials, "t").unwrap_err();
+        assert!(e.to_string().contains(msg), "{serials:?}: {e}");
+        assert_eq!(state(&ca), before, "{serials:?} changed the store");
+    }
+    let e = ca
+        .confirm(std::slice::from_ref(&first.serial), "t")
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "confirmation refused: certificate {} replaces no certificate (it is not a renewal)",
+            first.serial
+        )
+    );
+    assert_eq!(e.http_status(), 400);
+    // A revoked renewal cannot be confirmed; its predecessor stays valid.
+    ca.revoke(&pending.serial, RevocationReason::KeyCompromise, "t")
+        .unwrap();
+    let before = state(&ca);
+    let e = ca
+        .confirm(std::slice::from_ref(&pending.serial), "t")
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "conflict: certificate {} is revoked: a revoked renewal cannot be confirmed",
+            pending.serial
+        )
+    );
+    assert_eq!(e.http_status(), 409);
+    assert_eq!(state(&ca), before);
+    assert_eq!(ca.show(&first.serial).unwrap().status, "valid");
+    // With the failed renewal revoked, the certificate can be renewed again.
+    let next = renew(&first.serial).unwrap().remove(0);
+    assert_ne!(next.serial, pending.serial);
+    ca.confirm(&[next.serial], "t").unwrap();
+    assert_eq!(
+        ca.show(&first.serial).unwrap().revocation_reason.as_deref(),
+        Some("superseded")
+    );
 }
