@@ -6,6 +6,8 @@
 //! certificate is left alone; a slot whose key has no certificate on the card
 //! yet (a card pulled mid-way) keeps its key, and the CA answers a request for
 //! a key it already certified with that certificate, never a second one.
+//! Renewal likewise; the CA supersedes the old certificates only once the new
+//! ones are confirmed written to the card.
 
 use std::time::{Duration, Instant};
 
@@ -50,7 +52,7 @@ pub struct SlotOutcome {
     pub serial: String,
     /// Subject.
     pub subject: String,
-    /// "enrolled", "already enrolled" or "resumed".
+    /// "enrolled", "already enrolled", "renewed" or "resumed".
     pub outcome: &'static str,
 }
 

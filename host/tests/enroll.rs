@@ -119,12 +119,18 @@ fn pulled_at_every_apdu_then_rerun() {
     println!("enrolment pulled at {tried} points ({total} APDUs, before and after each)");
 }
 
+/// The emulated card in `dir`, selected.
+fn card(dir: &std::path::Path) -> Piv<EmuCard> {
+    let mut piv = Piv::new(EmuCard::open(dir.join("card")).unwrap());
+    piv.select().unwrap();
+    piv
+}
+
 /// A CA and an enrolled card in `dir`; the serials of the card's two certificates.
 fn enrolled(dir: &std::path::Path) -> (LocalCa, Vec<String>) {
     tamga_ca::Ca::init(&dir.join("ca"), &Default::default()).unwrap();
     let ca = LocalCa::open(&dir.join("ca"), "t").unwrap();
-    let mut piv = Piv::new(EmuCard::open(dir.join("card")).unwrap());
-    piv.select().unwrap();
+    let mut piv = card(dir);
     let r = enroll::enroll(
         &mut piv,
         &ca,
@@ -167,8 +173,7 @@ fn pulled_card(dir: &std::path::Path, n: u32, after: bool) -> Piv<Pulled> {
 fn renewed_once(ca: &tamga_ca::Ca, dir: &std::path::Path, old: &[String], what: &str) {
     let rows = ca.with_store(|s| s.list(None, 1000)).unwrap();
     assert_eq!(rows.len(), 4, "{what}: certificates at the CA");
-    let mut piv = Piv::new(EmuCard::open(dir.join("card")).unwrap());
-    piv.select().unwrap();
+    let mut piv = card(dir);
     let mut predecessors = Vec::new();
     for s in [KeyRef::Authentication, KeyRef::Signature] {
         let der = piv.read_certificate(s).unwrap().unwrap();
@@ -201,8 +206,7 @@ fn renewal_pulled_at_every_apdu_then_rerun() {
     let total = {
         let dir = tempfile::tempdir().unwrap();
         let (ca, old) = enrolled(dir.path());
-        let mut piv = Piv::new(EmuCard::open(dir.path().join("card")).unwrap());
-        piv.select().unwrap();
+        let mut piv = card(dir.path());
         let apdus = renew(&mut piv, &ca).unwrap().apdus as u32;
         drop(piv);
         renewed_once(ca.ca(), dir.path(), &old, "uninterrupted");
@@ -226,8 +230,7 @@ fn renewal_pulled_at_every_apdu_then_rerun() {
                 assert_eq!(ca.ca().show(serial).unwrap().status, "valid", "{what}");
             }
             // Card back in (a power cycle): run again.
-            let mut piv = Piv::new(EmuCard::open(dir.path().join("card")).unwrap());
-            piv.select().unwrap();
+            let mut piv = card(dir.path());
             let r = renew(&mut piv, &ca).unwrap_or_else(|e| panic!("rerun after a {what}: {e}"));
             assert_eq!(r.slots.len(), 2);
             drop(piv);
@@ -245,8 +248,7 @@ fn renewal_interrupted_before_confirmation_keeps_the_old_certificates() {
     let total = {
         let copy = tempfile::tempdir().unwrap();
         let (ca, _) = enrolled(copy.path());
-        let mut piv = Piv::new(EmuCard::open(copy.path().join("card")).unwrap());
-        piv.select().unwrap();
+        let mut piv = card(copy.path());
         renew(&mut piv, &ca).unwrap().apdus as u32
     };
     // Pulled at the last APDU: both new certificates written, the read-back cut short.
@@ -266,25 +268,14 @@ fn renewal_interrupted_before_confirmation_keeps_the_old_certificates() {
         "CRL empty"
     );
     // The card already holds the new certificates; the rerun only confirms them.
-    let mut piv = Piv::new(EmuCard::open(dir.path().join("card")).unwrap());
-    piv.select().unwrap();
-    let r = renew(&mut piv, &ca).unwrap();
-    assert!(
-        r.slots.iter().all(|s| s.outcome == "resumed"),
-        "{:?}",
-        r.slots
-    );
-    drop(piv);
+    let outcomes = |ca: &LocalCa| -> Vec<&str> {
+        let r = renew(&mut card(dir.path()), ca).unwrap();
+        r.slots.iter().map(|s| s.outcome).collect()
+    };
+    assert_eq!(outcomes(&ca), ["resumed", "resumed"]);
     renewed_once(ca.ca(), dir.path(), &old, "confirmed by the rerun");
     // A further renewal is a new one.
-    let mut piv = Piv::new(EmuCard::open(dir.path().join("card")).unwrap());
-    piv.select().unwrap();
-    let r = renew(&mut piv, &ca).unwrap();
-    assert!(
-        r.slots.iter().all(|s| s.outcome == "renewed"),
-        "{:?}",
-        r.slots
-    );
+    assert_eq!(outcomes(&ca), ["renewed", "renewed"]);
     assert_eq!(live_certificates(ca.ca()), 2);
 }
 
@@ -321,8 +312,7 @@ fn enrol_sign_revoke_through_a_remote_ca() {
     }
     assert!(up, "tamga-ca serve did not come up");
     let pin = Pin::new(b"123456").unwrap();
-    let mut piv = Piv::new(EmuCard::open(dir.path().join("card")).unwrap());
-    piv.select().unwrap();
+    let mut piv = card(dir.path());
     let r = enroll::enroll(
         &mut piv,
         &remote,

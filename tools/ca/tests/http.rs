@@ -68,6 +68,19 @@ fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) 
     (status, resp[split + 4..].to_vec())
 }
 
+/// The store record of a certificate, through `GET /certificates/SERIAL`.
+fn record(addr: &str, serial: &str) -> serde_json::Value {
+    let (st, body) = http(
+        addr,
+        "GET",
+        &format!("/certificates/{serial}"),
+        Some(TOKEN),
+        b"",
+    );
+    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
+    serde_json::from_slice::<serde_json::Value>(&body).unwrap()["record"].clone()
+}
+
 fn error_of(body: &[u8]) -> String {
     let v: serde_json::Value = serde_json::from_slice(body).unwrap();
     v["error"].as_str().unwrap().to_string()
@@ -125,16 +138,7 @@ fn http_api_issue_revoke_crl() {
     ]);
     assert!(ok, "{out}");
 
-    let (st, body) = http(
-        a,
-        "GET",
-        &format!("/certificates/{serial}"),
-        Some(TOKEN),
-        b"",
-    );
-    assert_eq!(st, 200);
-    let rec: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(rec["record"]["status"], "valid");
+    assert_eq!(record(a, &serial)["status"], "valid");
 
     // Bad input through HTTP: clear errors with the right status.
     let (st, body) = http(a, "POST", "/issue", Some(TOKEN), b"{not json");
@@ -218,7 +222,6 @@ fn serve_refuses_remote_address_and_short_token() {
 
 #[test]
 fn http_renewal_with_the_current_key() {
-    use base64::Engine;
     let tmp = TempDir::new("http-renew");
     drop(root_and_issuing(tmp.path(), KeyAlgorithm::P256));
     let srv = start(tmp.path(), &[]);
@@ -238,37 +241,16 @@ fn http_renewal_with_the_current_key() {
 
     let new_key = openssl_rsa_key(tmp.path(), "new");
     let csr = openssl_csr(&new_key, "n");
-    let der = pem_rfc7468::decode_vec(csr.as_bytes()).unwrap().1;
-    let content = tamga_ca::RenewRequest::signed_content(old_serial, &[(old_serial, &der)]);
-    let sig = openssl_sign(&key, &content, tmp.path());
-    let req = tamga_ca::RenewRequest {
-        holder_serial: old_serial.into(),
-        items: vec![tamga_ca::RenewItem {
-            previous_serial: old_serial.into(),
-            csr,
-        }],
-        signature: base64::engine::general_purpose::STANDARD.encode(sig),
-    };
+    let req = renew_request(old_serial, &key, &[(old_serial, &csr)], tmp.path());
     let body = serde_json::to_vec(&req).unwrap();
     let (st, resp) = http(a, "POST", "/renew", Some(TOKEN), &body);
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&resp));
     let v: serde_json::Value = serde_json::from_slice(&resp).unwrap();
     let new_serial = v["certificates"][0]["serial"].as_str().unwrap();
     assert_ne!(new_serial, old_serial);
-    let record = |serial: &str| {
-        let (st, rec) = http(
-            a,
-            "GET",
-            &format!("/certificates/{serial}"),
-            Some(TOKEN),
-            b"",
-        );
-        assert_eq!(st, 200);
-        serde_json::from_slice::<serde_json::Value>(&rec).unwrap()["record"].clone()
-    };
     // Not confirmed yet: the old certificate is still valid.
-    assert_eq!(record(old_serial)["status"], "valid");
-    assert!(record(new_serial)["confirmed_at"].is_null());
+    assert_eq!(record(a, old_serial)["status"], "valid");
+    assert!(record(a, new_serial)["confirmed_at"].is_null());
     let confirm = serde_json::to_vec(&serde_json::json!({ "serials": [new_serial] })).unwrap();
     // The token is required.
     let (st, resp) = http(a, "POST", "/confirm", None, &confirm);
@@ -284,7 +266,7 @@ fn http_renewal_with_the_current_key() {
         &confirm,
     );
     assert_eq!(st, 401);
-    assert_eq!(record(old_serial)["status"], "valid");
+    assert_eq!(record(a, old_serial)["status"], "valid");
     // Confirmed: the old one is superseded; again: the same answer, marked existing.
     let (st, resp) = http(a, "POST", "/confirm", Some(TOKEN), &confirm);
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&resp));
@@ -293,12 +275,12 @@ fn http_renewal_with_the_current_key() {
         v["confirmed"],
         serde_json::json!([{ "serial": new_serial, "predecessor": old_serial, "existing": false }])
     );
-    let rec = record(old_serial);
+    let rec = record(a, old_serial);
     assert_eq!(
         (&rec["status"], &rec["revocation_reason"]),
         (&"revoked".into(), &"superseded".into())
     );
-    assert!(record(new_serial)["confirmed_at"].is_i64());
+    assert!(record(a, new_serial)["confirmed_at"].is_i64());
     let (st, resp) = http(a, "POST", "/confirm", Some(TOKEN), &confirm);
     assert_eq!(st, 200);
     let v: serde_json::Value = serde_json::from_slice(&resp).unwrap();
@@ -339,15 +321,7 @@ fn http_renewal_with_the_current_key() {
     assert_eq!(st, 413);
     let (st, _) = http(a, "GET", "/confirm", Some(TOKEN), b"");
     assert_eq!(st, 405);
-    let (_, rec) = http(
-        a,
-        "GET",
-        &format!("/certificates/{new_serial}"),
-        Some(TOKEN),
-        b"",
-    );
-    let rec: serde_json::Value = serde_json::from_slice(&rec).unwrap();
-    assert_eq!(rec["record"]["predecessor"], old_serial);
+    assert_eq!(record(a, new_serial)["predecessor"], old_serial);
     // A tampered request (other CSR, same signature) is refused.
     let mut bad = req.clone();
     bad.items[0].csr = openssl_csr(&new_key, "other");

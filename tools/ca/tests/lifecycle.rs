@@ -6,7 +6,7 @@ use base64::Engine;
 use common::*;
 use der::Decode;
 use tamga_ca::bench::{p256_csr, sample_applicant};
-use tamga_ca::{Error, KeyAlgorithm, RenewItem, RenewRequest, RevocationReason};
+use tamga_ca::{Error, KeyAlgorithm, RevocationReason};
 use tamga_nca::{ProfileName, Role};
 use x509_cert::Certificate;
 
@@ -260,36 +260,18 @@ fn renewal_supersedes_once_confirmed() {
     // New keys, requests for both certificates, signed with the current signature key.
     let new_auth = openssl_csr(&openssl_p256_key(tmp.path(), "auth2"), "a2");
     let new_sign = openssl_csr(&openssl_rsa_key(tmp.path(), "sign2"), "s2");
-    let ders: Vec<Vec<u8>> = [&new_auth, &new_sign]
-        .iter()
-        .map(|p| pem_rfc7468::decode_vec(p.as_bytes()).unwrap().1)
-        .collect();
-    let content = RenewRequest::signed_content(
-        &sign.serial,
-        &[(&auth.serial, &ders[0]), (&sign.serial, &ders[1])],
-    );
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    let mut req = RenewRequest {
-        holder_serial: sign.serial.clone(),
-        items: vec![
-            RenewItem {
-                previous_serial: auth.serial.clone(),
-                csr: new_auth,
-            },
-            RenewItem {
-                previous_serial: sign.serial.clone(),
-                csr: new_sign,
-            },
-        ],
-        signature: b64(&openssl_sign(&auth_key, &content, tmp.path())),
-    };
+    let items = [
+        (auth.serial.as_str(), new_auth.as_str()),
+        (sign.serial.as_str(), new_sign.as_str()),
+    ];
     // Signed by the wrong key (the auth key, while the holder is the signature cert): refused.
+    let wrong = renew_request(&sign.serial, &auth_key, &items, tmp.path());
     let before = counts(&ca);
-    let e = ca.renew(&req, "t").unwrap_err();
+    let e = ca.renew(&wrong, "t").unwrap_err();
     assert!(e.to_string().contains("does not verify"), "{e}");
     assert_eq!(counts(&ca), before);
 
-    req.signature = b64(&openssl_sign(&sign_key, &content, tmp.path()));
+    let req = renew_request(&sign.serial, &sign_key, &items, tmp.path());
     let renewed = ca.renew(&req, "t").unwrap();
     assert_eq!(renewed.len(), 2);
     let new_serials: Vec<String> = renewed.iter().map(|i| i.serial.clone()).collect();
@@ -321,16 +303,12 @@ fn renewal_supersedes_once_confirmed() {
     assert!(again.iter().all(|i| i.existing));
     // Another renewal of the same certificate while one awaits confirmation: refused.
     let other = openssl_csr(&openssl_p256_key(tmp.path(), "auth3"), "a3");
-    let other_der = pem_rfc7468::decode_vec(other.as_bytes()).unwrap().1;
-    let content = RenewRequest::signed_content(&sign.serial, &[(&auth.serial, &other_der)]);
-    let second = RenewRequest {
-        holder_serial: sign.serial.clone(),
-        items: vec![RenewItem {
-            previous_serial: auth.serial.clone(),
-            csr: other,
-        }],
-        signature: b64(&openssl_sign(&sign_key, &content, tmp.path())),
-    };
+    let second = renew_request(
+        &sign.serial,
+        &sign_key,
+        &[(&auth.serial, &other)],
+        tmp.path(),
+    );
     let before = state(&ca);
     let e = ca.renew(&second, "t").unwrap_err();
     assert!(
@@ -376,16 +354,12 @@ fn renewal_supersedes_once_confirmed() {
     assert_eq!(state(&ca), before);
     // The superseded certificate's key can no longer renew.
     let csr = openssl_csr(&auth_key, "z");
-    let der = pem_rfc7468::decode_vec(csr.as_bytes()).unwrap().1;
-    let content = RenewRequest::signed_content(&sign.serial, &[(&renewed[0].serial, &der)]);
-    let late = RenewRequest {
-        holder_serial: sign.serial.clone(),
-        items: vec![RenewItem {
-            previous_serial: renewed[0].serial.clone(),
-            csr,
-        }],
-        signature: b64(&openssl_sign(&sign_key, &content, tmp.path())),
-    };
+    let late = renew_request(
+        &sign.serial,
+        &sign_key,
+        &[(&renewed[0].serial, &csr)],
+        tmp.path(),
+    );
     let e = ca.renew(&late, "t").unwrap_err();
     assert!(e.to_string().contains("is not valid"), "{e}");
 }
@@ -440,6 +414,50 @@ fn store_is_wal_full_sync_and_versioned() {
         .err()
         .unwrap();
     assert!(e.to_string().contains("newer than this program"), "{e}");
+}
+
+#[test]
+fn migration_3_counts_earlier_renewals_as_confirmed() {
+    let tmp = TempDir::new("migrate");
+    let ca = root_and_issuing(tmp.path(), KeyAlgorithm::P256);
+    let a = sample_applicant(80, None);
+    let (_, csr1) = p256_csr(&a).unwrap();
+    let (_, csr2) = p256_csr(&a).unwrap();
+    let first = ca
+        .issue(&app(ProfileName::IndividualAuth, a.clone(), csr1), "t")
+        .unwrap();
+    let second = ca
+        .issue(&app(ProfileName::IndividualSign, a, csr2), "t")
+        .unwrap();
+    // A version-2 store: no confirmed_at; `second` a renewal of `first` the old way
+    // (predecessor superseded at issue).
+    ca.with_store(|s| {
+        s.conn()
+            .execute_batch(&format!(
+                "DROP INDEX certificates_predecessor;
+                 ALTER TABLE certificates DROP COLUMN confirmed_at;
+                 UPDATE certificates SET predecessor = '{}' WHERE serial = '{}';
+                 UPDATE certificates SET status = 'revoked', revocation_reason = 'superseded'
+                     WHERE serial = '{}';
+                 PRAGMA user_version = 2;",
+                first.serial, second.serial, first.serial
+            ))
+            .map_err(Error::from)
+    })
+    .unwrap();
+    drop(ca);
+    let ca = tamga_ca::Ca::open(&tmp.path().join("ca")).unwrap();
+    assert_eq!(
+        ca.with_store(|s| s.schema_version()).unwrap(),
+        tamga_ca::store::SCHEMA_VERSION
+    );
+    let renewed = ca.show(&second.serial).unwrap();
+    assert!(renewed.confirmed_at.is_some() && !renewed.awaiting_confirmation());
+    assert_eq!(ca.show(&first.serial).unwrap().confirmed_at, None);
+    let again = ca
+        .confirm(std::slice::from_ref(&second.serial), "t")
+        .unwrap();
+    assert!(again[0].existing);
 }
 
 #[test]
@@ -501,21 +519,10 @@ fn bad_confirmations_are_refused_and_change_nothing() {
         .unwrap();
     let renew = |prev: &str| {
         let csr = openssl_csr(&openssl_p256_key(tmp.path(), "n"), "n");
-        let der = pem_rfc7468::decode_vec(csr.as_bytes()).unwrap().1;
-        let content = RenewRequest::signed_content(&first.serial, &[(prev, &der)]);
-        let req = RenewRequest {
-            holder_serial: first.serial.clone(),
-            items: vec![RenewItem {
-                previous_serial: prev.into(),
-                csr,
-            }],
-            signature: base64::engine::general_purpose::STANDARD.encode(openssl_sign(
-                &key,
-                &content,
-                tmp.path(),
-            )),
-        };
-        ca.renew(&req, "t")
+        ca.renew(
+            &renew_request(&first.serial, &key, &[(prev, &csr)], tmp.path()),
+            "t",
+        )
     };
     let pending = renew(&first.serial).unwrap().remove(0);
     // A renewal awaiting confirmation cannot be renewed itself.
