@@ -21,7 +21,7 @@ pub trait CaClient {
     /// Confirm renewed certificates (by serial) once they are on the card: the CA
     /// supersedes their predecessors (idempotent).
     fn confirm(&self, serials: &[String]) -> Result<Vec<Confirmed>>;
-    /// The CA's record of a certificate.
+    /// The CA's record of a certificate (with its DER).
     fn record(&self, serial: &str) -> Result<CertRow>;
     /// Revoke a certificate.
     fn revoke(&self, serial: &str, reason: RevocationReason) -> Result<()>;
@@ -163,10 +163,15 @@ impl RemoteCa {
     }
 }
 
-fn with_der(mut i: Issued) -> Result<Issued> {
-    let (_, der) = pem_rfc7468::decode_vec(i.certificate.as_bytes())
+/// The DER of a certificate PEM from the CA.
+fn pem_der(pem: &str) -> Result<Vec<u8>> {
+    let (_, der) = pem_rfc7468::decode_vec(pem.as_bytes())
         .map_err(|e| Error::Ca(format!("certificate PEM from the CA: {e}")))?;
-    i.der = der;
+    Ok(der)
+}
+
+fn with_der(mut i: Issued) -> Result<Issued> {
+    i.der = pem_der(&i.certificate)?;
     Ok(i)
 }
 
@@ -200,13 +205,15 @@ impl CaClient for RemoteCa {
         #[derive(serde::Deserialize)]
         struct Answer {
             record: CertRow,
+            certificate: String,
         }
         let serial = serial.trim();
         if serial.is_empty() || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::Invalid(format!("{serial:?} is not a hex serial")));
         }
         let path = format!("/certificates/{serial}");
-        let v: Answer = Self::json(&self.request("GET", &path, None)?)?;
+        let mut v: Answer = Self::json(&self.request("GET", &path, None)?)?;
+        v.record.der = pem_der(&v.certificate)?;
         Ok(v.record)
     }
     fn revoke(&self, serial: &str, reason: RevocationReason) -> Result<()> {

@@ -325,12 +325,14 @@ fn enrol_sign_revoke_through_a_remote_ca() {
     assert_eq!(r.slots.len(), 2);
     // Renewal through the server: confirmed there, the old certificates superseded.
     let renewed = renew(&mut piv, &remote).unwrap();
-    for (old, new) in r.slots.iter().zip(&renewed.slots) {
+    let slots = [KeyRef::Authentication, KeyRef::Signature];
+    for ((old, new), slot) in r.slots.iter().zip(&renewed.slots).zip(slots) {
         assert_eq!(new.outcome, "renewed");
         let record = remote.record(&old.serial).unwrap();
         assert_eq!(record.revocation_reason.as_deref(), Some("superseded"));
         let record = remote.record(&new.serial).unwrap();
         assert_eq!(record.predecessor.as_deref(), Some(old.serial.as_str()));
+        assert_eq!(Some(record.der), piv.read_certificate(slot).unwrap());
         assert!(record.confirmed_at.is_some());
     }
     // Confirming again changes nothing.

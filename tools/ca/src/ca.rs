@@ -899,7 +899,7 @@ impl Ca {
             }
             let existing = !Store::confirm(&tx, &serial, now)?;
             if !existing {
-                // false: the predecessor was revoked for another reason meanwhile, which stays.
+                // Leaves a predecessor revoked for another reason meanwhile as it is.
                 Store::revoke(
                     &tx,
                     &predecessor,
