@@ -6,7 +6,8 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-use tamga_ca::{Application, Issued, RenewRequest, RevocationReason};
+use tamga_ca::store::CertRow;
+use tamga_ca::{Application, ConfirmRequest, Confirmed, Issued, RenewRequest, RevocationReason};
 
 use crate::error::{Error, Result};
 
@@ -14,8 +15,14 @@ use crate::error::{Error, Result};
 pub trait CaClient {
     /// Issue a certificate for an application (idempotent).
     fn issue(&self, app: &Application) -> Result<Issued>;
-    /// Renew certificates with a request signed by the holder's current key.
+    /// Renew certificates with a request signed by the holder's current key; the
+    /// replaced certificates stay valid until [`CaClient::confirm`].
     fn renew(&self, req: &RenewRequest) -> Result<Vec<Issued>>;
+    /// Confirm renewed certificates (by serial) once they are on the card: the CA
+    /// supersedes their predecessors (idempotent).
+    fn confirm(&self, serials: &[String]) -> Result<Vec<Confirmed>>;
+    /// The CA's record of a certificate (with its DER).
+    fn record(&self, serial: &str) -> Result<CertRow>;
     /// Revoke a certificate.
     fn revoke(&self, serial: &str, reason: RevocationReason) -> Result<()>;
     /// The current CRL (DER).
@@ -60,6 +67,12 @@ impl CaClient for LocalCa {
     }
     fn renew(&self, req: &RenewRequest) -> Result<Vec<Issued>> {
         self.ca.renew(req, &self.actor).map_err(ca_err)
+    }
+    fn confirm(&self, serials: &[String]) -> Result<Vec<Confirmed>> {
+        self.ca.confirm(serials, &self.actor).map_err(ca_err)
+    }
+    fn record(&self, serial: &str) -> Result<CertRow> {
+        self.ca.show(serial).map_err(ca_err)
     }
     fn revoke(&self, serial: &str, reason: RevocationReason) -> Result<()> {
         self.ca
@@ -150,10 +163,15 @@ impl RemoteCa {
     }
 }
 
-fn with_der(mut i: Issued) -> Result<Issued> {
-    let (_, der) = pem_rfc7468::decode_vec(i.certificate.as_bytes())
+/// The DER of a certificate PEM from the CA.
+fn pem_der(pem: &str) -> Result<Vec<u8>> {
+    let (_, der) = pem_rfc7468::decode_vec(pem.as_bytes())
         .map_err(|e| Error::Ca(format!("certificate PEM from the CA: {e}")))?;
-    i.der = der;
+    Ok(der)
+}
+
+fn with_der(mut i: Issued) -> Result<Issued> {
+    i.der = pem_der(&i.certificate)?;
     Ok(i)
 }
 
@@ -170,6 +188,33 @@ impl CaClient for RemoteCa {
         }
         let v: Renewed = Self::json(&self.request("POST", "/renew", Some(&body))?)?;
         v.certificates.into_iter().map(with_der).collect()
+    }
+    fn confirm(&self, serials: &[String]) -> Result<Vec<Confirmed>> {
+        let req = ConfirmRequest {
+            serials: serials.to_vec(),
+        };
+        let body = serde_json::to_vec(&req).map_err(ca_err)?;
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            confirmed: Vec<Confirmed>,
+        }
+        let v: Answer = Self::json(&self.request("POST", "/confirm", Some(&body))?)?;
+        Ok(v.confirmed)
+    }
+    fn record(&self, serial: &str) -> Result<CertRow> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            record: CertRow,
+            certificate: String,
+        }
+        let serial = serial.trim();
+        if serial.is_empty() || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::Invalid(format!("{serial:?} is not a hex serial")));
+        }
+        let path = format!("/certificates/{serial}");
+        let mut v: Answer = Self::json(&self.request("GET", &path, None)?)?;
+        v.record.der = pem_der(&v.certificate)?;
+        Ok(v.record)
     }
     fn revoke(&self, serial: &str, reason: RevocationReason) -> Result<()> {
         let body = serde_json::to_vec(&serde_json::json!({"serial": serial, "reason": reason}))

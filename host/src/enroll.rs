@@ -6,6 +6,8 @@
 //! certificate is left alone; a slot whose key has no certificate on the card
 //! yet (a card pulled mid-way) keeps its key, and the CA answers a request for
 //! a key it already certified with that certificate, never a second one.
+//! Renewal likewise; the CA supersedes the old certificates only once the new
+//! ones are confirmed written to the card.
 
 use std::time::{Duration, Instant};
 
@@ -50,7 +52,7 @@ pub struct SlotOutcome {
     pub serial: String,
     /// Subject.
     pub subject: String,
-    /// "enrolled", "already enrolled" or "resumed".
+    /// "enrolled", "already enrolled", "renewed" or "resumed".
     pub outcome: &'static str,
 }
 
@@ -64,6 +66,17 @@ impl SlotOutcome {
             serial: issued.serial.clone(),
             subject: cert.tbs_certificate().subject().to_string(),
             outcome: if issued.existing { "resumed" } else { done },
+        }
+    }
+
+    /// A slot left as it is: `cert` is the certificate on the card.
+    fn on_card(slot: u8, profile: String, cert: &Certificate, outcome: &'static str) -> Self {
+        SlotOutcome {
+            slot: format!("{slot:02X}"),
+            profile,
+            serial: crate::certinfo::serial_hex(cert.tbs_certificate().serial_number().as_bytes()),
+            subject: cert.tbs_certificate().subject().to_string(),
+            outcome,
         }
     }
 }
@@ -237,15 +250,12 @@ pub fn enroll<T: Transport>(
             let same_key = cert_spki(cert)? == spki_der(key)?;
             let matches = tamga_nca::check_certificate(cert, &profile, &req.applicant).is_ok();
             if same_key && matches && live(cert) && !req.replace {
-                slots.push(SlotOutcome {
-                    slot: format!("{s:02X}"),
-                    profile: name.to_string(),
-                    serial: crate::certinfo::serial_hex(
-                        cert.tbs_certificate().serial_number().as_bytes(),
-                    ),
-                    subject: cert.tbs_certificate().subject().to_string(),
-                    outcome: "already enrolled",
-                });
+                slots.push(SlotOutcome::on_card(
+                    s,
+                    name.to_string(),
+                    cert,
+                    "already enrolled",
+                ));
                 continue;
             }
             if same_key && !matches && !req.replace {
@@ -359,8 +369,14 @@ fn card_key<T: Transport>(piv: &mut Piv<T>, slot: KeyRef) -> Result<PublicKey> {
 /// signed by it, and the renewal signed by the holder's other NCA key, whose
 /// certificate is valid at the CA (9A is renewed under the signature key 9C,
 /// then 9C under the new 9A). The replaced certificates move to the retired
-/// certificate objects and the key history. An interrupted renewal resumes
-/// with the new key already on the card.
+/// certificate objects and the key history. Once both new certificates are
+/// written and read back, the CA is asked to confirm them, which supersedes the
+/// old ones: until then they stay valid.
+///
+/// An interrupted renewal resumes: a slot holding a key without its
+/// certificate keeps that new key (the CA returns the certificate it issued for
+/// it), and a slot whose certificate is a renewal still awaiting confirmation
+/// is not renewed again, only confirmed.
 pub fn renew<T: Transport>(
     piv: &mut Piv<T>,
     ca: &dyn CaClient,
@@ -380,6 +396,8 @@ pub fn renew<T: Transport>(
     let card_serial = t.step("select card".into(), || piv.serial())?;
     t.step("management key".into(), || piv.authenticate(mgmt))?;
     let mut slots = Vec::new();
+    // Renewed certificates on the card (slot, serial, DER), confirmed at the end.
+    let mut written = Vec::new();
     for (slot, holder) in [
         (KeyRef::Authentication, KeyRef::Signature),
         (KeyRef::Signature, KeyRef::Authentication),
@@ -393,14 +411,28 @@ pub fn renew<T: Transport>(
                 card_key(piv, holder)?,
             ))
         })?;
+        let old_serial =
+            crate::certinfo::serial_hex(old.tbs_certificate().serial_number().as_bytes());
+        let old_der = old
+            .to_der()
+            .map_err(|_| Error::Malformed { op: "certificate" })?;
+        // Renewed and written by an interrupted run, not yet confirmed: keep it.
+        if cert_spki(&old)? == spki_der(&old_key)? {
+            let record = t.step(format!("{s:02X} status at the {}", ca.describe()), || {
+                ca.record(&old_serial)
+            })?;
+            if record.awaiting_confirmation() {
+                slots.push(SlotOutcome::on_card(s, record.profile, &old, "resumed"));
+                written.push((slot, old_serial, old_der));
+                continue;
+            }
+        }
         if cert_spki(&holder_cert)? != spki_der(&holder_key)? || !live(&holder_cert) {
             return Err(Error::Invalid(format!(
                 "slot {:02X} has no valid certificate for its key: renewal needs one, enrol again instead",
                 holder.to_u8()
             )));
         }
-        let old_serial =
-            crate::certinfo::serial_hex(old.tbs_certificate().serial_number().as_bytes());
         let holder_serial =
             crate::certinfo::serial_hex(holder_cert.tbs_certificate().serial_number().as_bytes());
         // The key certified in the slot is replaced; a key without its certificate
@@ -448,9 +480,6 @@ pub fn renew<T: Transport>(
                 issued.serial
             )));
         }
-        let old_der = old
-            .to_der()
-            .map_err(|_| Error::Malformed { op: "certificate" })?;
         t.step(format!("{s:02X} retire old certificate"), || {
             retire(piv, &old_der)
         })?;
@@ -458,7 +487,23 @@ pub fn renew<T: Transport>(
             piv.write_certificate(slot, &issued.der)
         })?;
         slots.push(SlotOutcome::issued(s, &issued, &cert, "renewed"));
+        written.push((slot, issued.serial, issued.der));
     }
+    t.step("read back the new certificates".into(), || {
+        for (slot, serial, der) in &written {
+            if piv.read_certificate(*slot)?.as_deref() != Some(der.as_slice()) {
+                return Err(Error::Invalid(format!(
+                    "slot {:02X} does not hold the new certificate {serial} after writing it",
+                    slot.to_u8()
+                )));
+            }
+        }
+        Ok(())
+    })?;
+    let serials: Vec<String> = written.into_iter().map(|(_, serial, _)| serial).collect();
+    t.step(format!("confirm at the {}", ca.describe()), || {
+        ca.confirm(&serials)
+    })?;
     Ok(Report::new(
         piv,
         card_serial,

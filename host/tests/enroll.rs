@@ -1,7 +1,10 @@
 //! Enrolment is resumable: the card pulled at any APDU (before or after the
 //! card handled it), then the enrolment run again, always ends with the two
 //! certificates on the card and never a second live certificate at the CA.
-//! And the same flow through a remote `tamga-ca serve`.
+//! Renewal likewise: pulled at any APDU and run again, it ends with the old
+//! certificates superseded exactly once and the new ones live; until the new
+//! certificates are confirmed on the card, the old ones stay valid.
+//! And the same flows through a remote `tamga-ca serve`.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -116,6 +119,166 @@ fn pulled_at_every_apdu_then_rerun() {
     println!("enrolment pulled at {tried} points ({total} APDUs, before and after each)");
 }
 
+/// The emulated card in `dir`, selected.
+fn card(dir: &std::path::Path) -> Piv<EmuCard> {
+    let mut piv = Piv::new(EmuCard::open(dir.join("card")).unwrap());
+    piv.select().unwrap();
+    piv
+}
+
+/// A CA and an enrolled card in `dir`; the serials of the card's two certificates.
+fn enrolled(dir: &std::path::Path) -> (LocalCa, Vec<String>) {
+    tamga_ca::Ca::init(&dir.join("ca"), &Default::default()).unwrap();
+    let ca = LocalCa::open(&dir.join("ca"), "t").unwrap();
+    let mut piv = card(dir);
+    let r = enroll::enroll(
+        &mut piv,
+        &ca,
+        &request(),
+        &Pin::new(b"123456").unwrap(),
+        &MgmtKey::default_key(),
+        &mut |_| {},
+    )
+    .unwrap();
+    (ca, r.slots.into_iter().map(|s| s.serial).collect())
+}
+
+fn renew<T: Transport>(piv: &mut Piv<T>, ca: &dyn CaClient) -> Result<enroll::Report> {
+    let pin = Pin::new(b"123456").unwrap();
+    enroll::renew(
+        piv,
+        ca,
+        Algorithm::EccP256,
+        &pin,
+        &MgmtKey::default_key(),
+        &mut |_| {},
+    )
+}
+
+/// The card in `dir`, pulled at APDU `n` (before the card handles it, or after).
+fn pulled_card(dir: &std::path::Path, n: u32, after: bool) -> Piv<Pulled> {
+    let left = Rc::new(Cell::new(None));
+    let mut piv = Piv::new(Pulled {
+        card: EmuCard::open(dir.join("card")).unwrap(),
+        left: left.clone(),
+        after,
+    });
+    piv.select().unwrap();
+    left.set(Some(if after { n + 1 } else { n }));
+    piv
+}
+
+/// After a finished renewal: `old` superseded, the two certificates on the card
+/// live renewals of them, confirmed, and no other certificate at the CA.
+fn renewed_once(ca: &tamga_ca::Ca, dir: &std::path::Path, old: &[String], what: &str) {
+    let rows = ca.with_store(|s| s.list(None, 1000)).unwrap();
+    assert_eq!(rows.len(), 4, "{what}: certificates at the CA");
+    let mut piv = card(dir);
+    let mut predecessors = Vec::new();
+    for s in [KeyRef::Authentication, KeyRef::Signature] {
+        let der = piv.read_certificate(s).unwrap().unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r.der == der)
+            .expect("card certificate at the CA");
+        assert_eq!(row.status, "valid", "{what}");
+        assert!(
+            row.confirmed_at.is_some(),
+            "{what}: {} confirmed",
+            row.serial
+        );
+        predecessors.push(row.predecessor.clone().unwrap());
+    }
+    assert_eq!(predecessors, old, "{what}");
+    for serial in old {
+        let row = ca.show(serial).unwrap();
+        assert_eq!(
+            (row.status.as_str(), row.revocation_reason.as_deref()),
+            ("revoked", Some("superseded")),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn renewal_pulled_at_every_apdu_then_rerun() {
+    // How many APDUs a whole renewal takes.
+    let total = {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, old) = enrolled(dir.path());
+        let mut piv = card(dir.path());
+        let apdus = renew(&mut piv, &ca).unwrap().apdus as u32;
+        drop(piv);
+        renewed_once(ca.ca(), dir.path(), &old, "uninterrupted");
+        apdus
+    };
+    let mut tried = 0;
+    for after in [false, true] {
+        for n in 0..total {
+            let what = format!("pull at APDU {n} (after: {after})");
+            let dir = tempfile::tempdir().unwrap();
+            let (ca, old) = enrolled(dir.path());
+            let mut piv = pulled_card(dir.path(), n, after);
+            let first = renew(&mut piv, &ca);
+            assert!(
+                matches!(first, Err(Error::CardRemoved)),
+                "{what}: {first:?}"
+            );
+            drop(piv);
+            // Not confirmed: the old certificates are still valid.
+            for serial in &old {
+                assert_eq!(ca.ca().show(serial).unwrap().status, "valid", "{what}");
+            }
+            // Card back in (a power cycle): run again.
+            let mut piv = card(dir.path());
+            let r = renew(&mut piv, &ca).unwrap_or_else(|e| panic!("rerun after a {what}: {e}"));
+            assert_eq!(r.slots.len(), 2);
+            drop(piv);
+            renewed_once(ca.ca(), dir.path(), &old, &what);
+            tried += 1;
+        }
+    }
+    println!("renewal pulled at {tried} points ({total} APDUs, before and after each)");
+}
+
+#[test]
+fn renewal_interrupted_before_confirmation_keeps_the_old_certificates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, old) = enrolled(dir.path());
+    let total = {
+        let copy = tempfile::tempdir().unwrap();
+        let (ca, _) = enrolled(copy.path());
+        let mut piv = card(copy.path());
+        renew(&mut piv, &ca).unwrap().apdus as u32
+    };
+    // Pulled at the last APDU: both new certificates written, the read-back cut short.
+    let mut piv = pulled_card(dir.path(), total - 1, false);
+    assert!(matches!(renew(&mut piv, &ca), Err(Error::CardRemoved)));
+    drop(piv);
+    let rows = ca.ca().with_store(|s| s.list(None, 1000)).unwrap();
+    assert_eq!(rows.len(), 4);
+    for row in &rows {
+        assert_eq!(row.status, "valid");
+        assert_eq!(row.awaiting_confirmation(), !old.contains(&row.serial));
+    }
+    let (_, crl) = ca.ca().crl("t").unwrap();
+    let crl: x509_cert::crl::CertificateList = der::Decode::from_der(&crl).unwrap();
+    assert!(
+        crl.tbs_cert_list.revoked_certificates.is_none(),
+        "CRL empty"
+    );
+    // The card already holds the new certificates; the rerun only confirms them.
+    let outcomes = |ca: &LocalCa| -> Vec<&str> {
+        let r = renew(&mut card(dir.path()), ca).unwrap();
+        r.slots.iter().map(|s| s.outcome).collect()
+    };
+    assert_eq!(outcomes(&ca), ["resumed", "resumed"]);
+    renewed_once(ca.ca(), dir.path(), &old, "confirmed by the rerun");
+    // A further renewal is a new one.
+    assert_eq!(outcomes(&ca), ["renewed", "renewed"]);
+    assert_eq!(live_certificates(ca.ca()), 2);
+}
+
 #[test]
 fn enrol_sign_revoke_through_a_remote_ca() {
     let dir = tempfile::tempdir().unwrap();
@@ -149,8 +312,7 @@ fn enrol_sign_revoke_through_a_remote_ca() {
     }
     assert!(up, "tamga-ca serve did not come up");
     let pin = Pin::new(b"123456").unwrap();
-    let mut piv = Piv::new(EmuCard::open(dir.path().join("card")).unwrap());
-    piv.select().unwrap();
+    let mut piv = card(dir.path());
     let r = enroll::enroll(
         &mut piv,
         &remote,
@@ -161,7 +323,22 @@ fn enrol_sign_revoke_through_a_remote_ca() {
     )
     .unwrap();
     assert_eq!(r.slots.len(), 2);
-    for s in &r.slots {
+    // Renewal through the server: confirmed there, the old certificates superseded.
+    let renewed = renew(&mut piv, &remote).unwrap();
+    let slots = [KeyRef::Authentication, KeyRef::Signature];
+    for ((old, new), slot) in r.slots.iter().zip(&renewed.slots).zip(slots) {
+        assert_eq!(new.outcome, "renewed");
+        let record = remote.record(&old.serial).unwrap();
+        assert_eq!(record.revocation_reason.as_deref(), Some("superseded"));
+        let record = remote.record(&new.serial).unwrap();
+        assert_eq!(record.predecessor.as_deref(), Some(old.serial.as_str()));
+        assert_eq!(Some(record.der), piv.read_certificate(slot).unwrap());
+        assert!(record.confirmed_at.is_some());
+    }
+    // Confirming again changes nothing.
+    let serials: Vec<String> = renewed.slots.iter().map(|s| s.serial.clone()).collect();
+    assert!(remote.confirm(&serials).unwrap().iter().all(|c| c.existing));
+    for s in &renewed.slots {
         remote
             .revoke(&s.serial, tamga_ca::RevocationReason::KeyCompromise)
             .unwrap();
@@ -170,7 +347,7 @@ fn enrol_sign_revoke_through_a_remote_ca() {
     // A wrong token is refused with a clear error.
     let intruder = RemoteCa::new(&url, Some("wrong-token-000000000000".into())).unwrap();
     let err = intruder
-        .revoke(&r.slots[0].serial, tamga_ca::RevocationReason::Death)
+        .revoke(&renewed.slots[0].serial, tamga_ca::RevocationReason::Death)
         .unwrap_err();
     assert!(err.to_string().contains("401"), "{err}");
 }

@@ -1,4 +1,4 @@
-//! The wire format of applications and renewal requests (JSON).
+//! The wire format of applications, renewal requests and renewal confirmations (JSON).
 //!
 //! An application carries the applicant data, the requested profile, the PKCS#10 request
 //! (signed by the card: proof of possession) and a list of further signatures over
@@ -67,14 +67,18 @@ pub struct Application {
 /// Largest application or renewal request accepted, in bytes of JSON.
 pub const MAX_REQUEST_LEN: usize = 64 * 1024;
 
+/// Parses JSON of at most [`MAX_REQUEST_LEN`] bytes.
+fn from_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    if bytes.len() > MAX_REQUEST_LEN {
+        return Err(Error::TooLarge(MAX_REQUEST_LEN));
+    }
+    serde_json::from_slice(bytes).map_err(|e| Error::Json(e.to_string()))
+}
+
 impl Application {
     /// Parses JSON (with a size limit) and checks the applicant fields.
     pub fn from_json(bytes: &[u8]) -> Result<Application> {
-        if bytes.len() > MAX_REQUEST_LEN {
-            return Err(Error::TooLarge(MAX_REQUEST_LEN));
-        }
-        let app: Application =
-            serde_json::from_slice(bytes).map_err(|e| Error::Json(e.to_string()))?;
+        let app: Application = from_json(bytes)?;
         app.applicant.validate()?;
         Ok(app)
     }
@@ -120,10 +124,7 @@ pub struct RenewRequest {
 impl RenewRequest {
     /// Parses JSON, with a size limit.
     pub fn from_json(bytes: &[u8]) -> Result<RenewRequest> {
-        if bytes.len() > MAX_REQUEST_LEN {
-            return Err(Error::TooLarge(MAX_REQUEST_LEN));
-        }
-        serde_json::from_slice(bytes).map_err(|e| Error::Json(e.to_string()))
+        from_json(bytes)
     }
 
     /// The bytes the holder signs, given the CSR DERs in item order.
@@ -137,5 +138,21 @@ impl RenewRequest {
             ));
         }
         s.into_bytes()
+    }
+}
+
+/// Confirmation of renewals: the serials (hex) of the new certificates, sent once the host
+/// has written them to the card and read them back. See [`Ca::confirm`](crate::Ca::confirm).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmRequest {
+    /// Serials of the renewed certificates.
+    pub serials: Vec<String>,
+}
+
+impl ConfirmRequest {
+    /// Parses JSON, with a size limit.
+    pub fn from_json(bytes: &[u8]) -> Result<ConfirmRequest> {
+        from_json(bytes)
     }
 }

@@ -155,6 +155,20 @@ impl Issued {
     }
 }
 
+/// Most items in one renewal request, and most serials in one confirmation.
+pub const MAX_RENEW_ITEMS: usize = 4;
+
+/// A renewal confirmed by [`Ca::confirm`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Confirmed {
+    /// Serial of the new certificate, hex.
+    pub serial: String,
+    /// Serial of the certificate it superseded, hex.
+    pub predecessor: String,
+    /// True when the renewal had been confirmed before and nothing changed.
+    pub existing: bool,
+}
+
 /// PEM-encodes DER with a label.
 pub(crate) fn pem(der: &[u8], label: &str) -> Result<String> {
     pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der)
@@ -550,6 +564,7 @@ impl Ca {
                 revoked_at: None,
                 revocation_reason: None,
                 predecessor,
+                confirmed_at: None,
                 der: cert.to_der()?,
                 request_id: 0,
             },
@@ -686,12 +701,16 @@ impl Ca {
         self.commit(prepared, actor)
     }
 
-    /// Renewal: new certificates for requests signed by the holder's current valid key;
-    /// the replaced certificates are marked superseded in the same transaction that
-    /// writes the new ones.
+    /// Renewal: new certificates for requests signed by the holder's current valid key.
+    /// Each new certificate records the one it replaces (`predecessor`); the replaced
+    /// certificates stay valid until [`Ca::confirm`] says the new ones are on the card.
+    /// A certificate has at most one renewal awaiting confirmation, and a renewal
+    /// awaiting confirmation cannot itself be renewed.
     pub fn renew(&self, req: &RenewRequest, actor: &str) -> Result<Vec<Issued>> {
-        if req.items.is_empty() || req.items.len() > 4 {
-            return Err(Error::Renewal("between 1 and 4 items".into()));
+        if req.items.is_empty() || req.items.len() > MAX_RENEW_ITEMS {
+            return Err(Error::Renewal(format!(
+                "between 1 and {MAX_RENEW_ITEMS} items"
+            )));
         }
         let now = now_unix();
         let holder_serial = req.holder_serial.to_ascii_lowercase();
@@ -778,6 +797,7 @@ impl Ca {
                     "certificate {prev_serial} is revoked or expired"
                 )));
             }
+            check_renewable(st.conn(), &prev)?;
             let (profile, applicant_json) = store::request_data(st.conn(), prev.request_id)?;
             drop(st);
             let profile: ProfileName = profile.parse()?;
@@ -813,12 +833,15 @@ impl Ca {
                     "renewal raced with another request for the same CSR".into(),
                 ));
             }
-            Store::insert_issue(&tx, &n, now)?;
-            if !Store::revoke(&tx, &prev, RevocationReason::Superseded.as_str(), now)? {
-                return Err(Error::Renewal(format!(
-                    "certificate {prev} was revoked meanwhile"
-                )));
+            match Store::get(&tx, &prev)? {
+                Some(row) if row.status == "valid" => check_renewable(&tx, &row)?,
+                _ => {
+                    return Err(Error::Renewal(format!(
+                        "certificate {prev} was revoked meanwhile"
+                    )));
+                }
             }
+            Store::insert_issue(&tx, &n, now)?;
             Store::audit(
                 &tx,
                 actor,
@@ -832,13 +855,78 @@ impl Ca {
         Ok(out)
     }
 
+    /// Confirms renewals by the serials of the new certificates, once the host has written
+    /// them to the card and read them back: each predecessor is marked superseded (revoked,
+    /// CRL reason superseded) and the renewal confirmed, all in one transaction.
+    ///
+    /// Idempotent: a renewal confirmed before is reported with `existing` and nothing
+    /// changes. An unknown serial, a certificate that is no renewal (no predecessor) or a
+    /// revoked one fails the whole call, and nothing changes. A predecessor revoked for
+    /// another reason meanwhile keeps that reason.
+    ///
+    /// Who may confirm: the operator, like every other write (the HTTP API's token). The
+    /// holder already agreed to the replacement by signing the renewal request with the
+    /// current key; the confirmation only says *when*. A signature by the new key would
+    /// add nothing: the CSR already proved possession of that key, a signature cannot show
+    /// that the certificate was written to the card, and whoever has the operator token
+    /// can revoke the old certificate through [`Ca::revoke`] anyway.
+    pub fn confirm(&self, serials: &[String], actor: &str) -> Result<Vec<Confirmed>> {
+        if serials.is_empty() || serials.len() > MAX_RENEW_ITEMS {
+            return Err(Error::Confirmation(format!(
+                "between 1 and {MAX_RENEW_ITEMS} serials"
+            )));
+        }
+        let serials: Vec<String> = serials
+            .iter()
+            .map(|s| parse_serial(s))
+            .collect::<Result<_>>()?;
+        let now = now_unix();
+        let mut st = self.lock();
+        let tx = st.transaction()?;
+        let mut out = Vec::with_capacity(serials.len());
+        for serial in serials {
+            let row =
+                Store::get(&tx, &serial)?.ok_or_else(|| Error::UnknownSerial(serial.clone()))?;
+            let predecessor = row.predecessor.clone().ok_or_else(|| {
+                Error::Confirmation(format!(
+                    "certificate {serial} replaces no certificate (it is not a renewal)"
+                ))
+            })?;
+            if row.status != "valid" {
+                return Err(Error::Conflict(format!(
+                    "certificate {serial} is revoked: a revoked renewal cannot be confirmed"
+                )));
+            }
+            let existing = !Store::confirm(&tx, &serial, now)?;
+            if !existing {
+                // Leaves a predecessor revoked for another reason meanwhile as it is.
+                Store::revoke(
+                    &tx,
+                    &predecessor,
+                    RevocationReason::Superseded.as_str(),
+                    now,
+                )?;
+                Store::audit(
+                    &tx,
+                    actor,
+                    "confirm",
+                    &format!("serial={serial} predecessor={predecessor}"),
+                    now,
+                )?;
+            }
+            out.push(Confirmed {
+                serial,
+                predecessor,
+                existing,
+            });
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
     /// Revokes a certificate.
     pub fn revoke(&self, serial: &str, reason: RevocationReason, actor: &str) -> Result<CertRow> {
-        let serial = serial.trim().to_ascii_lowercase();
-        if serial.is_empty() || serial.len() > 42 || !serial.bytes().all(|b| b.is_ascii_hexdigit())
-        {
-            return Err(Error::UnknownSerial(serial.chars().take(48).collect()));
-        }
+        let serial = parse_serial(serial)?;
         let now = now_unix();
         let mut st = self.lock();
         let tx = st.transaction()?;
@@ -944,6 +1032,33 @@ impl Ca {
         }
         Ok(self.crl(actor)?.1)
     }
+}
+
+/// Refuses to renew `prev` when it is a renewal awaiting confirmation itself, or when
+/// another renewal of it awaits confirmation.
+fn check_renewable(conn: &rusqlite::Connection, prev: &CertRow) -> Result<()> {
+    if prev.awaiting_confirmation() {
+        return Err(Error::Renewal(format!(
+            "certificate {} is a renewal awaiting confirmation: confirm it first",
+            prev.serial
+        )));
+    }
+    if let Some(next) = Store::awaiting_successor(conn, &prev.serial)? {
+        return Err(Error::Conflict(format!(
+            "certificate {} already has a renewal awaiting confirmation ({}): confirm or revoke it",
+            prev.serial, next.serial
+        )));
+    }
+    Ok(())
+}
+
+/// A serial as given by a caller: trimmed, lower-case hex of at most 21 bytes.
+fn parse_serial(serial: &str) -> Result<String> {
+    let serial = serial.trim().to_ascii_lowercase();
+    if serial.is_empty() || serial.len() > 42 || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::UnknownSerial(serial.chars().take(48).collect()));
+    }
+    Ok(serial)
 }
 
 /// Writes a file and syncs it.

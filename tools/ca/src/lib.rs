@@ -1,7 +1,7 @@
 //! Reference NCA issuing certification authority.
 //!
 //! - [`Ca`]: a CA directory (`ca.pem`, `ca.key`, `config.json`, `ca.db`): issue, renew,
-//!   revoke, CRL. Certificates follow the NCA profiles of [`tamga_nca`].
+//!   confirm a renewal, revoke, CRL. Certificates follow the NCA profiles of [`tamga_nca`].
 //! - [`CaSigner`]: the CA key behind a trait (a PKCS#8 key file today, a PKCS#11 token later).
 //! - [`Store`]: SQLite store (WAL, synchronous FULL) with versioned migrations.
 //! - [`server`]: the small HTTP API used by the `tamga` CLI's remote mode.
@@ -16,8 +16,10 @@ pub mod server;
 pub mod signer;
 pub mod store;
 
-pub use application::{Application, ApplicationSignature, RenewItem, RenewRequest, SignerRole};
-pub use ca::{Ca, InitOptions, Issued, RevocationReason};
+pub use application::{
+    Application, ApplicationSignature, ConfirmRequest, RenewItem, RenewRequest, SignerRole,
+};
+pub use ca::{Ca, Confirmed, InitOptions, Issued, MAX_RENEW_ITEMS, RevocationReason};
 pub use config::CaConfig;
 pub use signer::{CaSigner, FileSigner, KeyAlgorithm};
 pub use store::Store;
@@ -52,6 +54,9 @@ pub enum Error {
     /// A renewal request is not acceptable.
     #[error("renewal refused: {0}")]
     Renewal(String),
+    /// A renewal confirmation is not acceptable.
+    #[error("confirmation refused: {0}")]
+    Confirmation(String),
     /// Missing or wrong operator token.
     #[error("operator authentication required")]
     Unauthorized,
@@ -100,7 +105,8 @@ impl Error {
             | Error::Csr(_)
             | Error::CsrSignature
             | Error::KeyNotAllowed(_)
-            | Error::Renewal(_) => 400,
+            | Error::Renewal(_)
+            | Error::Confirmation(_) => 400,
             Error::Unauthorized => 401,
             Error::UnknownSerial(_) => 404,
             Error::AlreadyRevoked(_) | Error::Conflict(_) => 409,

@@ -70,11 +70,19 @@ enum Cmd {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Renew: new certificates for a request signed by the holder's current key.
+    /// Renew: new certificates for a request signed by the holder's current key (the old
+    /// ones stay valid until `confirm`).
     Renew {
         /// Renewal request JSON file.
         #[arg(long)]
         request: PathBuf,
+    },
+    /// Confirm renewals once the new certificates are on the card: their predecessors
+    /// become superseded.
+    Confirm {
+        /// Serials (hex) of the new certificates.
+        #[arg(required = true)]
+        serials: Vec<String>,
     },
     /// List certificates.
     List {
@@ -286,6 +294,17 @@ fn run(cli: Cli) -> Result<bool> {
             for i in ca.renew(&req, "cli")? {
                 eprintln!("serial {} ({})", i.serial, i.profile);
                 out.write_all(i.certificate.as_bytes()).map_err(w)?;
+            }
+        }
+        Cmd::Confirm { serials } => {
+            let ca = Ca::open(dir(&cli.dir)?)?;
+            for c in ca.confirm(&serials, "cli")? {
+                let what = if c.existing {
+                    "already confirmed"
+                } else {
+                    "confirmed"
+                };
+                writeln!(out, "{what} {}: {} superseded", c.serial, c.predecessor).map_err(w)?;
             }
         }
         Cmd::List { iin, limit, json } => {

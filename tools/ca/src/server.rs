@@ -7,13 +7,17 @@
 //! | POST /crl | token | | a new CRL, DER |
 //! | POST /issue | token | [`Application`] JSON | [`Issued`](crate::Issued) JSON |
 //! | POST /renew | token | [`RenewRequest`] JSON | `{"certificates": [Issued…]}` |
+//! | POST /confirm | token | [`ConfirmRequest`] JSON | `{"confirmed": [Confirmed…]}` |
 //! | POST /revoke | token | `{"serial": "…", "reason": "owner-request"}` | the record |
 //! | GET /certificates/SERIAL | token | | the record and PEM |
+//!
+//! A renewal leaves the replaced certificates valid; `POST /confirm` with the new serials,
+//! once they are on the card, supersedes them ([`Ca::confirm`]).
 //!
 //! Errors are `{"error": "one line"}` with 400, 401, 404, 405, 409, 413 or 500.
 //! The operator token is sent as `Authorization: Bearer TOKEN`.
 
-use crate::{Application, Ca, Error, RenewRequest, Result, RevocationReason};
+use crate::{Application, Ca, ConfirmRequest, Error, RenewRequest, Result, RevocationReason};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -122,8 +126,10 @@ impl Api {
             }
             _ => {}
         }
-        let known = matches!(url.as_str(), "/issue" | "/renew" | "/revoke" | "/crl")
-            || url.starts_with("/certificates/");
+        let known = matches!(
+            url.as_str(),
+            "/issue" | "/renew" | "/confirm" | "/revoke" | "/crl"
+        ) || url.starts_with("/certificates/");
         if !known {
             return Ok(Reply::error(404, "no such endpoint"));
         }
@@ -138,6 +144,12 @@ impl Api {
             (Method::Post, "/renew") => {
                 let r = RenewRequest::from_json(&self.body(req)?)?;
                 Reply::json(&serde_json::json!({ "certificates": self.ca.renew(&r, "http")? }))
+            }
+            (Method::Post, "/confirm") => {
+                let r = ConfirmRequest::from_json(&self.body(req)?)?;
+                Reply::json(
+                    &serde_json::json!({ "confirmed": self.ca.confirm(&r.serials, "http")? }),
+                )
             }
             (Method::Post, "/revoke") => {
                 let b: RevokeBody = serde_json::from_slice(&self.body(req)?)

@@ -62,13 +62,18 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 2: look-up of live certificates by key (one live certificate per key and profile)
     "CREATE INDEX certificates_key ON certificates(key_id, profile);",
+    // 3: a renewal supersedes its predecessor once confirmed (renewals made before this
+    // migration superseded theirs when issued, so they count as confirmed then)
+    "ALTER TABLE certificates ADD COLUMN confirmed_at INTEGER;
+    UPDATE certificates SET confirmed_at = issued_at WHERE predecessor IS NOT NULL;
+    CREATE INDEX certificates_predecessor ON certificates(predecessor);",
 ];
 
 /// Schema version this build writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 /// A certificate row.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct CertRow {
     /// Serial, hex.
     pub serial: String,
@@ -94,12 +99,24 @@ pub struct CertRow {
     pub revocation_reason: Option<String>,
     /// Serial of the certificate this one replaced.
     pub predecessor: Option<String>,
+    /// When the renewal was confirmed and its predecessor superseded, Unix seconds
+    /// (`None` for a first issue and for a renewal awaiting confirmation).
+    #[serde(default)]
+    pub confirmed_at: Option<i64>,
     /// Certificate DER.
     #[serde(skip)]
     pub der: Vec<u8>,
     /// The request id.
     #[serde(skip)]
     pub request_id: i64,
+}
+
+impl CertRow {
+    /// A valid renewal whose predecessor is not superseded yet: issued, but not yet
+    /// confirmed written to the card.
+    pub fn awaiting_confirmation(&self) -> bool {
+        self.status == "valid" && self.predecessor.is_some() && self.confirmed_at.is_none()
+    }
 }
 
 /// A signature stored with a request (checked later; `status` starts as unchecked).
@@ -140,10 +157,14 @@ pub struct Store {
 }
 
 const CERT_COLUMNS: &str = "serial, profile, subject, iin, bin, key_id, not_before, not_after, status, \
-     revoked_at, revocation_reason, predecessor, der, request_id";
+     revoked_at, revocation_reason, predecessor, der, request_id, confirmed_at";
 
 const CERT_COLUMNS_C: &str = "c.serial, c.profile, c.subject, c.iin, c.bin, c.key_id, c.not_before, \
-     c.not_after, c.status, c.revoked_at, c.revocation_reason, c.predecessor, c.der, c.request_id";
+     c.not_after, c.status, c.revoked_at, c.revocation_reason, c.predecessor, c.der, c.request_id, \
+     c.confirmed_at";
+
+/// Number of columns in [`CERT_COLUMNS`]: the index of the first column after them.
+const CERT_COLUMN_COUNT: usize = 15;
 
 /// Profile and applicant JSON of a stored request.
 pub fn request_data(conn: &Connection, request_id: i64) -> Result<(String, String)> {
@@ -170,6 +191,7 @@ fn cert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CertRow> {
         predecessor: r.get(11)?,
         der: r.get(12)?,
         request_id: r.get(13)?,
+        confirmed_at: r.get(14)?,
     })
 }
 
@@ -234,7 +256,13 @@ impl Store {
              JOIN requests r ON r.id = c.request_id WHERE r.hash = ?1"
         );
         Ok(conn
-            .query_row(&sql, [hash], |r| Ok((cert_row(r)?, r.get(14)?, r.get(15)?)))
+            .query_row(&sql, [hash], |r| {
+                Ok((
+                    cert_row(r)?,
+                    r.get(CERT_COLUMN_COUNT)?,
+                    r.get(CERT_COLUMN_COUNT + 1)?,
+                ))
+            })
             .optional()?)
     }
 
@@ -254,7 +282,7 @@ impl Store {
         );
         Ok(conn
             .query_row(&sql, params![key_id, profile, now], |r| {
-                Ok((cert_row(r)?, r.get(14)?))
+                Ok((cert_row(r)?, r.get(CERT_COLUMN_COUNT)?))
             })
             .optional()?)
     }
@@ -310,6 +338,24 @@ impl Store {
             "UPDATE certificates SET status = 'revoked', revoked_at = ?2, revocation_reason = ?3 \
              WHERE serial = ?1 AND status = 'valid'",
             params![serial, at, reason],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// The valid renewal of `predecessor` that awaits confirmation, if any.
+    pub fn awaiting_successor(conn: &Connection, predecessor: &str) -> Result<Option<CertRow>> {
+        let sql = format!(
+            "SELECT {CERT_COLUMNS} FROM certificates \
+             WHERE predecessor = ?1 AND status = 'valid' AND confirmed_at IS NULL LIMIT 1"
+        );
+        Ok(conn.query_row(&sql, [predecessor], cert_row).optional()?)
+    }
+
+    /// Records the confirmation of a renewal; returns false if it was confirmed already.
+    pub fn confirm(conn: &Connection, serial: &str, at: i64) -> Result<bool> {
+        let n = conn.execute(
+            "UPDATE certificates SET confirmed_at = ?2 WHERE serial = ?1 AND confirmed_at IS NULL",
+            params![serial, at],
         )?;
         Ok(n == 1)
     }

@@ -1,5 +1,5 @@
 //! The `tamga-ca` command line end to end: init (root + issuing), issue, list, show,
-//! revoke, crl, with openssl checking the results.
+//! revoke, crl, renew and confirm, with openssl checking the results.
 
 mod common;
 
@@ -142,6 +142,51 @@ fn command_line_round_trip() {
         ok && out.contains("\"revocation_reason\":\"death\""),
         "{out}"
     );
+}
+
+#[test]
+fn renew_then_confirm_on_the_command_line() {
+    let tmp = TempDir::new("cli-renew");
+    let ca = root_and_issuing(tmp.path(), tamga_ca::KeyAlgorithm::P256);
+    let c = tmp.path().join("ca");
+    let c = c.to_str().unwrap();
+    let key = openssl_p256_key(tmp.path(), "old");
+    let old = ca
+        .issue(
+            &app(
+                ProfileName::IndividualSign,
+                sample_applicant(70, None),
+                openssl_csr(&key, "o"),
+            ),
+            "t",
+        )
+        .unwrap();
+    drop(ca);
+    let csr = openssl_csr(&openssl_p256_key(tmp.path(), "new"), "n");
+    let req = renew_request(&old.serial, &key, &[(&old.serial, &csr)], tmp.path());
+    let file = write(tmp.path(), "renew.json", &serde_json::to_vec(&req).unwrap());
+    let (ok, out, err) = ca_cmd(&["--dir", c, "renew", "--request", file.to_str().unwrap()]);
+    assert!(ok && out.contains("BEGIN CERTIFICATE"), "{err}");
+    let new = err.split_whitespace().nth(1).unwrap().to_string();
+    let status = |serial: &str| {
+        let (ok, out, err) = ca_cmd(&["--dir", c, "show", serial]);
+        assert!(ok, "{err}");
+        out
+    };
+    assert!(status(&old.serial).contains("\"status\": \"valid\""));
+    let (ok, out, err) = ca_cmd(&["--dir", c, "confirm", &new]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        format!("confirmed {new}: {} superseded", old.serial)
+    );
+    assert!(status(&old.serial).contains("\"revocation_reason\": \"superseded\""));
+    let (ok, out, _) = ca_cmd(&["--dir", c, "confirm", &new]);
+    assert!(ok && out.starts_with("already confirmed"), "{out}");
+    let (ok, _, err) = ca_cmd(&["--dir", c, "confirm", &old.serial]);
+    assert!(!ok && err.contains("is not a renewal"), "{err}");
+    let (ok, _, err) = ca_cmd(&["--dir", c, "confirm"]);
+    assert!(!ok && err.contains("required"), "{err}");
 }
 
 /// The bench runs end to end and prints its figures (values are not asserted).

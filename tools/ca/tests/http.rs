@@ -68,6 +68,19 @@ fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: &[u8]) 
     (status, resp[split + 4..].to_vec())
 }
 
+/// The store record of a certificate, through `GET /certificates/SERIAL`.
+fn record(addr: &str, serial: &str) -> serde_json::Value {
+    let (st, body) = http(
+        addr,
+        "GET",
+        &format!("/certificates/{serial}"),
+        Some(TOKEN),
+        b"",
+    );
+    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
+    serde_json::from_slice::<serde_json::Value>(&body).unwrap()["record"].clone()
+}
+
 fn error_of(body: &[u8]) -> String {
     let v: serde_json::Value = serde_json::from_slice(body).unwrap();
     v["error"].as_str().unwrap().to_string()
@@ -125,16 +138,7 @@ fn http_api_issue_revoke_crl() {
     ]);
     assert!(ok, "{out}");
 
-    let (st, body) = http(
-        a,
-        "GET",
-        &format!("/certificates/{serial}"),
-        Some(TOKEN),
-        b"",
-    );
-    assert_eq!(st, 200);
-    let rec: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(rec["record"]["status"], "valid");
+    assert_eq!(record(a, &serial)["status"], "valid");
 
     // Bad input through HTTP: clear errors with the right status.
     let (st, body) = http(a, "POST", "/issue", Some(TOKEN), b"{not json");
@@ -218,7 +222,6 @@ fn serve_refuses_remote_address_and_short_token() {
 
 #[test]
 fn http_renewal_with_the_current_key() {
-    use base64::Engine;
     let tmp = TempDir::new("http-renew");
     drop(root_and_issuing(tmp.path(), KeyAlgorithm::P256));
     let srv = start(tmp.path(), &[]);
@@ -238,41 +241,87 @@ fn http_renewal_with_the_current_key() {
 
     let new_key = openssl_rsa_key(tmp.path(), "new");
     let csr = openssl_csr(&new_key, "n");
-    let der = pem_rfc7468::decode_vec(csr.as_bytes()).unwrap().1;
-    let content = tamga_ca::RenewRequest::signed_content(old_serial, &[(old_serial, &der)]);
-    let sig = openssl_sign(&key, &content, tmp.path());
-    let req = tamga_ca::RenewRequest {
-        holder_serial: old_serial.into(),
-        items: vec![tamga_ca::RenewItem {
-            previous_serial: old_serial.into(),
-            csr,
-        }],
-        signature: base64::engine::general_purpose::STANDARD.encode(sig),
-    };
+    let req = renew_request(old_serial, &key, &[(old_serial, &csr)], tmp.path());
     let body = serde_json::to_vec(&req).unwrap();
     let (st, resp) = http(a, "POST", "/renew", Some(TOKEN), &body);
     assert_eq!(st, 200, "{}", String::from_utf8_lossy(&resp));
     let v: serde_json::Value = serde_json::from_slice(&resp).unwrap();
     let new_serial = v["certificates"][0]["serial"].as_str().unwrap();
     assert_ne!(new_serial, old_serial);
-    let (_, rec) = http(
-        a,
-        "GET",
-        &format!("/certificates/{old_serial}"),
-        Some(TOKEN),
-        b"",
+    // Not confirmed yet: the old certificate is still valid.
+    assert_eq!(record(a, old_serial)["status"], "valid");
+    assert!(record(a, new_serial)["confirmed_at"].is_null());
+    let confirm = serde_json::to_vec(&serde_json::json!({ "serials": [new_serial] })).unwrap();
+    // The token is required.
+    let (st, resp) = http(a, "POST", "/confirm", None, &confirm);
+    assert_eq!(
+        (st, error_of(&resp).as_str()),
+        (401, "operator authentication required")
     );
-    let rec: serde_json::Value = serde_json::from_slice(&rec).unwrap();
-    assert_eq!(rec["record"]["revocation_reason"], "superseded");
-    let (_, rec) = http(
+    let (st, _) = http(
         a,
-        "GET",
-        &format!("/certificates/{new_serial}"),
-        Some(TOKEN),
-        b"",
+        "POST",
+        "/confirm",
+        Some("wrong-token-0123456789"),
+        &confirm,
     );
-    let rec: serde_json::Value = serde_json::from_slice(&rec).unwrap();
-    assert_eq!(rec["record"]["predecessor"], old_serial);
+    assert_eq!(st, 401);
+    assert_eq!(record(a, old_serial)["status"], "valid");
+    // Confirmed: the old one is superseded; again: the same answer, marked existing.
+    let (st, resp) = http(a, "POST", "/confirm", Some(TOKEN), &confirm);
+    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&resp));
+    let v: serde_json::Value = serde_json::from_slice(&resp).unwrap();
+    assert_eq!(
+        v["confirmed"],
+        serde_json::json!([{ "serial": new_serial, "predecessor": old_serial, "existing": false }])
+    );
+    let rec = record(a, old_serial);
+    assert_eq!(
+        (&rec["status"], &rec["revocation_reason"]),
+        (&"revoked".into(), &"superseded".into())
+    );
+    assert!(record(a, new_serial)["confirmed_at"].is_i64());
+    let (st, resp) = http(a, "POST", "/confirm", Some(TOKEN), &confirm);
+    assert_eq!(st, 200);
+    let v: serde_json::Value = serde_json::from_slice(&resp).unwrap();
+    assert_eq!(v["confirmed"][0]["existing"], true);
+    // Bad confirmations: unknown serial, no predecessor, malformed body, too large.
+    let body = |serials: serde_json::Value| {
+        serde_json::to_vec(&serde_json::json!({ "serials": serials })).unwrap()
+    };
+    let unknown = "7f".repeat(20);
+    let (st, resp) = http(
+        a,
+        "POST",
+        "/confirm",
+        Some(TOKEN),
+        &body(serde_json::json!([unknown])),
+    );
+    assert_eq!(
+        (st, error_of(&resp)),
+        (404, format!("unknown serial {unknown}"))
+    );
+    let (st, resp) = http(
+        a,
+        "POST",
+        "/confirm",
+        Some(TOKEN),
+        &body(serde_json::json!([old_serial])),
+    );
+    assert_eq!(st, 400);
+    assert!(
+        error_of(&resp).contains("replaces no certificate"),
+        "{}",
+        error_of(&resp)
+    );
+    let (st, _) = http(a, "POST", "/confirm", Some(TOKEN), b"{\"serial\": 1}");
+    assert_eq!(st, 400);
+    let huge = vec![b' '; 70 * 1024];
+    let (st, _) = http(a, "POST", "/confirm", Some(TOKEN), &huge);
+    assert_eq!(st, 413);
+    let (st, _) = http(a, "GET", "/confirm", Some(TOKEN), b"");
+    assert_eq!(st, 405);
+    assert_eq!(record(a, new_serial)["predecessor"], old_serial);
     // A tampered request (other CSR, same signature) is refused.
     let mut bad = req.clone();
     bad.items[0].csr = openssl_csr(&new_key, "other");

@@ -1,4 +1,4 @@
-//! Idempotency, revocation and CRL (checked by openssl), renewal.
+//! Idempotency, revocation and CRL (checked by openssl), renewal and its confirmation.
 
 mod common;
 
@@ -6,7 +6,7 @@ use base64::Engine;
 use common::*;
 use der::Decode;
 use tamga_ca::bench::{p256_csr, sample_applicant};
-use tamga_ca::{Error, KeyAlgorithm, RenewItem, RenewRequest, RevocationReason};
+use tamga_ca::{Error, KeyAlgorithm, RevocationReason};
 use tamga_nca::{ProfileName, Role};
 use x509_cert::Certificate;
 
@@ -191,8 +191,46 @@ fn revocation_reasons_and_crl() {
     assert!(!ok && out.contains("revoked"), "{out}");
 }
 
+/// Serials on a fresh CRL, with the superseded flag of their reason code.
+fn crl_entries(ca: &tamga_ca::Ca) -> Vec<(String, bool)> {
+    use der::Encode;
+    let (_, der) = ca.crl("t").unwrap();
+    let crl: x509_cert::crl::CertificateList = Decode::from_der(&der).unwrap();
+    let superseded = x509_cert::ext::pkix::CrlReason::Superseded
+        .to_der()
+        .unwrap();
+    crl.tbs_cert_list
+        .revoked_certificates
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            let serial = tamga_ca::hex(r.serial_number.as_bytes());
+            let reason = r.crl_entry_extensions.iter().flatten().any(|e| {
+                e.extn_id == const_oid::db::rfc5280::ID_CE_CRL_REASONS
+                    && e.extn_value.as_bytes() == superseded.as_slice()
+            });
+            (serial, reason)
+        })
+        .collect()
+}
+
+/// Serial, status, revocation reason and confirmation time of a certificate.
+type RowState = (String, String, Option<String>, Option<i64>);
+
+/// The state of every certificate, and the row counts: what a refused operation must
+/// leave alone.
+fn state(ca: &tamga_ca::Ca) -> (Vec<RowState>, Vec<i64>) {
+    let rows = ca
+        .with_store(|s| s.list(None, 1000))
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.serial, r.status, r.revocation_reason, r.confirmed_at))
+        .collect();
+    (rows, counts(ca))
+}
+
 #[test]
-fn renewal_signed_by_current_key_supersedes() {
+fn renewal_supersedes_once_confirmed() {
     let tmp = TempDir::new("renew");
     let ca = root_and_issuing(tmp.path(), KeyAlgorithm::P256);
     let a = sample_applicant(20, Some(Role::Finance));
@@ -222,42 +260,73 @@ fn renewal_signed_by_current_key_supersedes() {
     // New keys, requests for both certificates, signed with the current signature key.
     let new_auth = openssl_csr(&openssl_p256_key(tmp.path(), "auth2"), "a2");
     let new_sign = openssl_csr(&openssl_rsa_key(tmp.path(), "sign2"), "s2");
-    let ders: Vec<Vec<u8>> = [&new_auth, &new_sign]
-        .iter()
-        .map(|p| pem_rfc7468::decode_vec(p.as_bytes()).unwrap().1)
-        .collect();
-    let content = RenewRequest::signed_content(
-        &sign.serial,
-        &[(&auth.serial, &ders[0]), (&sign.serial, &ders[1])],
-    );
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    let mut req = RenewRequest {
-        holder_serial: sign.serial.clone(),
-        items: vec![
-            RenewItem {
-                previous_serial: auth.serial.clone(),
-                csr: new_auth,
-            },
-            RenewItem {
-                previous_serial: sign.serial.clone(),
-                csr: new_sign,
-            },
-        ],
-        signature: b64(&openssl_sign(&auth_key, &content, tmp.path())),
-    };
+    let items = [
+        (auth.serial.as_str(), new_auth.as_str()),
+        (sign.serial.as_str(), new_sign.as_str()),
+    ];
     // Signed by the wrong key (the auth key, while the holder is the signature cert): refused.
+    let wrong = renew_request(&sign.serial, &auth_key, &items, tmp.path());
     let before = counts(&ca);
-    let e = ca.renew(&req, "t").unwrap_err();
+    let e = ca.renew(&wrong, "t").unwrap_err();
     assert!(e.to_string().contains("does not verify"), "{e}");
     assert_eq!(counts(&ca), before);
 
-    req.signature = b64(&openssl_sign(&sign_key, &content, tmp.path()));
+    let req = renew_request(&sign.serial, &sign_key, &items, tmp.path());
     let renewed = ca.renew(&req, "t").unwrap();
     assert_eq!(renewed.len(), 2);
+    let new_serials: Vec<String> = renewed.iter().map(|i| i.serial.clone()).collect();
     for (new, old) in renewed.iter().zip([&auth, &sign]) {
         assert_eq!(new.profile, old.profile);
         let row = ca.show(&new.serial).unwrap();
         assert_eq!(row.predecessor.as_deref(), Some(old.serial.as_str()));
+        assert!(row.awaiting_confirmation());
+        // Not confirmed yet: the old certificate stays valid.
+        let old_row = ca.show(&old.serial).unwrap();
+        assert_eq!(
+            (old_row.status.as_str(), old_row.revocation_reason),
+            ("valid", None)
+        );
+        let cert = Certificate::from_der(&new.der).unwrap();
+        let profile = tamga_nca::Profile::resolve(new.profile.parse().unwrap(), &a).unwrap();
+        tamga_nca::check_certificate(&cert, &profile, &a).unwrap();
+    }
+    assert!(
+        crl_entries(&ca).is_empty(),
+        "nothing revoked before confirmation"
+    );
+    // Idempotent: the same renewal again returns the same certificates.
+    let again = ca.renew(&req, "t").unwrap();
+    assert_eq!(
+        again.iter().map(|i| &i.serial).collect::<Vec<_>>(),
+        new_serials.iter().collect::<Vec<_>>()
+    );
+    assert!(again.iter().all(|i| i.existing));
+    // Another renewal of the same certificate while one awaits confirmation: refused.
+    let other = openssl_csr(&openssl_p256_key(tmp.path(), "auth3"), "a3");
+    let second = renew_request(
+        &sign.serial,
+        &sign_key,
+        &[(&auth.serial, &other)],
+        tmp.path(),
+    );
+    let before = state(&ca);
+    let e = ca.renew(&second, "t").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("already has a renewal awaiting confirmation"),
+        "{e}"
+    );
+    assert_eq!(state(&ca), before);
+
+    // Confirmed (serials in any case): the old certificates are superseded and on the CRL.
+    let upper: Vec<String> = new_serials.iter().map(|s| s.to_uppercase()).collect();
+    let confirmed = ca.confirm(&upper, "t").unwrap();
+    assert_eq!(confirmed.len(), 2);
+    for (c, old) in confirmed.iter().zip([&auth, &sign]) {
+        assert_eq!(
+            (c.predecessor.as_str(), c.existing),
+            (old.serial.as_str(), false)
+        );
         let old_row = ca.show(&old.serial).unwrap();
         assert_eq!(
             (
@@ -266,29 +335,31 @@ fn renewal_signed_by_current_key_supersedes() {
             ),
             ("revoked", Some("superseded"))
         );
-        let cert = Certificate::from_der(&new.der).unwrap();
-        let profile = tamga_nca::Profile::resolve(new.profile.parse().unwrap(), &a).unwrap();
-        tamga_nca::check_certificate(&cert, &profile, &a).unwrap();
+        let new_row = ca.show(&c.serial).unwrap();
+        assert_eq!(new_row.status, "valid");
+        assert!(new_row.confirmed_at.is_some() && !new_row.awaiting_confirmation());
     }
-    // Idempotent: the same renewal again returns the same certificates.
-    let again = ca.renew(&req, "t").unwrap();
+    let mut listed = crl_entries(&ca);
+    listed.sort();
+    let mut expected = vec![(auth.serial.clone(), true), (sign.serial.clone(), true)];
+    expected.sort();
     assert_eq!(
-        again.iter().map(|i| &i.serial).collect::<Vec<_>>(),
-        renewed.iter().map(|i| &i.serial).collect::<Vec<_>>()
+        listed, expected,
+        "both superseded (reason code 4) on the CRL"
     );
-    assert!(again.iter().all(|i| i.existing));
+    // Confirming again changes nothing.
+    let before = state(&ca);
+    let again = ca.confirm(&new_serials, "t").unwrap();
+    assert!(again.iter().all(|c| c.existing));
+    assert_eq!(state(&ca), before);
     // The superseded certificate's key can no longer renew.
     let csr = openssl_csr(&auth_key, "z");
-    let der = pem_rfc7468::decode_vec(csr.as_bytes()).unwrap().1;
-    let content = RenewRequest::signed_content(&sign.serial, &[(&renewed[0].serial, &der)]);
-    let late = RenewRequest {
-        holder_serial: sign.serial.clone(),
-        items: vec![RenewItem {
-            previous_serial: renewed[0].serial.clone(),
-            csr,
-        }],
-        signature: b64(&openssl_sign(&sign_key, &content, tmp.path())),
-    };
+    let late = renew_request(
+        &sign.serial,
+        &sign_key,
+        &[(&renewed[0].serial, &csr)],
+        tmp.path(),
+    );
     let e = ca.renew(&late, "t").unwrap_err();
     assert!(e.to_string().contains("is not valid"), "{e}");
 }
@@ -346,6 +417,50 @@ fn store_is_wal_full_sync_and_versioned() {
 }
 
 #[test]
+fn migration_3_counts_earlier_renewals_as_confirmed() {
+    let tmp = TempDir::new("migrate");
+    let ca = root_and_issuing(tmp.path(), KeyAlgorithm::P256);
+    let a = sample_applicant(80, None);
+    let (_, csr1) = p256_csr(&a).unwrap();
+    let (_, csr2) = p256_csr(&a).unwrap();
+    let first = ca
+        .issue(&app(ProfileName::IndividualAuth, a.clone(), csr1), "t")
+        .unwrap();
+    let second = ca
+        .issue(&app(ProfileName::IndividualSign, a, csr2), "t")
+        .unwrap();
+    // A version-2 store: no confirmed_at; `second` a renewal of `first` the old way
+    // (predecessor superseded at issue).
+    ca.with_store(|s| {
+        s.conn()
+            .execute_batch(&format!(
+                "DROP INDEX certificates_predecessor;
+                 ALTER TABLE certificates DROP COLUMN confirmed_at;
+                 UPDATE certificates SET predecessor = '{}' WHERE serial = '{}';
+                 UPDATE certificates SET status = 'revoked', revocation_reason = 'superseded'
+                     WHERE serial = '{}';
+                 PRAGMA user_version = 2;",
+                first.serial, second.serial, first.serial
+            ))
+            .map_err(Error::from)
+    })
+    .unwrap();
+    drop(ca);
+    let ca = tamga_ca::Ca::open(&tmp.path().join("ca")).unwrap();
+    assert_eq!(
+        ca.with_store(|s| s.schema_version()).unwrap(),
+        tamga_ca::store::SCHEMA_VERSION
+    );
+    let renewed = ca.show(&second.serial).unwrap();
+    assert!(renewed.confirmed_at.is_some() && !renewed.awaiting_confirmation());
+    assert_eq!(ca.show(&first.serial).unwrap().confirmed_at, None);
+    let again = ca
+        .confirm(std::slice::from_ref(&second.serial), "t")
+        .unwrap();
+    assert!(again[0].existing);
+}
+
+#[test]
 fn a_re_signed_request_for_the_same_key_gets_the_live_certificate() {
     // A card pulled mid-way re-signs its CSR: ECDSA gives a new signature, so a new
     // request hash, but the key is the same and must not get a second certificate.
@@ -384,4 +499,95 @@ fn a_re_signed_request_for_the_same_key_gets_the_live_certificate() {
         .issue(&app(ProfileName::IndividualAuth, other, csr3), "t")
         .unwrap_err();
     assert!(err.to_string().contains("live for this key"), "{err}");
+}
+
+#[test]
+fn bad_confirmations_are_refused_and_change_nothing() {
+    let tmp = TempDir::new("confirm");
+    let ca = root_and_issuing(tmp.path(), KeyAlgorithm::P256);
+    let a = sample_applicant(60, None);
+    let key = openssl_p256_key(tmp.path(), "k");
+    let first = ca
+        .issue(
+            &app(
+                ProfileName::IndividualSign,
+                a.clone(),
+                openssl_csr(&key, "k"),
+            ),
+            "t",
+        )
+        .unwrap();
+    let renew = |prev: &str| {
+        let csr = openssl_csr(&openssl_p256_key(tmp.path(), "n"), "n");
+        ca.renew(
+            &renew_request(&first.serial, &key, &[(prev, &csr)], tmp.path()),
+            "t",
+        )
+    };
+    let pending = renew(&first.serial).unwrap().remove(0);
+    // A renewal awaiting confirmation cannot be renewed itself.
+    let before = state(&ca);
+    let e = renew(&pending.serial).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("awaiting confirmation: confirm it first"),
+        "{e}"
+    );
+    assert_eq!(state(&ca), before);
+
+    let unknown = "7f".repeat(20);
+    let cases: [(Vec<String>, &str); 5] = [
+        (vec![unknown.clone()], "unknown serial"),
+        (
+            vec![pending.serial.clone(), unknown.clone()],
+            "unknown serial",
+        ),
+        (
+            vec![first.serial.clone()],
+            "confirmation refused: certificate",
+        ),
+        (vec!["not hex".into()], "unknown serial"),
+        (vec![], "between 1 and 4 serials"),
+    ];
+    for (serials, msg) in cases {
+        let e = ca.confirm(&serials, "t").unwrap_err();
+        assert!(e.to_string().contains(msg), "{serials:?}: {e}");
+        assert_eq!(state(&ca), before, "{serials:?} changed the store");
+    }
+    let e = ca
+        .confirm(std::slice::from_ref(&first.serial), "t")
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "confirmation refused: certificate {} replaces no certificate (it is not a renewal)",
+            first.serial
+        )
+    );
+    assert_eq!(e.http_status(), 400);
+    // A revoked renewal cannot be confirmed; its predecessor stays valid.
+    ca.revoke(&pending.serial, RevocationReason::KeyCompromise, "t")
+        .unwrap();
+    let before = state(&ca);
+    let e = ca
+        .confirm(std::slice::from_ref(&pending.serial), "t")
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "conflict: certificate {} is revoked: a revoked renewal cannot be confirmed",
+            pending.serial
+        )
+    );
+    assert_eq!(e.http_status(), 409);
+    assert_eq!(state(&ca), before);
+    assert_eq!(ca.show(&first.serial).unwrap().status, "valid");
+    // With the failed renewal revoked, the certificate can be renewed again.
+    let next = renew(&first.serial).unwrap().remove(0);
+    assert_ne!(next.serial, pending.serial);
+    ca.confirm(&[next.serial], "t").unwrap();
+    assert_eq!(
+        ca.show(&first.serial).unwrap().revocation_reason.as_deref(),
+        Some("superseded")
+    );
 }

@@ -1,10 +1,11 @@
 //! Helpers shared by the CA tests: temporary directories, CAs, openssl.
 #![allow(dead_code)]
 
+use base64::Engine;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use tamga_ca::{Application, Ca, CaConfig, InitOptions, KeyAlgorithm};
+use tamga_ca::{Application, Ca, CaConfig, InitOptions, KeyAlgorithm, RenewItem, RenewRequest};
 use tamga_nca::{Applicant, ProfileName};
 
 /// A directory removed on drop.
@@ -158,6 +159,38 @@ pub fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, data).unwrap();
     p
+}
+
+/// A renewal request for `items` (previous serial, new CSR PEM), signed with openssl by
+/// `holder_key`, the key of certificate `holder_serial`.
+pub fn renew_request(
+    holder_serial: &str,
+    holder_key: &Path,
+    items: &[(&str, &str)],
+    dir: &Path,
+) -> RenewRequest {
+    let ders: Vec<Vec<u8>> = items
+        .iter()
+        .map(|(_, csr)| pem_rfc7468::decode_vec(csr.as_bytes()).unwrap().1)
+        .collect();
+    let pairs: Vec<(&str, &[u8])> = items
+        .iter()
+        .zip(&ders)
+        .map(|((prev, _), der)| (*prev, der.as_slice()))
+        .collect();
+    let content = RenewRequest::signed_content(holder_serial, &pairs);
+    RenewRequest {
+        holder_serial: holder_serial.into(),
+        items: items
+            .iter()
+            .map(|(prev, csr)| RenewItem {
+                previous_serial: prev.to_string(),
+                csr: csr.to_string(),
+            })
+            .collect(),
+        signature: base64::engine::general_purpose::STANDARD
+            .encode(openssl_sign(holder_key, &content, dir)),
+    }
 }
 
 /// Row counts of the store tables, to show a failed operation changed nothing.
