@@ -937,7 +937,7 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
                 let dst: &mut [u8; rsa2048::MODULUS_LEN] = dst
                     .try_into()
                     .map_err(|_| Status::UnspecifiedCheckingError)?;
-                rsa2048::private(n, crt, block, &mut self.rng, dst).map_err(rsa_status)?;
+                rsa2048::private::<E, _>(n, crt, block, &mut self.rng, dst).map_err(rsa_status)?;
             }
             (KeyMaterial::Rsa { .. }, Err(_)) => return Err(Status::IncorrectDataParameter),
         }
@@ -976,7 +976,8 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
         rec.touch_policy = resolve_touch(touch_policy);
         let made = match &mut rec.key {
             KeyMaterial::Rsa { n, crt, .. } => {
-                rsa2048::generate(&mut self.rng, &mut self.keepalive, n, crt).map_err(rsa_status)
+                rsa2048::generate::<E, _>(&mut self.rng, &mut self.keepalive, n, crt)
+                    .map_err(rsa_status)
             }
             KeyMaterial::Ec { public, private } => {
                 (*private, *public) = crypto::ec_generate(&self.ec, &mut self.rng);
@@ -1028,7 +1029,7 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
             (
                 [Some(p), Some(q), Some(dp), Some(dq), Some(qinv), None],
                 KeyMaterial::Rsa { n, crt, .. },
-            ) => rsa2048::import([p, q, dp, dq, qinv], &mut self.rng, n, crt),
+            ) => rsa2048::import::<E, _>([p, q, dp, dq, qinv], &mut self.rng, n, crt),
             ([None, None, None, None, None, Some(scalar)], KeyMaterial::Ec { public, private }) => {
                 crypto::ec_public(&self.ec, scalar).map(|point| {
                     *public = point;

@@ -1,5 +1,6 @@
 //! The cryptography the applet uses: PIN hashing, management-key ciphers, P-256
-//! (behind the [`P256`] backend a board may replace).
+//! (behind the [`P256`] backend a board may replace) and the multiply-accumulate
+//! kernel of RSA ([`RsaKernel`], which the same backend may replace).
 
 use aes::cipher::{Block, BlockCipherDecrypt, BlockCipherEncrypt, BlockSizeUser, KeyInit};
 use p256::elliptic_curve::sec1::ToSec1Point;
@@ -83,7 +84,10 @@ pub fn mgmt_crypt(
 /// the hedged RFC 6979 nonce, the hash truncation and the DER encoding, so
 /// two correct backends give the same key pair and the same signature for
 /// the same inputs. Scalars and coordinates are 32-byte big-endian.
-pub trait P256 {
+///
+/// A backend is also the applet's [`RsaKernel`]: the portable one unless the
+/// board overrides it (`impl RsaKernel for MyBackend {}` keeps the default).
+pub trait P256: RsaKernel {
     /// The uncompressed public point (`04 ‖ x ‖ y`) of `private`; `None` if
     /// `private` is 0 or not below the group order n.
     fn public(&self, private: &[u8; EC_PRIVATE_LEN]) -> Option<[u8; EC_POINT_LEN]>;
@@ -96,9 +100,45 @@ pub trait P256 {
     fn ecdh(&self, private: &[u8; EC_PRIVATE_LEN], peer: &[u8; EC_POINT_LEN]) -> Option<[u8; 32]>;
 }
 
+/// A word of the RSA arithmetic (`crypto-bigint`'s limb: 32 bits on the
+/// Cortex-M4, 64 on most hosts).
+pub use crypto_bigint::Word;
+
+/// The inner loop of the RSA arithmetic (Montgomery products, squares and
+/// reductions of `rsa2048`), which a board may replace with assembly.
+///
+/// [`RsaKernel::mac_row2`] is the only operation; its default is the portable
+/// [`mac_row2`], and every implementation must give exactly its results for
+/// all inputs, in time and memory accesses that depend only on the lengths
+/// (the words are secret). The bench image of the QEMU board checks its
+/// assembly against the default.
+pub trait RsaKernel {
+    /// Two rows at once: `row += x·k1 + x·k2·2^w + carry + ext·2^(w·n)` for
+    /// `n = x.len()`, `w = Word::BITS`, and a `row` of `n + 2` words; returns
+    /// the carry out of the top word. See [`mac_row2`].
+    #[inline(always)]
+    fn mac_row2(row: &mut [Word], x: &[Word], k1: Word, k2: Word, carry: Word, ext: Word) -> Word {
+        mac_row2(row, x, k1, k2, carry, ext)
+    }
+}
+
+/// The portable [`RsaKernel::mac_row2`]: `row += x·k1 + x·k2·2^w + carry +
+/// ext·2^(w·n)` for `n = x.len()` and a `row` of `n + 2` words (a shorter row
+/// takes only the words it has, a longer one is only touched in its first
+/// `n + 2` words: callers pass exactly n + 2); returns the carry out of word
+/// n + 1 (0 or 1 whenever the caller's bounds keep the sum in n + 3 words).
+/// Constant-time: no branch or address depends on a word's value.
+#[inline(always)]
+pub fn mac_row2(row: &mut [Word], x: &[Word], k1: Word, k2: Word, carry: Word, ext: Word) -> Word {
+    crate::monty::mac_row2(row, x, k1, k2, carry, ext)
+}
+
 /// [`P256`] with RustCrypto's `p256` (portable, constant-time).
 #[derive(Copy, Clone, Debug, Default)]
 pub struct SoftP256;
+
+/// The portable kernel.
+impl RsaKernel for SoftP256 {}
 
 impl P256 for SoftP256 {
     fn public(&self, private: &[u8; EC_PRIVATE_LEN]) -> Option<[u8; EC_POINT_LEN]> {

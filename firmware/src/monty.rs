@@ -12,6 +12,7 @@
 //! are computed here in a few squarings, so the exponentiation keeps one copy
 //! of them and a 16-entry window table on the stack.
 
+use crate::crypto::RsaKernel;
 use crypto_bigint::{Odd, U1024, Uint, WideWord, Word};
 use zeroize::Zeroize;
 
@@ -107,7 +108,14 @@ fn mac_row_shift(row: &mut [Word], x: &[Word], k: Word) -> Word {
 /// loaded once for both products and each word of `row` is loaded and stored
 /// once per two products (two UMAALs with their own carries on the M4).
 #[inline(always)]
-fn mac_row2(row: &mut [Word], x: &[Word], k1: Word, k2: Word, carry: Word, ext: Word) -> Word {
+pub(crate) fn mac_row2(
+    row: &mut [Word],
+    x: &[Word],
+    k1: Word,
+    k2: Word,
+    carry: Word,
+    ext: Word,
+) -> Word {
     let Some((top, rest)) = row.split_last_mut() else {
         return 0;
     };
@@ -370,6 +378,13 @@ impl<const L: usize> Modulus<L> {
     /// 2R mod m by log2(w·L) Montgomery squarings.
     #[inline(never)]
     pub fn new(m: &Odd<Uint<L>>) -> Self {
+        Self::with_square(m, |md, x| md.mul(x, x))
+    }
+
+    /// [`Modulus::new`] with `square` (a Montgomery square of a value below
+    /// m) for the squarings.
+    #[inline(always)]
+    fn with_square(m: &Odd<Uint<L>>, square: impl Fn(&Self, &[Word; L]) -> [Word; L]) -> Self {
         let mw = words(m.as_ref());
         let m0 = mw.first().copied().unwrap_or(1);
         // m0·m0 ≡ 1 mod 8: 3 correct bits, doubling with every step.
@@ -389,7 +404,7 @@ impl<const L: usize> Modulus<L> {
         let mut x = md.add(&one, &one);
         let mut t = 1usize;
         while t < Word::BITS as usize * L {
-            x = md.mul(&x, &x);
+            x = square(&md, &x);
             t *= 2;
         }
         md.r2 = x;
@@ -459,7 +474,9 @@ impl<const L: usize> Modulus<L> {
         self.mul(x, &self.r2)
     }
 
-    /// A Montgomery-form value back to normal form.
+    /// A Montgomery-form value back to normal form (the tests' reference for
+    /// every length; the firmware uses [`Modulus::monty_out`]).
+    #[cfg(test)]
     pub fn leave_monty(&self, x: &[Word; L]) -> [Word; L] {
         let mut one = [0; L];
         if let Some(w) = one.first_mut() {
@@ -602,7 +619,7 @@ macro_rules! wide_ops {
             /// plus the diagonal (L²/2 + L word products instead of L²), then a
             /// separate reduction of the 2L-word square. In place: the
             /// exponentiations keep no second copy of the accumulator.
-            pub fn square_assign(&self, x: &mut [Word; $l]) {
+            pub fn square_assign<K: RsaKernel>(&self, x: &mut [Word; $l]) {
                 let a: &[Word; $l] = x;
                 let mut t = [0 as Word; 2 * $l];
                 // Cross products a_i·a_j, i < j, rows i and i + 1 at once: a_i·a_(i+1)
@@ -618,7 +635,7 @@ macro_rules! wide_ops {
                             carry = hi;
                         }
                         if let Some(row) = t.get_mut(2 * i + 2..$l + i + 2) {
-                            mac_row2(row, rest, *a0, *a1, carry, 0);
+                            K::mac_row2(row, rest, *a0, *a1, carry, 0);
                         }
                     }
                 }
@@ -637,21 +654,49 @@ macro_rules! wide_ops {
                         carry = c;
                     }
                 }
-                *x = self.redc(&mut t);
+                *x = self.redc::<K>(&mut t);
                 t.zeroize();
             }
 
             /// Montgomery product `a·b·R^-1 mod m` (as [`Modulus::mul`]) by the full
             /// 2L-word product, two rows of b at a time, and the reduction of
             /// `redc`: the hot path of the exponentiations.
-            pub fn mul_full(&self, a: &[Word; $l], b: &[Word; $l]) -> [Word; $l] {
+            pub fn mul_full<K: RsaKernel>(&self, a: &[Word; $l], b: &[Word; $l]) -> [Word; $l] {
                 let mut t = [0 as Word; 2 * $l];
                 for (i, pair) in b.chunks_exact(2).enumerate() {
                     if let ([b0, b1], Some(row)) = (pair, t.get_mut(2 * i..2 * i + $l + 2)) {
-                        mac_row2(row, a, *b0, *b1, 0, 0);
+                        K::mac_row2(row, a, *b0, *b1, 0, 0);
                     }
                 }
-                let out = self.redc(&mut t);
+                let out = self.redc::<K>(&mut t);
+                t.zeroize();
+                out
+            }
+
+            /// [`Modulus::new`] by the squares of `K`.
+            #[inline(never)]
+            pub fn with_kernel<K: RsaKernel>(m: &Odd<Uint<{ $l }>>) -> Self {
+                Self::with_square(m, |md, x| {
+                    let mut y = *x;
+                    md.square_assign::<K>(&mut y);
+                    y
+                })
+            }
+
+            /// `x` (any value below R) in Montgomery form, `x·R mod m`, by
+            /// [`Self::mul_full`] (as [`Modulus::enter_monty`]).
+            pub fn monty_in<K: RsaKernel>(&self, x: &[Word; $l]) -> [Word; $l] {
+                self.mul_full::<K>(x, &self.r2)
+            }
+
+            /// A Montgomery-form value (below m) back to normal form, as
+            /// [`Modulus::leave_monty`]: the reduction alone (x·R^-1 mod m).
+            pub fn monty_out<K: RsaKernel>(&self, x: &[Word; $l]) -> [Word; $l] {
+                let mut t = [0 as Word; 2 * $l];
+                if let Some(lo) = t.get_mut(..$l) {
+                    lo.copy_from_slice(x);
+                }
+                let out = self.redc::<K>(&mut t);
                 t.zeroize();
                 out
             }
@@ -659,7 +704,7 @@ macro_rules! wide_ops {
             /// Montgomery reduction of a 2L-word `t < m·R`: `t·R^-1 mod m`, two
             /// words at a time (q for the second word is computed from the first
             /// word's q before the double row runs). `t` is left scrambled.
-            fn redc(&self, t: &mut [Word; 2 * $l]) -> [Word; $l] {
+            fn redc<K: RsaKernel>(&self, t: &mut [Word; 2 * $l]) -> [Word; $l] {
                 const { assert!($l.is_multiple_of(2)) };
                 let [m0, m1, ..] = self.m;
                 let mut ext: Word = 0;
@@ -676,7 +721,7 @@ macro_rules! wide_ops {
                     // Words i .. i + L + 1; ext is the carry into word i + L from the
                     // previous double row.
                     if let Some(row) = t.get_mut(i..i + $l + 2) {
-                        ext = mac_row2(row, &self.m, q1, q2, 0, ext);
+                        ext = K::mac_row2(row, &self.m, q1, q2, 0, ext);
                     }
                 }
                 match t.get($l..).and_then(|hi| <&[Word; $l]>::try_from(hi).ok()) {
@@ -694,9 +739,9 @@ wide_ops!(2 * N);
 impl Modulus<N> {
     /// Montgomery square `a²·R^-1 mod m` for a < m ([`Modulus::square_assign`]
     /// on a copy).
-    pub fn square(&self, a: &Words) -> Words {
+    pub fn square<K: RsaKernel>(&self, a: &Words) -> Words {
         let mut x = *a;
-        self.square_assign(&mut x);
+        self.square_assign::<K>(&mut x);
         x
     }
 
@@ -726,11 +771,11 @@ impl Modulus<N> {
     /// `2^exp` in Montgomery form, constant-time: per exponent bit one
     /// squaring and a masked doubling, no window table and no
     /// multiplications (Miller–Rabin with base 2).
-    pub fn pow2(&self, exp: &Words) -> Words {
+    pub fn pow2<K: RsaKernel>(&self, exp: &Words) -> Words {
         let mut acc = self.one;
         for &w in exp.iter().rev() {
             for k in (0..WORD_BITS).rev() {
-                self.square_assign(&mut acc);
+                self.square_assign::<K>(&mut acc);
                 self.double_if(&mut acc, (w >> k) & 1);
             }
         }
@@ -740,14 +785,14 @@ impl Modulus<N> {
     /// `base^exp` for `base` in Montgomery form (result in Montgomery form):
     /// fixed 4-bit windows over all 1024 exponent bits (dedicated squarings), every window
     /// multiplies, and the table entry is read by a masked scan of all 16.
-    pub fn pow(&self, base: &Words, exp: &Words) -> Words {
+    pub fn pow<K: RsaKernel>(&self, base: &Words, exp: &Words) -> Words {
         let mut table = [[0 as Word; N]; 1 << WINDOW];
         // table[i] = base^i, each entry from the one before it.
         if let Some((first, rest)) = table.split_first_mut() {
             *first = self.one;
             let mut prev: &Words = first;
             for entry in rest.iter_mut() {
-                *entry = self.mul_full(prev, base);
+                *entry = self.mul_full::<K>(prev, base);
                 prev = entry;
             }
         }
@@ -759,7 +804,7 @@ impl Modulus<N> {
                 let idx = (w >> (k * WINDOW)) & ((1 << WINDOW) - 1);
                 if wi + 1 != N || k + 1 != windows_per_word {
                     for _ in 0..WINDOW {
-                        self.square_assign(&mut acc);
+                        self.square_assign::<K>(&mut acc);
                     }
                 }
                 chosen.fill(0);
@@ -775,7 +820,7 @@ impl Modulus<N> {
                         }
                     }
                 }
-                acc = self.mul_full(&acc, &chosen);
+                acc = self.mul_full::<K>(&acc, &chosen);
             }
         }
         chosen.zeroize();
@@ -805,6 +850,7 @@ impl Modulus<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::SoftP256 as S;
     use crypto_bigint::modular::{FixedMontyForm, FixedMontyParams};
     use crypto_bigint::{NonZero, U2048};
 
@@ -940,6 +986,8 @@ mod tests {
             .bitor(&U2048::ONE.shl(2047));
             let m = Odd::new(m).unwrap();
             let md = Modulus::<{ 2 * N }>::new(&m);
+            let fast = Modulus::<{ 2 * N }>::with_kernel::<S>(&m);
+            assert_eq!((fast.r2, fast.one, fast.m_inv), (md.r2, md.one, md.m_inv));
             let a = md.reduce_once(
                 &words(&m.as_ref().wrapping_sub(&U2048::from_u8(7)).shr(1)),
                 0,
@@ -951,10 +999,13 @@ mod tests {
                 (md.minus_one(), md.minus_one()),
                 (md.minus_one(), a),
             ] {
-                assert_eq!(md.mul_full(&x, &y), md.mul(&x, &y));
+                assert_eq!(md.mul_full::<S>(&x, &y), md.mul(&x, &y));
                 let mut sq = x;
-                md.square_assign(&mut sq);
+                md.square_assign::<S>(&mut sq);
                 assert_eq!(sq, md.mul(&x, &x));
+                assert_eq!(md.monty_in::<S>(&x), md.enter_monty(&x));
+                assert_eq!(md.monty_out::<S>(&x), md.leave_monty(&x));
+                assert_eq!(md.monty_out::<S>(&md.monty_in::<S>(&x)), x);
             }
         }
     }
@@ -978,6 +1029,9 @@ mod tests {
             assert_eq!(uint(&md.r2), *params.r2());
             assert_eq!(uint(&md.one), *params.one());
             assert_eq!(md.m_inv, params.mod_neg_inv().0);
+            let fast = Modulus::<N>::with_kernel::<S>(&m);
+            assert_eq!(uint(&fast.r2), *params.r2());
+            assert_eq!((fast.one, fast.m_inv), (md.one, md.m_inv));
             let nz = NonZero::new(*m.as_ref()).unwrap();
             let a = sample(s + 50).rem(&nz);
             let b = sample(s + 90).rem(&nz);
@@ -986,16 +1040,30 @@ mod tests {
             let bm = md.enter_monty(&words(&b));
             let want = FixedMontyForm::new(&a, &params).mul(&FixedMontyForm::new(&b, &params));
             assert_eq!(uint(&md.leave_monty(&md.mul(&am, &bm))), want.retrieve());
-            assert_eq!(md.square(&am), md.mul(&am, &am));
-            assert_eq!(md.mul_full(&am, &bm), md.mul(&am, &bm));
+            assert_eq!(md.square::<S>(&am), md.mul(&am, &am));
+            // The fast conversions against crypto-bigint's.
+            assert_eq!(
+                uint(&md.monty_in::<S>(&words(&a))),
+                FixedMontyForm::new(&a, &params).as_montgomery().clone()
+            );
+            assert_eq!(
+                md.monty_in::<S>(&words(&U1024::MAX)),
+                md.enter_monty(&words(&U1024::MAX))
+            );
+            assert_eq!(uint(&md.monty_out::<S>(&am)), a);
+            assert_eq!(
+                md.monty_out::<S>(&md.minus_one()),
+                md.leave_monty(&md.minus_one())
+            );
+            assert_eq!(md.mul_full::<S>(&am, &bm), md.mul(&am, &bm));
             let mo = md.minus_one();
-            assert_eq!(md.mul_full(&mo, &mo), md.one());
-            assert_eq!(md.mul_full(&mo, &am), md.mul(&mo, &am));
-            assert_eq!(md.square(&md.minus_one()), md.one());
+            assert_eq!(md.mul_full::<S>(&mo, &mo), md.one());
+            assert_eq!(md.mul_full::<S>(&mo, &am), md.mul(&mo, &am));
+            assert_eq!(md.square::<S>(&md.minus_one()), md.one());
             let two = md.enter_monty(&words(&U1024::from_u8(2)));
-            assert_eq!(md.pow2(&words(&e)), md.pow(&two, &words(&e)));
+            assert_eq!(md.pow2::<S>(&words(&e)), md.pow::<S>(&two, &words(&e)));
             let want = FixedMontyForm::new(&a, &params).pow(&e).retrieve();
-            assert_eq!(uint(&md.leave_monty(&md.pow(&am, &words(&e)))), want);
+            assert_eq!(uint(&md.leave_monty(&md.pow::<S>(&am, &words(&e)))), want);
             assert_eq!(uint(&md.add(&words(&a), &words(&b))), a.add_mod(&b, &nz));
             assert_eq!(uint(&md.sub(&words(&a), &words(&b))), a.sub_mod(&b, &nz));
             let wide: U2048 = a.concatenating_mul(&b);

@@ -24,7 +24,7 @@ use crypto_bigint::{NonZero, Odd, RandomMod, U1024, U2048, Word};
 use rand_core::CryptoRng;
 use zeroize::Zeroize;
 
-use crate::crypto::CryptoError;
+use crate::crypto::{CryptoError, RsaKernel};
 use crate::monty::{self, Modulus, mul_wide, uint, words};
 
 /// Length of the modulus and of every block the private key operates on.
@@ -152,13 +152,13 @@ fn sieved_out(bytes: &[u8; PRIME_LEN]) -> bool {
 
 /// Whether `z = b^m` (Montgomery form) passes a Miller–Rabin round for a
 /// candidate w with w − 1 = 2^a·m: z = ±1, or −1 among z^2, …, z^(2^(a−1)).
-fn mr_passes(md: &Modulus<{ monty::N }>, mut z: monty::Words, a: u32) -> bool {
+fn mr_passes<K: RsaKernel>(md: &Modulus<{ monty::N }>, mut z: monty::Words, a: u32) -> bool {
     let one = md.one();
     let minus_one = md.minus_one();
     let mut passed = z == one || z == minus_one;
     let mut j = 1;
     while !passed && j < a {
-        z = md.square(&z);
+        z = md.square::<K>(&z);
         if z == minus_one {
             passed = true;
         } else if z == one {
@@ -181,12 +181,12 @@ fn mr_passes(md: &Modulus<{ monty::N }>, mut z: monty::Words, a: u32) -> bool {
 /// in the squaring chain depend on the candidate. `tick` is called between
 /// the exponentiations (a prime needs six: ~1.6 s at 48 MHz in all).
 #[inline(never)]
-fn miller_rabin<R: CryptoRng + ?Sized>(
+fn miller_rabin<K: RsaKernel, R: CryptoRng + ?Sized>(
     w: &Odd<U1024>,
     rng: &mut R,
     tick: &mut dyn FnMut(),
 ) -> bool {
-    let md = Modulus::new(w);
+    let md = Modulus::<{ monty::N }>::with_kernel::<K>(w);
     let mut w1 = w.get().wrapping_sub(&U1024::ONE);
     let a = w1.trailing_zeros();
     let mut m = words(&w1.shr(a));
@@ -203,16 +203,16 @@ fn miller_rabin<R: CryptoRng + ?Sized>(
         // Base 2 after the first base is drawn: the RNG is used as without
         // the filter (the candidates and keys are the same).
         if round == 0 {
-            if !mr_passes(&md, md.pow2(&m), a) {
+            if !mr_passes::<K>(&md, md.pow2::<K>(&m), a) {
                 b.zeroize();
                 prime = false;
                 break;
             }
             tick();
         }
-        let z = md.pow(&md.enter_monty(&words(&b)), &m);
+        let z = md.pow::<K>(&md.monty_in::<K>(&words(&b)), &m);
         b.zeroize();
-        if !mr_passes(&md, z, a) {
+        if !mr_passes::<K>(&md, z, a) {
             prime = false;
             break;
         }
@@ -225,7 +225,7 @@ fn miller_rabin<R: CryptoRng + ?Sized>(
 /// One probable prime p of 1024 bits with p > √2·2^1023, gcd(p − 1, e) = 1
 /// and, for the second prime, |p − q| > 2^(nlen/2 − 100) (FIPS 186-5 B.3.3
 /// steps 4 and 5). `tick` is called between candidates.
-fn probable_prime<R: CryptoRng + ?Sized>(
+fn probable_prime<K: RsaKernel, R: CryptoRng + ?Sized>(
     rng: &mut R,
     other: Option<&U1024>,
     tick: &mut dyn FnMut(),
@@ -274,7 +274,7 @@ fn probable_prime<R: CryptoRng + ?Sized>(
         let Some(odd) = Odd::new(p).into_option() else {
             continue;
         };
-        if miller_rabin(&odd, rng, tick) {
+        if miller_rabin::<K, _>(&odd, rng, tick) {
             break Ok(p);
         }
         p.zeroize();
@@ -312,12 +312,12 @@ fn set_part(crt: &mut [u8; CRT_LEN], i: usize, v: &U1024) {
 
 /// `x^e` for e = 65537 in Montgomery form: sixteen squarings and one
 /// multiplication.
-fn pow_e(md: &Modulus2048, x: &[Word; L2]) -> [Word; L2] {
+fn pow_e<K: RsaKernel>(md: &Modulus2048, x: &[Word; L2]) -> [Word; L2] {
     let mut y = *x;
     for _ in 0..16 {
-        md.square_assign(&mut y);
+        md.square_assign::<K>(&mut y);
     }
-    md.mul_full(&y, x)
+    md.mul_full::<K>(&y, x)
 }
 
 /// Length of `k·m + 1` for a 2048-bit `m` and `k < e < 2^24`.
@@ -466,7 +466,7 @@ fn crt_parts(p: &U1024, q: &U1024, pm: &U1024, qm: &U1024, crt: &mut [u8; CRT_LE
 /// is called often (at least every few hundred milliseconds on a Cortex-M4)
 /// so that a board can keep its reader link alive.
 #[inline(never)]
-pub fn generate<R: CryptoRng + ?Sized>(
+pub fn generate<K: RsaKernel, R: CryptoRng + ?Sized>(
     rng: &mut R,
     tick: &mut dyn FnMut(),
     n: &mut [u8; MODULUS_LEN],
@@ -475,8 +475,8 @@ pub fn generate<R: CryptoRng + ?Sized>(
     n.fill(0);
     crt.fill(0);
     for _ in 0..MAX_PAIRS {
-        let mut p = probable_prime(rng, None, tick)?;
-        let q = probable_prime(rng, Some(&p), tick);
+        let mut p = probable_prime::<K, _>(rng, None, tick)?;
+        let q = probable_prime::<K, _>(rng, Some(&p), tick);
         let Ok(mut q) = q else {
             p.zeroize();
             return Err(CryptoError::Failed);
@@ -509,7 +509,7 @@ fn import_part(bytes: &[u8], crt: &mut [u8; CRT_LEN], i: usize) -> Result<(), Cr
 /// qinv < p the inverse of q modulo p, and a trial private operation that
 /// passes the fault check (which it only does if dp and dq
 /// are e's inverses modulo p − 1 and q − 1 and p, q are the primes of n).
-pub fn import<R: CryptoRng + ?Sized>(
+pub fn import<K: RsaKernel, R: CryptoRng + ?Sized>(
     [p, q, dp, dq, qinv]: [&[u8]; 5],
     rng: &mut R,
     n_out: &mut [u8; MODULUS_LEN],
@@ -521,7 +521,8 @@ pub fn import<R: CryptoRng + ?Sized>(
         let mut probe = [0u8; MODULUS_LEN];
         probe[MODULUS_LEN - 1] = 2;
         let mut out = [0u8; MODULUS_LEN];
-        let r = private(n_out, crt_out, &probe, rng, &mut out).map_err(|_| CryptoError::Input);
+        let r =
+            private::<K, _>(n_out, crt_out, &probe, rng, &mut out).map_err(|_| CryptoError::Input);
         out.zeroize();
         r
     });
@@ -585,7 +586,7 @@ fn import_into(
 /// Each stage has its own frame (not inlined); this one keeps only the
 /// modulus, the block, the working value and r^-1.
 #[inline(never)]
-pub fn private<R: CryptoRng + ?Sized>(
+pub fn private<K: RsaKernel, R: CryptoRng + ?Sized>(
     n: &[u8; MODULUS_LEN],
     crt: &[u8; CRT_LEN],
     input: &[u8],
@@ -594,12 +595,12 @@ pub fn private<R: CryptoRng + ?Sized>(
 ) -> Result<(), CryptoError> {
     out.fill(0);
     let input: &[u8; MODULUS_LEN] = input.try_into().map_err(|_| CryptoError::Input)?;
-    let mn = modulus_checked(n, input)?;
+    let mn = modulus_checked::<K>(n, input)?;
     let mut x = [0 as Word; L2];
     let mut r_inv = [0 as Word; L2];
-    let r = blind(&mn, input, rng, &mut x, &mut r_inv).and_then(|()| {
-        crt_exp(crt, &mut x);
-        if unblind_and_check(&mn, input, &mut x, &r_inv) {
+    let r = blind::<K, _>(&mn, input, rng, &mut x, &mut r_inv).and_then(|()| {
+        crt_exp::<K>(crt, &mut x);
+        if unblind_and_check::<K>(&mn, input, &mut x, &r_inv) {
             write_be(&x, out);
             Ok(())
         } else {
@@ -615,7 +616,7 @@ pub fn private<R: CryptoRng + ?Sized>(
 /// n's Montgomery constants (`CryptoError::Input` unless n is odd and the
 /// block below it).
 #[inline(never)]
-fn modulus_checked(
+fn modulus_checked<K: RsaKernel>(
     n: &[u8; MODULUS_LEN],
     input: &[u8; MODULUS_LEN],
 ) -> Result<Modulus2048, CryptoError> {
@@ -626,7 +627,7 @@ fn modulus_checked(
     let odd_n = Odd::new(U2048::from_be_slice(n))
         .into_option()
         .ok_or(CryptoError::Input)?;
-    Ok(Modulus2048::new(&odd_n))
+    Ok(Modulus2048::with_kernel::<K>(&odd_n))
 }
 
 /// A 256-byte big-endian block as words.
@@ -653,7 +654,7 @@ fn write_be(x: &[Word; L2], out: &mut [u8; MODULUS_LEN]) {
 /// Blind the block c: draw r invertible mod n, write c·r^e mod n to `x` and
 /// r^-1 mod n to `r_inv`.
 #[inline(never)]
-fn blind<R: CryptoRng + ?Sized>(
+fn blind<K: RsaKernel, R: CryptoRng + ?Sized>(
     mn: &Modulus2048,
     input: &[u8; MODULUS_LEN],
     rng: &mut R,
@@ -662,10 +663,10 @@ fn blind<R: CryptoRng + ?Sized>(
 ) -> Result<(), CryptoError> {
     for _ in 0..8 {
         // x = r·R.
-        if random_inverse(mn, rng, x, r_inv) {
+        if random_inverse::<K, _>(mn, rng, x, r_inv) {
             // c · (r^e·R) · R^-1 = c·r^e mod n.
-            let mut re = pow_e(mn, x);
-            *x = mn.mul(&read_be(input), &re);
+            let mut re = pow_e::<K>(mn, x);
+            *x = mn.mul_full::<K>(&read_be(input), &re);
             re.zeroize();
             return Ok(());
         }
@@ -686,7 +687,7 @@ fn blind<R: CryptoRng + ?Sized>(
 /// (Kaliski's almost inverse on the words in use), several times cheaper
 /// than a constant-time safegcd and with a small frame.
 #[inline(never)]
-fn random_inverse<R: CryptoRng + ?Sized>(
+fn random_inverse<K: RsaKernel, R: CryptoRng + ?Sized>(
     mn: &Modulus2048,
     rng: &mut R,
     rm: &mut [Word; L2],
@@ -696,19 +697,19 @@ fn random_inverse<R: CryptoRng + ?Sized>(
         return false;
     };
     let mut v = random_below(rng, &odd_n);
-    *rm = mn.enter_monty(v.as_words());
+    *rm = mn.monty_in::<K>(v.as_words());
     v = random_below(rng, &odd_n);
     // t·R, kept in r_inv until the end.
-    *r_inv = mn.enter_monty(v.as_words());
+    *r_inv = mn.monty_in::<K>(v.as_words());
     // (r·R) · t · R^-1 = r·t mod n.
-    let mut u = mn.mul(rm, v.as_words());
+    let mut u = mn.mul_full::<K>(rm, v.as_words());
     v.zeroize();
     let inverted = mn.invert_vartime(&u);
     u.zeroize();
     match inverted {
         Some(mut u_inv) => {
             // (t·R) · u^-1 · R^-1 = t·(r·t)^-1 = r^-1 mod n.
-            *r_inv = mn.mul(r_inv, &u_inv);
+            *r_inv = mn.mul_full::<K>(r_inv, &u_inv);
             u_inv.zeroize();
             true
         }
@@ -729,17 +730,17 @@ fn random_below<R: CryptoRng + ?Sized>(rng: &mut R, n: &Odd<U2048>) -> U2048 {
 /// Unblind `x` in place (x·r^-1 mod n) and check the result with the public
 /// key: false (and `x` zero) unless result^e ≡ c (mod n) for the block c.
 #[inline(never)]
-fn unblind_and_check(
+fn unblind_and_check<K: RsaKernel>(
     mn: &Modulus2048,
     input: &[u8; MODULUS_LEN],
     x: &mut [Word; L2],
     r_inv: &[Word; L2],
 ) -> bool {
     // x · (r^-1·R) · R^-1 = x·r^-1 mod n.
-    let mut ri = mn.enter_monty(r_inv);
-    *x = mn.mul(x, &ri);
+    let mut ri = mn.monty_in::<K>(r_inv);
+    *x = mn.mul_full::<K>(x, &ri);
     ri.zeroize();
-    let mut check = mn.leave_monty(&pow_e(mn, &mn.enter_monty(x)));
+    let mut check = mn.monty_out::<K>(&pow_e::<K>(mn, &mn.monty_in::<K>(x)));
     let ok = check == read_be(input);
     check.zeroize();
     if !ok {
@@ -753,27 +754,32 @@ fn unblind_and_check(
 /// recombination is a call of its own (one window table on the stack at a
 /// time; this frame holds only m1 and m2).
 #[inline(never)]
-fn crt_exp(crt: &[u8; CRT_LEN], x: &mut [Word; L2]) {
-    let mut m2 = half_exp(crt, Q, DQ, x);
-    let mut m1 = half_exp(crt, P, DP, x);
-    garner(crt, &m1, &m2, x);
+fn crt_exp<K: RsaKernel>(crt: &[u8; CRT_LEN], x: &mut [Word; L2]) {
+    let mut m2 = half_exp::<K>(crt, Q, DQ, x);
+    let mut m1 = half_exp::<K>(crt, P, DP, x);
+    garner::<K>(crt, &m1, &m2, x);
     m1.zeroize();
     m2.zeroize();
 }
 
 /// `x = m2 + q·(qinv·(m1 − m2) mod p)`.
 #[inline(never)]
-fn garner(crt: &[u8; CRT_LEN], m1: &monty::Words, m2: &monty::Words, x: &mut [Word; L2]) {
+fn garner<K: RsaKernel>(
+    crt: &[u8; CRT_LEN],
+    m1: &monty::Words,
+    m2: &monty::Words,
+    x: &mut [Word; L2],
+) {
     let Some(op) = Odd::new(part(crt, P)).into_option() else {
         // A stored even prime: a zero result fails the fault check.
         x.fill(0);
         return;
     };
-    let mp = Modulus::new(&op);
+    let mp = Modulus::<{ monty::N }>::with_kernel::<K>(&op);
     // m2 < q < 2p: one conditional subtraction brings it below p.
     let mut diff = mp.sub(m1, &mp.reduce(m2));
-    let mut qinv = mp.enter_monty(&words(&part(crt, QINV)));
-    let mut h = mp.mul(&diff, &qinv);
+    let mut qinv = mp.monty_in::<K>(&words(&part(crt, QINV)));
+    let mut h = mp.mul_full::<K>(&diff, &qinv);
     let mut q = words(&part(crt, Q));
     *x = mul_wide(&h, &q);
     // x += m2
@@ -794,16 +800,21 @@ fn garner(crt: &[u8; CRT_LEN], m1: &monty::Words, m2: &monty::Words, x: &mut [Wo
 /// the block; normal form in and out). Not inlined, so that only one window
 /// table is ever on the stack.
 #[inline(never)]
-fn half_exp(crt: &[u8; CRT_LEN], prime: usize, exp: usize, c: &[Word; L2]) -> monty::Words {
+fn half_exp<K: RsaKernel>(
+    crt: &[u8; CRT_LEN],
+    prime: usize,
+    exp: usize,
+    c: &[Word; L2],
+) -> monty::Words {
     let Some(odd) = Odd::new(part(crt, prime)).into_option() else {
         // A stored even prime: a zero result fails the fault check.
         return [0; monty::N];
     };
-    let m = Modulus::new(&odd);
-    let mut cm = m.enter_monty(&m.reduce_wide(c));
+    let m = Modulus::<{ monty::N }>::with_kernel::<K>(&odd);
+    let mut cm = m.monty_in::<K>(&m.reduce_wide(c));
     let mut e = words(&part(crt, exp));
-    let mut x = m.pow(&cm, &e);
-    let out = m.leave_monty(&x);
+    let mut x = m.pow::<K>(&cm, &e);
+    let out = m.monty_out::<K>(&x);
     cm.zeroize();
     e.zeroize();
     x.zeroize();

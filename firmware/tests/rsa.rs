@@ -10,6 +10,7 @@ use rsa::traits::PublicKeyParts;
 use sha2::{Digest, Sha256};
 use tamga_board_host::SeededRng;
 use tamga_firmware::Applet;
+use tamga_firmware::crypto::SoftP256;
 use tamga_firmware::records::{self, KeyMaterial, KeyRecord};
 use tamga_firmware::rsa2048;
 use tamga_firmware::spec::{KeyRef, tags};
@@ -449,7 +450,7 @@ fn fault_check_at_the_crypto_layer_leaves_the_output_zero() {
     let parts = test_rsa_key();
     let mut rng = SeededRng::new(3);
     let (mut n, mut crt) = ([0u8; 256], [0u8; rsa2048::CRT_LEN]);
-    rsa2048::import(
+    rsa2048::import::<SoftP256, _>(
         [&parts[0], &parts[1], &parts[2], &parts[3], &parts[4]],
         &mut rng,
         &mut n,
@@ -459,12 +460,12 @@ fn fault_check_at_the_crypto_layer_leaves_the_output_zero() {
     let mut block = [0u8; 256];
     block[255] = 7;
     let mut out = [0xEEu8; 256];
-    rsa2048::private(&n, &crt, &block, &mut rng, &mut out).unwrap();
+    rsa2048::private::<SoftP256, _>(&n, &crt, &block, &mut rng, &mut out).unwrap();
     assert_ne!(out, [0u8; 256]);
     // A glitched dq: the recombined result is wrong mod q only, exactly the
     // case where gcd(s^e − m, n) would reveal p.
     crt[3 * 128 + 10] ^= 0x80;
-    let r = rsa2048::private(&n, &crt, &block, &mut rng, &mut out);
+    let r = rsa2048::private::<SoftP256, _>(&n, &crt, &block, &mut rng, &mut out);
     assert_eq!(r, Err(tamga_firmware::crypto::CryptoError::Fault));
     assert_eq!(out, [0u8; 256]);
 }

@@ -9,7 +9,7 @@
 //! image checks that both backends give the same key and signature.
 
 use p256_cortex_m4_sys as sys;
-use tamga_firmware::crypto::{EC_POINT_LEN, EC_PRIVATE_LEN, P256};
+use tamga_firmware::crypto::{EC_POINT_LEN, EC_PRIVATE_LEN, P256, RsaKernel};
 use zeroize::Zeroize;
 
 /// [`P256`] on P256-Cortex-M4.
@@ -39,6 +39,9 @@ fn point(x: &[u32; 8], y: &[u32; 8]) -> [u8; EC_POINT_LEN] {
     bytes(y, &mut out[33..]);
     out
 }
+
+/// The portable RSA kernel.
+impl RsaKernel for M4P256 {}
 
 impl P256 for M4P256 {
     fn public(&self, private: &[u8; EC_PRIVATE_LEN]) -> Option<[u8; EC_POINT_LEN]> {
