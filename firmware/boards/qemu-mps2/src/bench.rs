@@ -8,6 +8,12 @@
 //! is subtracted. A calibration loop of known length checks the scale.
 //! Results go to the semihosting console as `BENCH|name|instructions|SW`,
 //! then QEMU exits.
+//!
+//! Besides the applet's operations, the image compares the backends the board
+//! plugs into the applet with the portable ones, and exits non-zero if they
+//! disagree: P-256 (exit 4) and the RSA kernel (exit 5: random rows, then a
+//! whole RSA-2048 signature of the same key with the portable kernel, which
+//! also gives that kernel's instruction count).
 
 use core::ptr;
 
@@ -41,21 +47,23 @@ fn now() -> u32 {
     unsafe { ptr::read_volatile((TIMER0 + VALUE) as *const u32) }
 }
 
-type Card = Applet<EmuFlash, EmuRng, crate::Ec>;
-
-struct Bench {
-    card: Card,
+/// The card under test, with the board's backend unless told otherwise.
+struct Bench<E: P256 = crate::Ec> {
+    card: Applet<EmuFlash, EmuRng, E>,
     reply: [u8; 514],
+    /// Length of the last reply.
+    last: usize,
     overhead: u64,
 }
 
-impl Bench {
+impl<E: P256> Bench<E> {
     /// Send an APDU, return (instructions, SW).
     #[inline(never)]
     fn measure(&mut self, apdu: &[u8]) -> (u64, u16) {
         let t0 = now();
         let n = self.card.process(apdu, &mut self.reply);
         let t1 = now();
+        self.last = n;
         let ticks = u64::from(t0.wrapping_sub(t1));
         let sw = match self.reply.get(n.saturating_sub(2)..n) {
             Some([a, b]) => u16::from_be_bytes([*a, *b]),
@@ -177,6 +185,7 @@ pub fn run(config: &Config) -> ! {
     let mut b = Bench {
         card,
         reply: [0; 514],
+        last: 0,
         overhead: o,
     };
 
@@ -207,14 +216,24 @@ pub fn run(config: &Config) -> ! {
     // RSA-2048: measured once the firmware supports it.
     let gen_rsa = [0x00, 0x47, 0x00, 0x9C, 0x05, 0xAC, 0x03, 0x80, 0x01, 0x07];
     let sw = b.report("GENERATE RSA-2048 (9C)", &gen_rsa);
+    // The signature (the whole reply), for the portable kernel's run.
+    let mut signature = [0u8; 514];
+    let mut signed = 0;
     if sw == 0x9000 || sw >> 8 == 0x61 {
         b.card.reset();
         b.send(&select());
         b.send(&VERIFY_PIN);
-        b.report("RSA-2048 sign (9C)", &sign_rsa());
+        if b.report("RSA-2048 sign (9C)", &sign_rsa()) == 0x9000 {
+            signature = b.reply;
+            signed = b.last;
+        }
     }
 
     backends(&mut b);
+    #[cfg(feature = "p256-m4")]
+    rsa_kernels(b, config, signature.get(..signed).unwrap_or(&[]));
+    #[cfg(not(feature = "p256-m4"))]
+    let _ = (signature, signed);
 
     let peak = stack::high_water();
     println!("STACK|{peak}|{}", stack::capacity());
@@ -274,4 +293,76 @@ fn backend<E: P256>(b: &Bench, name: &str, ec: &E) -> Option<Outputs> {
 
 fn ticks(t0: u32, t1: u32, overhead: u64) -> u64 {
     (u64::from(t0.wrapping_sub(t1)) * INSNS_PER_TICK).saturating_sub(overhead)
+}
+
+/// The board's RSA kernel against the portable one ([`crypto::mac_row2`]):
+/// random rows of every length up to 67 words (odd lengths and rows of another
+/// length take the portable code in the board's kernel too), random and
+/// all-ones multipliers, carries and top words; then the key the card
+/// generated signs the same block on a card with the portable kernel (the
+/// same store, moved over): same reply, and its instruction count for
+/// comparison. Exits with 5 on a mismatch.
+#[cfg(feature = "p256-m4")]
+fn rsa_kernels(b: Bench, config: &Config, signature: &[u8]) {
+    use crypto::{RsaKernel, Word};
+    let mut x: u32 = 0x2545_F491;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    let mut agree = true;
+    for n in 0..68usize {
+        for round in 0..4 {
+            let mut pick = || if round == 3 { Word::MAX } else { next() };
+            let mut xs = [0 as Word; 68];
+            let mut row = [0 as Word; 70];
+            xs.iter_mut().for_each(|w| *w = pick());
+            row.iter_mut().for_each(|w| *w = pick());
+            let (k1, k2, carry, ext) = (pick(), pick(), pick(), pick());
+            let mut want = row;
+            let (Some(xs), Some(got_row), Some(want_row)) =
+                (xs.get(..n), row.get_mut(..n + 2), want.get_mut(..n + 2))
+            else {
+                agree = false;
+                continue;
+            };
+            let c1 = crate::Ec::mac_row2(got_row, xs, k1, k2, carry, ext);
+            let c2 = crypto::mac_row2(want_row, xs, k1, k2, carry, ext);
+            agree &= c1 == c2 && row == want;
+        }
+    }
+    println!(
+        "BENCH|RSA kernels agree (random rows)|0|{}",
+        if agree { "9000" } else { "6F00" }
+    );
+    if !agree {
+        semihosting::process::exit(5);
+    }
+    if signature.is_empty() {
+        return;
+    }
+    let Bench { card, overhead, .. } = b;
+    let rng = EmuRng::from_test_seed(config.seed.unwrap_or(7));
+    let Ok(card) = Applet::with_p256(card.into_flash(), rng, crypto::SoftP256) else {
+        semihosting::process::exit(3)
+    };
+    let mut b = Bench {
+        card,
+        reply: [0; 514],
+        last: 0,
+        overhead,
+    };
+    b.send(&select());
+    b.send(&VERIFY_PIN);
+    b.report("RSA-2048 sign (9C), portable Rust kernel", &sign_rsa());
+    let same = b.reply.get(..b.last) == Some(signature);
+    println!(
+        "BENCH|RSA kernels agree (signature)|0|{}",
+        if same { "9000" } else { "6F00" }
+    );
+    if !same {
+        semihosting::process::exit(5);
+    }
 }

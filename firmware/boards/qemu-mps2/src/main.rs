@@ -35,6 +35,8 @@ mod log;
 #[cfg(feature = "p256-m4")]
 mod p256m4;
 mod rng;
+#[cfg(feature = "p256-m4")]
+mod rsakernel;
 mod stack;
 mod uart;
 mod vpcd;

@@ -9,7 +9,7 @@
 //! image checks that both backends give the same key and signature.
 
 use p256_cortex_m4_sys as sys;
-use tamga_firmware::crypto::{EC_POINT_LEN, EC_PRIVATE_LEN, P256, RsaKernel};
+use tamga_firmware::crypto::{EC_POINT_LEN, EC_PRIVATE_LEN, P256, RsaKernel, Word};
 use zeroize::Zeroize;
 
 /// [`P256`] on P256-Cortex-M4.
@@ -40,8 +40,13 @@ fn point(x: &[u32; 8], y: &[u32; 8]) -> [u8; EC_POINT_LEN] {
     out
 }
 
-/// The portable RSA kernel.
-impl RsaKernel for M4P256 {}
+/// The board's RSA kernel: the Thumb-2 assembly of [`crate::rsakernel`].
+impl RsaKernel for M4P256 {
+    #[inline(always)]
+    fn mac_row2(row: &mut [Word], x: &[Word], k1: Word, k2: Word, carry: Word, ext: Word) -> Word {
+        crate::rsakernel::mac_row2(row, x, k1, k2, carry, ext)
+    }
+}
 
 impl P256 for M4P256 {
     fn public(&self, private: &[u8; EC_PRIVATE_LEN]) -> Option<[u8; EC_POINT_LEN]> {
