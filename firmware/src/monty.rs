@@ -11,6 +11,10 @@
 //! `FixedMontyForm`, a value is a bare `[Word; L]` and the modulus constants
 //! are computed here in a few squarings, so the exponentiation keeps one copy
 //! of them and a 16-entry window table on the stack.
+//!
+//! The two-row loop under the fast product, square and reduction
+//! ([`mac_row2`]) is the [`RsaKernel`] a board may replace with assembly; the
+//! methods built on it take the kernel as a type parameter `K`.
 
 use crate::crypto::RsaKernel;
 use crypto_bigint::{Odd, U1024, Uint, WideWord, Word};
@@ -690,7 +694,7 @@ macro_rules! wide_ops {
             }
 
             /// A Montgomery-form value (below m) back to normal form, as
-            /// [`Modulus::leave_monty`]: the reduction alone (x·R^-1 mod m).
+            /// `leave_monty` (the tests' reference): the reduction alone (x·R^-1 mod m).
             pub fn monty_out<K: RsaKernel>(&self, x: &[Word; $l]) -> [Word; $l] {
                 let mut t = [0 as Word; 2 * $l];
                 if let Some(lo) = t.get_mut(..$l) {

@@ -585,6 +585,10 @@ fn import_into(
 /// `input` must be exactly 256 bytes and below n ([`CryptoError::Input`]).
 /// Each stage has its own frame (not inlined); this one keeps only the
 /// modulus, the block, the working value and r^-1.
+///
+/// `K` is the multiply-accumulate kernel of the arithmetic ([`RsaKernel`]:
+/// the applet passes its backend; [`generate`] and [`import`] take it too).
+/// Every kernel gives the same results.
 #[inline(never)]
 pub fn private<K: RsaKernel, R: CryptoRng + ?Sized>(
     n: &[u8; MODULUS_LEN],
