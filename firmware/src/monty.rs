@@ -811,19 +811,26 @@ impl Modulus<N> {
                         self.square_assign::<K>(&mut acc);
                     }
                 }
-                chosen.fill(0);
-                for (e, entry) in table.iter().enumerate() {
-                    let mask = mask_if_zero((e as Word) ^ idx);
-                    // Four words per step (not unrolled by the compiler at -Os).
-                    for (c, v) in chosen.chunks_exact_mut(4).zip(entry.chunks_exact(4)) {
-                        if let ([c0, c1, c2, c3], [v0, v1, v2, v3]) = (c, v) {
-                            *c0 |= v0 & mask;
-                            *c1 |= v1 & mask;
-                            *c2 |= v2 & mask;
-                            *c3 |= v3 & mask;
+                // One mask per entry, then four words of the choice at a time
+                // across all entries (the four words stay in registers; not
+                // unrolled by the compiler at -Os).
+                let mut masks = [0 as Word; 1 << WINDOW];
+                for (e, m) in masks.iter_mut().enumerate() {
+                    *m = mask_if_zero((e as Word) ^ idx);
+                }
+                for (j, c) in chosen.chunks_exact_mut(4).enumerate() {
+                    let mut v = [0 as Word; 4];
+                    for (entry, &mask) in table.iter().zip(&masks) {
+                        if let Some([e0, e1, e2, e3]) = entry.get(4 * j..4 * j + 4) {
+                            v[0] |= e0 & mask;
+                            v[1] |= e1 & mask;
+                            v[2] |= e2 & mask;
+                            v[3] |= e3 & mask;
                         }
                     }
+                    c.copy_from_slice(&v);
                 }
+                masks.zeroize();
                 acc = self.mul_full::<K>(&acc, &chosen);
             }
         }
