@@ -882,12 +882,10 @@ mod tests {
         Odd::new(m).unwrap()
     }
 
-    /// `mul` against crypto-bigint for `L` words (a power of two, as
-    /// `Modulus::new` requires; lengths below four take the remainder loops), with the largest carries
-    /// (m − 1 squared, m of all ones) and random values.
-    fn mul_matches<const L: usize>(seed: u32) {
+    /// A deterministic word stream for the tests (xorshift32).
+    fn xorshift(seed: u32) -> impl FnMut() -> Word {
         let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-        let mut next = || {
+        move || {
             let mut w: Word = 0;
             for _ in 0..Word::BITS / 32 {
                 x ^= x << 13;
@@ -896,11 +894,24 @@ mod tests {
                 w = w.checked_shl(32).unwrap_or(0) | Word::from(x);
             }
             w
-        };
+        }
+    }
+
+    /// A random odd modulus of `L` words with its top bit set.
+    fn odd_top_bit<const L: usize>(next: &mut impl FnMut() -> Word) -> [Word; L] {
         let mut mw = [0 as Word; L];
         mw.iter_mut().for_each(|w| *w = next());
         mw[0] |= 1;
         mw[L - 1] |= 1 << (WORD_BITS - 1);
+        mw
+    }
+
+    /// `mul` against crypto-bigint for `L` words (a power of two, as
+    /// `Modulus::new` requires; lengths below four take the remainder loops), with the largest carries
+    /// (m − 1 squared, m of all ones) and random values.
+    fn mul_matches<const L: usize>(seed: u32) {
+        let mut next = xorshift(seed);
+        let mw = odd_top_bit::<L>(&mut next);
         for m in [mw, [Word::MAX; L]] {
             let m = Odd::new(Uint::<L>::from_words(m)).unwrap();
             let params = FixedMontyParams::new(m);
@@ -926,21 +937,8 @@ mod tests {
 
     /// `invert_vartime` against crypto-bigint for `L` words.
     fn inverse_matches<const L: usize>(seed: u32) {
-        let mut x = seed.wrapping_mul(2_654_435_761) | 1;
-        let mut next = || {
-            let mut w: Word = 0;
-            for _ in 0..Word::BITS / 32 {
-                x ^= x << 13;
-                x ^= x >> 17;
-                x ^= x << 5;
-                w = w.checked_shl(32).unwrap_or(0) | Word::from(x);
-            }
-            w
-        };
-        let mut mw = [0 as Word; L];
-        mw.iter_mut().for_each(|w| *w = next());
-        mw[0] |= 1;
-        mw[L - 1] |= 1 << (WORD_BITS - 1);
+        let mut next = xorshift(seed);
+        let mw = odd_top_bit::<L>(&mut next);
         let m = Odd::new(Uint::<L>::from_words(mw)).unwrap();
         let md = Modulus::new(&m);
         let check = |a: [Word; L]| {
