@@ -352,10 +352,11 @@ const VERIFY_STATUS: &str = "0020008000";
 /// VERIFY with the default PIN 123456.
 const VERIFY_PIN: &str = "0020008008313233343536FFFF";
 
-/// An RSA-2048 raw signature by slot 9A through command chaining (the ATR
-/// announces no extended lengths): `7C 82 0106 { 82 00, 81 82 0100 <block> }`
-/// with a PKCS#1 v1.5-shaped block, split into a 255-byte link and the rest.
-fn rsa_sign_apdus() -> [String; 2] {
+/// An RSA-2048 raw private operation (signature or decryption) by `slot`
+/// through command chaining (the ATR announces no extended lengths):
+/// `7C 82 0106 { 82 00, 81 82 0100 <block> }` with a PKCS#1 v1.5-shaped
+/// block, split into a 255-byte link and the rest.
+fn rsa_private_apdus(slot: u8) -> [String; 2] {
     let mut data = vec![0x7C, 0x82, 0x01, 0x06, 0x82, 0x00, 0x81, 0x82, 0x01, 0x00];
     data.extend([0x00, 0x01]);
     data.extend(std::iter::repeat_n(0xFF, 221));
@@ -364,10 +365,22 @@ fn rsa_sign_apdus() -> [String; 2] {
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
     let (first, rest) = data.split_at(255);
     [
-        format!("1087079AFF{}", hex(first)),
-        format!("0087079A{:02X}{}00", rest.len(), hex(rest)),
+        format!("108707{slot:02X}FF{}", hex(first)),
+        format!("008707{slot:02X}{:02X}{}00", rest.len(), hex(rest)),
     ]
 }
+
+/// ECDH with the P-256 key in 9E (PIN policy never) against the curve's
+/// generator G: `7C 45 { 82 00, 85 41 04 Gx Gy }`; the answer is 9E's public x.
+const ECDH_9E: &str = concat!(
+    "0087119E47",
+    "7C45820085410",
+    "46B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296",
+    "4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5",
+    "00"
+);
+/// GET METADATA of slot 9A.
+const METADATA_9A: &str = "00F7009A00";
 
 /// The PC/SC check: QEMU running the card image connected to vpcd on `port`,
 /// pcscd (started if needed) showing its ATR, APDUs through pcscd, the card's
@@ -489,29 +502,28 @@ pub fn pcsc_check(port: u16, quickack: bool) -> Result<Outcome, String> {
             piv_import(&reader, "import-key", "9d", &key)?;
             let _ = writeln!(summary, "yubico-piv-tool: RSA-2048 key imported in slot 9D");
         }
-        let [first, last] = rsa_sign_apdus();
-        let (ok, out) = opensc_tool(
-            &reader,
-            // OpenSC's PIV driver would slip its own APDUs into the chain.
-            &[
-                "-c", "default", "-s", SELECT, "-s", VERIFY_PIN, "-s", &first, "-s", &last,
-            ],
-        );
+        // Every private-key path of the applet, for the stack measurement:
+        // RSA sign (9A), RSA decrypt (9D), P-256 ECDH (9E), GET METADATA.
+        let [sign1, sign2] = rsa_private_apdus(0x9A);
+        let [dec1, dec2] = rsa_private_apdus(0x9D);
+        // OpenSC's PIV driver would slip its own APDUs into the chains.
+        let mut args = vec!["-c", "default", "-s", SELECT, "-s", VERIFY_PIN];
+        args.extend(["-s", &sign1, "-s", &sign2]);
+        if have("openssl") {
+            args.extend(["-s", &dec1, "-s", &dec2]);
+        }
+        args.extend(["-s", ECDH_9E, "-s", METADATA_9A]);
+        let (ok, out) = opensc_tool(&reader, &args);
         let sws = status_words(&out);
-        let signed = sws
-            .get(3)
-            .is_some_and(|sw| sw == "9000" || sw.starts_with("61"));
-        if !ok
-            || sws.get(..3) != Some(&["9000".to_string(), "9000".into(), "9000".into()][..])
-            || !signed
-        {
+        let fine = |sw: &String| sw == "9000" || sw.starts_with("61");
+        if !ok || sws.len() != args.len() / 2 - 1 || !sws.iter().all(fine) {
             return Err(format!(
-                "RSA-2048 signature through chaining failed {sws:?}:\n{out}"
+                "RSA-2048 sign/decrypt through chaining, ECDH or GET METADATA failed {sws:?}:\n{out}"
             ));
         }
         let _ = writeln!(
             summary,
-            "yubico-piv-tool: RSA-2048 key generated in slot 9A ({keygen:.1} s in QEMU); raw signature through a command chain: {sws:?}"
+            "yubico-piv-tool: RSA-2048 key generated in slot 9A ({keygen:.1} s in QEMU); RSA sign (9A) and decrypt (9D) through command chains, ECDH (9E), GET METADATA: {sws:?}"
         );
     }
 
@@ -1050,7 +1062,7 @@ pub fn size() -> Result<(), String> {
     if let Some((boot, p)) = session {
         println!("| stack, peak: boot (store mount, applet init) | {boot} | RAM, measured |");
         println!(
-            "| stack, peak: serving the PC/SC check (P-256; RSA-2048 keygen, import, sign; chained PUT DATA) | {p} | RAM, measured |"
+            "| stack, peak: serving the PC/SC check (P-256 keygen, sign, ECDH; RSA-2048 keygen, import, sign, decrypt; GET METADATA; chained PUT DATA) | {p} | RAM, measured |"
         );
         peak = peak.max(p).max(boot);
     }
