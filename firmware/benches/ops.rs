@@ -221,6 +221,24 @@ fn median_max<T: Ord + Copy>(mut v: Vec<T>) -> Option<(T, T)> {
     Some((*v.get(v.len() / 2)?, *v.last()?))
 }
 
+/// Run this bench binary under callgrind with `env` set, collecting inside
+/// `measured()` only; the instructions counted.
+fn callgrind(exe: &std::path::Path, out: &std::path::Path, env: (&str, &str)) -> u64 {
+    let status = Command::new("valgrind")
+        .args(["--tool=callgrind", "--toggle-collect=*measured*"])
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(exe)
+        .env(env.0, env.1)
+        .output()
+        .expect("valgrind runs");
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    callgrind_totals(&std::fs::read_to_string(out).expect("callgrind output"))
+}
+
 fn callgrind_totals(text: &str) -> u64 {
     text.lines()
         .find_map(|l| {
@@ -273,50 +291,21 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     for op in &ops {
         let out = dir.join("callgrind.out");
-        let status = Command::new("valgrind")
-            .args(["--tool=callgrind", "--toggle-collect=*measured*"])
-            .arg(format!("--callgrind-out-file={}", out.display()))
-            .arg(&exe)
-            .env("TAMGA_BENCH_OP", op.name)
-            .output()
-            .expect("valgrind runs");
-        assert!(
-            status.status.success(),
-            "{}",
-            String::from_utf8_lossy(&status.stderr)
-        );
-        let text = std::fs::read_to_string(&out).expect("callgrind output");
-        let total = callgrind_totals(&text);
+        let total = callgrind(&exe, &out, ("TAMGA_BENCH_OP", op.name));
         println!("{:<42} {:>14}", op.name, total / u64::from(REPS));
     }
     // RSA key generation: one process per seed.
-    let mut counts: Vec<u64> = (1..=rsa_seeds())
+    let counts: Vec<u64> = (1..=rsa_seeds())
         .map(|seed| {
             let out = dir.join(format!("keygen-{seed}.out"));
-            let status = Command::new("valgrind")
-                .args(["--tool=callgrind", "--toggle-collect=*measured*"])
-                .arg(format!("--callgrind-out-file={}", out.display()))
-                .arg(&exe)
-                .env("TAMGA_BENCH_KEYGEN", seed.to_string())
-                .output()
-                .expect("valgrind runs");
-            assert!(
-                status.status.success(),
-                "{}",
-                String::from_utf8_lossy(&status.stderr)
-            );
-            callgrind_totals(&std::fs::read_to_string(&out).expect("callgrind output"))
+            callgrind(&exe, &out, ("TAMGA_BENCH_KEYGEN", &seed.to_string()))
         })
         .collect();
-    counts.sort();
-    if let Some((median, max)) = median_max(counts.clone()) {
+    let (seeds, min) = (counts.len(), counts.iter().copied().min());
+    if let (Some((median, max)), Some(min)) = (median_max(counts), min) {
         println!(
             "{:<42} {:>14} median, {} max, {} min over {} seeds",
-            "GENERATE RSA-2048 (9A)",
-            median,
-            max,
-            counts[0],
-            counts.len()
+            "GENERATE RSA-2048 (9A)", median, max, min, seeds
         );
     } else {
         println!("GENERATE RSA-2048 (9A): skipped (TAMGA_BENCH_RSA_SEEDS=0)");

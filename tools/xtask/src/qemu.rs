@@ -99,15 +99,6 @@ fn board_cargo(args: &[&str]) -> Command {
 pub fn build(image: Image) -> Result<PathBuf, String> {
     let dir = image.target_dir();
     let dir = dir.to_string_lossy();
-    let mut args = vec![
-        "build",
-        "--release",
-        "--target",
-        TARGET,
-        "--target-dir",
-        &*dir,
-    ];
-    args.extend(image.features());
     // P256-Cortex-M4 (the board's P-256) is C + assembly: clang for C, clang's
     // preprocessor and GNU as for the assembly (cshim/cc.sh).
     if !["clang-14", "clang"].into_iter().any(have) {
@@ -116,9 +107,23 @@ pub fn build(image: Image) -> Result<PathBuf, String> {
     if !have("arm-none-eabi-as") {
         return Err("the board's P-256 needs GNU as (Debian: binutils-arm-none-eabi)".into());
     }
-    let mut cmd = board_cargo(&args);
-    run(&mut cmd)?;
+    run(&mut board_cargo(&image_args("build", image, &dir)))?;
     Ok(image.elf())
+}
+
+/// `cargo <command>` arguments for `image`: release, the embedded target, the
+/// image's own target directory `dir` and its features.
+fn image_args<'a>(command: &'a str, image: Image, dir: &'a str) -> Vec<&'a str> {
+    let mut args = vec![
+        command,
+        "--release",
+        "--target",
+        TARGET,
+        "--target-dir",
+        dir,
+    ];
+    args.extend(image.features());
+    args
 }
 
 /// `cargo xtask test`'s board step: format check, both images built, clippy
@@ -130,15 +135,7 @@ pub fn board_checks() -> Result<(), String> {
     for image in [Image::Card, Image::Bench] {
         let dir = image.target_dir();
         let dir = dir.to_string_lossy();
-        let mut args = vec![
-            "clippy",
-            "--release",
-            "--target",
-            TARGET,
-            "--target-dir",
-            &*dir,
-        ];
-        args.extend(image.features());
+        let mut args = image_args("clippy", image, &dir);
         args.extend(["--", "-D", "warnings"]);
         run(&mut board_cargo(&args))?;
     }
