@@ -97,18 +97,32 @@ impl Tracer {
     }
 }
 
+/// How long [`serve`] waits for a message before it checks its stop flag.
+const POLL: Duration = Duration::from_millis(500);
+
+/// One vpcd message, `None` when vpcd closed the connection. Only the wait
+/// for its first byte may time out: once a message has begun it is read
+/// whole, so a timeout never leaves the stream mid-message.
 fn read_msg(s: &mut TcpStream) -> io::Result<Option<Vec<u8>>> {
     let mut len = [0u8; 2];
-    match s.read_exact(&mut len) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
+    if s.read(&mut len[..1])? == 0 {
+        return Ok(None);
     }
-    let _ = SockRef::from(&*s).set_tcp_quickack(true);
-    let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
-    s.read_exact(&mut buf)?;
-    let _ = SockRef::from(&*s).set_tcp_quickack(true);
-    Ok(Some(buf))
+    s.set_read_timeout(None)?;
+    let rest = (|| -> io::Result<Vec<u8>> {
+        s.read_exact(&mut len[1..])?;
+        let _ = SockRef::from(&*s).set_tcp_quickack(true);
+        let mut buf = vec![0u8; u16::from_be_bytes(len) as usize];
+        s.read_exact(&mut buf)?;
+        let _ = SockRef::from(&*s).set_tcp_quickack(true);
+        Ok(buf)
+    })();
+    s.set_read_timeout(Some(POLL))?;
+    match rest {
+        Ok(buf) => Ok(Some(buf)),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 fn write_msg(s: &mut TcpStream, data: &[u8]) -> io::Result<()> {
@@ -126,7 +140,7 @@ fn serve(
     stop: &AtomicBool,
 ) -> io::Result<()> {
     s.set_nodelay(true)?;
-    s.set_read_timeout(Some(Duration::from_millis(500)))?;
+    s.set_read_timeout(Some(POLL))?;
     let mut powered = false;
     loop {
         if stop.load(Ordering::Relaxed) {
@@ -138,7 +152,9 @@ fn serve(
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) =>
             {
                 continue;

@@ -67,6 +67,8 @@ pub struct Bench {
     pub card: Card,
     /// Its lab.
     pub lab: Lab,
+    /// More files [`Bench::fail`] shows the end of: (label, path).
+    shown: std::cell::RefCell<Vec<(String, PathBuf)>>,
     _lock: tamga_hil::Exclusive,
 }
 
@@ -101,6 +103,7 @@ pub fn bench(test: &str, needs: &[&str]) -> Option<Bench> {
     Some(Bench {
         card,
         lab,
+        shown: Default::default(),
         _lock: lock,
     })
 }
@@ -236,13 +239,33 @@ impl Bench {
         r.out
     }
 
-    /// Panic with `what` and the end of the card's APDU trace.
+    /// Have [`Bench::fail`] also show the end of `path` (an APDU trace when
+    /// it ends in `.jsonl`, a log otherwise) under `label`.
+    pub fn show_on_failure(&self, label: &str, path: &Path) {
+        self.shown
+            .borrow_mut()
+            .push((label.to_string(), path.to_path_buf()));
+    }
+
+    /// Panic with `what`, the end of the card's APDU trace and of the files
+    /// given to [`Bench::show_on_failure`].
     pub fn fail(&self, what: &str) -> ! {
-        panic!(
+        let mut msg = format!(
             "{what}\n--- last APDUs (trace {}) ---\n{}",
             self.card.trace().display(),
             trace_tail(self.card.trace(), 16)
-        )
+        );
+        for (label, path) in self.shown.borrow().iter() {
+            let tail = if path.extension().is_some_and(|e| e == "jsonl") {
+                trace_tail(path, 16)
+            } else {
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                let lines: Vec<_> = text.lines().collect();
+                lines[lines.len().saturating_sub(40)..].join("\n")
+            };
+            msg.push_str(&format!("\n--- {label} ({}) ---\n{tail}", path.display()));
+        }
+        panic!("{msg}")
     }
 
     /// Assert `cond`, else [`Bench::fail`].
