@@ -36,7 +36,7 @@ fn which(cmd: &str) -> Option<std::path::PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Make sure pcscd runs: start `pcscd -f -a` (detached; it stays up for the
+/// Make sure pcscd runs: start `pcscd -f` (detached; it stays up for the
 /// rest of the machine's tests, one pcscd per machine) when its socket does
 /// not answer, then wait until it lists readers.
 pub fn ensure_pcscd() -> Result<()> {
@@ -45,7 +45,7 @@ pub fn ensure_pcscd() -> Result<()> {
     }
     let exe = which("pcscd").ok_or_else(|| Error::Pcsc("pcscd is not installed".into()))?;
     std::process::Command::new(exe)
-        .args(["-f", "-a"])
+        .arg("-f")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -186,6 +186,9 @@ fn test() -> Result<(), String> {
     step(&format!(
         "tests (property test: {PROP_CASES} APDU sequences)"
     ));
+    // One pcscd for the whole suite, stopped afterwards if we started it
+    // (the fixtures would otherwise start one and leave it running).
+    let _pcscd = qemu::Pcscd::ensure()?;
     if has_nextest() {
         run(qemu_cmd::cargo()
             .args([

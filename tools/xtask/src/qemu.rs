@@ -158,7 +158,7 @@ impl Pcscd {
             return Ok(Pcscd(None));
         }
         let child = Command::new("pcscd")
-            .args(["-f", "-a"])
+            .arg("-f")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
