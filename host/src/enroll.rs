@@ -98,28 +98,6 @@ pub struct Report {
     pub total: Duration,
 }
 
-impl Report {
-    /// The report of an operation that started at `start` with the channel's
-    /// counters at `before` (APDUs, bytes).
-    fn new<T: Transport>(
-        piv: &mut Piv<T>,
-        card_serial: u32,
-        slots: Vec<SlotOutcome>,
-        steps: Vec<(String, Duration)>,
-        start: Instant,
-        before: (u64, u64),
-    ) -> Self {
-        Report {
-            card_serial,
-            slots,
-            steps,
-            apdus: piv.channel().apdus - before.0,
-            bytes: piv.channel().bytes - before.1,
-            total: start.elapsed(),
-        }
-    }
-}
-
 /// The SPKI DER of a card public key.
 pub fn spki_der(key: &PublicKey) -> Result<Vec<u8>> {
     key.spki_der()
@@ -151,18 +129,59 @@ fn live(cert: &Certificate) -> bool {
     v.not_before.to_system_time() <= now && now < v.not_after.to_system_time()
 }
 
+/// An enrolment or renewal under way: its clock, the channel's counters at
+/// its start, and its steps, each announced to `progress` as it starts.
 struct Timer<'a> {
-    steps: &'a mut Vec<(String, Duration)>,
+    start: Instant,
+    /// The channel's counters (APDUs, bytes) at the start.
+    before: (u64, u64),
+    steps: Vec<(String, Duration)>,
     progress: &'a mut dyn FnMut(&str),
 }
 
-impl Timer<'_> {
+impl<'a> Timer<'a> {
+    /// Start the clock, then select the card and authenticate with `mgmt`
+    /// (how an enrolment and a renewal both begin); the card's serial too.
+    fn open<T: Transport>(
+        piv: &mut Piv<T>,
+        mgmt: &MgmtKey,
+        progress: &'a mut dyn FnMut(&str),
+    ) -> Result<(Self, u32)> {
+        let mut t = Timer {
+            start: Instant::now(),
+            before: (piv.channel().apdus, piv.channel().bytes),
+            steps: Vec::new(),
+            progress,
+        };
+        let card_serial = t.step("select card".into(), || piv.serial())?;
+        t.step("management key".into(), || piv.authenticate(mgmt))?;
+        Ok((t, card_serial))
+    }
+
     fn step<T>(&mut self, name: String, f: impl FnOnce() -> Result<T>) -> Result<T> {
         (self.progress)(&name);
         let t = Instant::now();
         let r = f();
         self.steps.push((name, t.elapsed()));
         r
+    }
+
+    /// The report: `slots`, the steps, and the APDUs, bytes and time since
+    /// [`Timer::open`].
+    fn report<T: Transport>(
+        self,
+        piv: &mut Piv<T>,
+        card_serial: u32,
+        slots: Vec<SlotOutcome>,
+    ) -> Report {
+        Report {
+            card_serial,
+            slots,
+            steps: self.steps,
+            apdus: piv.channel().apdus - self.before.0,
+            bytes: piv.channel().bytes - self.before.1,
+            total: self.start.elapsed(),
+        }
     }
 }
 
@@ -221,19 +240,11 @@ pub fn enroll<T: Transport>(
     mgmt: &MgmtKey,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report> {
-    let start = Instant::now();
-    let (apdus0, bytes0) = (piv.channel().apdus, piv.channel().bytes);
     req.applicant
         .validate()
         .map_err(|e| Error::Invalid(e.to_string()))?;
     let legal = req.applicant.legal_entity.is_some();
-    let mut steps = Vec::new();
-    let mut t = Timer {
-        steps: &mut steps,
-        progress,
-    };
-    let card_serial = t.step("select card".into(), || piv.serial())?;
-    t.step("management key".into(), || piv.authenticate(mgmt))?;
+    let (mut t, card_serial) = Timer::open(piv, mgmt, progress)?;
     let mut slots = Vec::new();
     for (slot, kind) in NCA_SLOTS {
         let name = ProfileName::of(legal, kind);
@@ -318,14 +329,7 @@ pub fn enroll<T: Transport>(
         })?;
         slots.push(SlotOutcome::issued(s, &issued, &cert, "enrolled"));
     }
-    Ok(Report::new(
-        piv,
-        card_serial,
-        slots,
-        steps,
-        start,
-        (apdus0, bytes0),
-    ))
+    Ok(t.report(piv, card_serial, slots))
 }
 
 /// Retired certificate objects hold the certificates a renewal replaced.
@@ -386,15 +390,7 @@ pub fn renew<T: Transport>(
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report> {
     use base64::Engine;
-    let start = Instant::now();
-    let (apdus0, bytes0) = (piv.channel().apdus, piv.channel().bytes);
-    let mut steps = Vec::new();
-    let mut t = Timer {
-        steps: &mut steps,
-        progress,
-    };
-    let card_serial = t.step("select card".into(), || piv.serial())?;
-    t.step("management key".into(), || piv.authenticate(mgmt))?;
+    let (mut t, card_serial) = Timer::open(piv, mgmt, progress)?;
     let mut slots = Vec::new();
     // Renewed certificates on the card (slot, serial, DER), confirmed at the end.
     let mut written = Vec::new();
@@ -504,12 +500,5 @@ pub fn renew<T: Transport>(
     t.step(format!("confirm at the {}", ca.describe()), || {
         ca.confirm(&serials)
     })?;
-    Ok(Report::new(
-        piv,
-        card_serial,
-        slots,
-        steps,
-        start,
-        (apdus0, bytes0),
-    ))
+    Ok(t.report(piv, card_serial, slots))
 }
