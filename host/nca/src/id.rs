@@ -115,11 +115,6 @@ pub enum Sex {
 pub struct Iin([u8; 12]);
 
 impl Iin {
-    /// The 12 digits as a string.
-    pub fn as_string(&self) -> String {
-        self.0.iter().map(|d| char::from(b'0' + d)).collect()
-    }
-
     /// Date of birth as (year, month, day).
     pub fn birth_date(&self) -> (u32, u32, u32) {
         let century = match self.0[6] {
@@ -137,16 +132,6 @@ impl Iin {
         } else {
             Sex::Female
         }
-    }
-
-    /// Builds an IIN from its first 11 digits by appending the check digit
-    /// (test data and tooling). The result is validated like a parsed IIN.
-    pub fn with_check_digit(first11: &str) -> Result<Self, Error> {
-        let d = parse_digits(IdKind::Iin, &format!("{first11}0"))?;
-        let mut first = [0u8; 11];
-        first.copy_from_slice(&d[..11]);
-        let c = check_digit(&first).ok_or(Error::IdCheckDigitUndefined { kind: IdKind::Iin })?;
-        Self::from_str(&format!("{first11}{c}"))
     }
 }
 
@@ -171,25 +156,6 @@ impl FromStr for Iin {
     }
 }
 
-impl fmt::Display for Iin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.as_string())
-    }
-}
-
-impl TryFrom<String> for Iin {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self, Error> {
-        s.parse()
-    }
-}
-
-impl From<Iin> for String {
-    fn from(v: Iin) -> String {
-        v.as_string()
-    }
-}
-
 /// Kind of organisation encoded in the 5th digit of a BIN.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -208,11 +174,6 @@ pub enum BinType {
 pub struct Bin([u8; 12]);
 
 impl Bin {
-    /// The 12 digits as a string.
-    pub fn as_string(&self) -> String {
-        self.0.iter().map(|d| char::from(b'0' + d)).collect()
-    }
-
     /// Registration (two-digit year, month).
     pub fn registration(&self) -> (u32, u32) {
         (two(&self.0, 0), two(&self.0, 2))
@@ -225,15 +186,6 @@ impl Bin {
             5 => BinType::NonResident,
             _ => BinType::Entrepreneur,
         }
-    }
-
-    /// Builds a BIN from its first 11 digits by appending the check digit.
-    pub fn with_check_digit(first11: &str) -> Result<Self, Error> {
-        let d = parse_digits(IdKind::Bin, &format!("{first11}0"))?;
-        let mut first = [0u8; 11];
-        first.copy_from_slice(&d[..11]);
-        let c = check_digit(&first).ok_or(Error::IdCheckDigitUndefined { kind: IdKind::Bin })?;
-        Self::from_str(&format!("{first11}{c}"))
     }
 }
 
@@ -256,24 +208,51 @@ impl FromStr for Bin {
     }
 }
 
-impl fmt::Display for Bin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.as_string())
-    }
+/// What IINs and BINs share: the digits as a string, the check-digit
+/// builder, and the string conversions serde and `Display` use.
+macro_rules! id_number {
+    ($t:ident, $kind:expr, $what:literal) => {
+        impl $t {
+            /// The 12 digits as a string.
+            pub fn as_string(&self) -> String {
+                self.0.iter().map(|d| char::from(b'0' + d)).collect()
+            }
+
+            #[doc = concat!("Builds ", $what, " from its first 11 digits by appending the check")]
+            /// digit (test data and tooling). The result is validated like a
+            /// parsed number.
+            pub fn with_check_digit(first11: &str) -> Result<Self, Error> {
+                let d = parse_digits($kind, &format!("{first11}0"))?;
+                let mut first = [0u8; 11];
+                first.copy_from_slice(&d[..11]);
+                let c = check_digit(&first).ok_or(Error::IdCheckDigitUndefined { kind: $kind })?;
+                Self::from_str(&format!("{first11}{c}"))
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.as_string())
+            }
+        }
+
+        impl TryFrom<String> for $t {
+            type Error = Error;
+            fn try_from(s: String) -> Result<Self, Error> {
+                s.parse()
+            }
+        }
+
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.as_string()
+            }
+        }
+    };
 }
 
-impl TryFrom<String> for Bin {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Self, Error> {
-        s.parse()
-    }
-}
-
-impl From<Bin> for String {
-    fn from(v: Bin) -> String {
-        v.as_string()
-    }
-}
+id_number!(Iin, IdKind::Iin, "an IIN");
+id_number!(Bin, IdKind::Bin, "a BIN");
 
 #[cfg(test)]
 mod tests {
