@@ -102,9 +102,7 @@ fn discovery_and_default_chuid() {
 
 #[test]
 fn put_and_get_every_object_up_to_max_size() {
-    let mut card = new_card(3);
-    select(&mut card).ok();
-    assert_eq!(auth_mgmt(&mut card), 0x9000);
+    let mut card = admin_card(3);
     let big: Vec<u8> = (0..defaults::MAX_OBJECT_LEN)
         .map(|i| (i * 7) as u8)
         .collect();
@@ -167,9 +165,7 @@ fn put_data_needs_the_management_key() {
 
 #[test]
 fn pin_protected_objects_need_the_pin() {
-    let mut card = new_card(3);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(3);
     for tag in [0x5FC103, 0x5FC108, 0x5FC109, 0x5FC121, 0x5FC123] {
         assert_eq!(put_data(&mut card, tag, b"private"), 0x9000);
         assert_eq!(get_data(&mut card, tag).sw, 0x6982, "{tag:06X}");
@@ -313,9 +309,7 @@ fn puk_unblocks_the_pin() {
 
 #[test]
 fn management_key_mutual_authentication_3des_and_aes() {
-    let mut card = new_card(11);
-    select(&mut card).ok();
-    assert_eq!(auth_mgmt(&mut card), 0x9000);
+    let mut card = admin_card(11);
     for (alg, len) in [
         (Algorithm::Aes128, 16),
         (Algorithm::Aes192, 24),
@@ -445,9 +439,7 @@ fn management_key_gates() {
 
 #[test]
 fn generate_and_sign_with_every_slot_policy() {
-    let mut card = new_card(14);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(14);
     let hash = [0x42u8; 32];
     let a = generate(&mut card, KeyRef::Authentication);
     let c = generate(&mut card, KeyRef::Signature);
@@ -504,9 +496,7 @@ fn generate_and_sign_with_every_slot_policy() {
 
 #[test]
 fn sign_rejects_bad_input() {
-    let mut card = new_card(15);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(15);
     generate(&mut card, KeyRef::Authentication);
     verify(&mut card, b"123456");
     assert_eq!(
@@ -543,9 +533,7 @@ fn sign_rejects_bad_input() {
 #[test]
 fn ecdh_with_the_key_management_key() {
     use p256::elliptic_curve::sec1::ToSec1Point;
-    let mut card = new_card(16);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(16);
     let point = generate(&mut card, KeyRef::KeyManagement);
     verify(&mut card, b"123456");
     let host = p256::SecretKey::from_slice(&[0x11; 32]).unwrap();
@@ -565,9 +553,7 @@ fn ecdh_with_the_key_management_key() {
 
 #[test]
 fn unsupported_algorithms_are_refused_clearly() {
-    let mut card = new_card(17);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(17);
     // RSA-1024 and P-384 are recognized, not implemented (RSA-2048 is: tests/rsa.rs).
     assert_eq!(
         call(&mut card, 0x47, 0x00, 0x9A, &[0xAC, 0x03, 0x80, 0x01, 0x06]).sw,
@@ -591,9 +577,7 @@ fn unsupported_algorithms_are_refused_clearly() {
 
 #[test]
 fn generate_with_explicit_policies() {
-    let mut card = new_card(18);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(18);
     let r = call(
         &mut card,
         0x47,
@@ -629,9 +613,7 @@ fn generate_with_explicit_policies() {
 #[test]
 fn import_key_records_origin() {
     use p256::elliptic_curve::sec1::ToSec1Point;
-    let mut card = new_card(19);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(19);
     let secret = p256::SecretKey::from_slice(&[0x23; 32]).unwrap();
     let mut d = vec![0x06, 0x20];
     d.extend_from_slice(&[0x23; 32]);
@@ -698,9 +680,7 @@ fn metadata_reports_defaults_and_retries() {
 
 #[test]
 fn set_pin_retries_needs_key_and_pin_and_resets_both() {
-    let mut card = new_card(21);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(21);
     assert_eq!(
         call(&mut card, 0xFA, 0x05, 0x07, &[]).sw,
         0x6982,
@@ -718,9 +698,7 @@ fn set_pin_retries_needs_key_and_pin_and_resets_both() {
 
 #[test]
 fn reset_only_when_pin_and_puk_are_blocked() {
-    let mut card = new_card(22);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(22);
     generate(&mut card, KeyRef::Signature);
     put_data(&mut card, 0x5FC10A, b"certificate");
     let serial = card.serial();
@@ -799,9 +777,7 @@ fn malformed_apdus_get_the_right_status() {
 
 #[test]
 fn extended_length_and_response_chaining() {
-    let mut card = new_card(26);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(26);
     let cert: Vec<u8> = (0..3000).map(|i| i as u8).collect();
     // Extended Lc: a 3000-byte object in one APDU.
     let mut body = vec![0x5C, 0x03, 0x5F, 0xC1, 0x05, 0x53, 0x82, 0x0B, 0xB8];
@@ -845,9 +821,7 @@ fn extended_length_and_response_chaining() {
 
 #[test]
 fn command_chaining_rules() {
-    let mut card = new_card(27);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(27);
     let body = [0x5C, 0x03, 0x5F, 0xC1, 0x07, 0x53, 0x04, 1, 2, 3, 4];
     // A chain whose header changes is abandoned.
     assert_eq!(
@@ -888,8 +862,7 @@ fn command_chaining_rules() {
         0x9000
     );
     card.reset();
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    admin(&mut card);
     assert_eq!(
         raw(&mut card, &apdu(0x00, 0xDB, 0x3F, 0xFF, &body, None)).sw,
         0x9000
@@ -898,9 +871,7 @@ fn command_chaining_rules() {
 
 #[test]
 fn state_persists_and_session_does_not() {
-    let mut card = new_card(28);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(28);
     let point = generate(&mut card, KeyRef::Authentication);
     verify(&mut card, b"000000");
     let mut card = reboot(card, 29);
@@ -919,9 +890,7 @@ fn state_persists_and_session_does_not() {
 
 #[test]
 fn a_wrong_pin_in_change_reference_ends_the_verification() {
-    let mut card = new_card(30);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(30);
     generate(&mut card, KeyRef::Authentication);
     assert_eq!(verify(&mut card, b"123456"), 0x9000);
     let mut d = pad(b"000000").to_vec();
@@ -943,9 +912,7 @@ fn a_wrong_pin_in_change_reference_ends_the_verification() {
 
 #[test]
 fn bad_input_does_not_use_up_a_pin_always_verification() {
-    let mut card = new_card(31);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(31);
     let point = generate(&mut card, KeyRef::Signature);
     assert_eq!(verify(&mut card, b"123456"), 0x9000);
     assert_eq!(sign(&mut card, KeyRef::Signature, &[1; 8]).sw, 0x6A80);
@@ -960,9 +927,7 @@ fn bad_input_does_not_use_up_a_pin_always_verification() {
 
 #[test]
 fn get_response_with_wrong_parameters_keeps_the_response() {
-    let mut card = new_card(32);
-    select(&mut card).ok();
-    auth_mgmt(&mut card);
+    let mut card = admin_card(32);
     let cert = vec![0x33u8; 600];
     assert_eq!(put_data(&mut card, 0x5FC105, &cert), 0x9000);
     let get = [0x5C, 0x03, 0x5F, 0xC1, 0x05];

@@ -24,13 +24,6 @@ const KNOWN: [(u64, [u8; 8]); 3] = [
     (3, [0x83, 0x83, 0x2D, 0x0E, 0x78, 0xC5, 0x85, 0x79]),
 ];
 
-fn admin_card(seed: u64) -> Card {
-    let mut card = new_card(seed);
-    select(&mut card).ok();
-    assert_eq!(auth_mgmt(&mut card), 0x9000);
-    card
-}
-
 /// The stored record of `slot` (the card is rebooted on the same flash).
 fn stored(card: Card, slot: KeyRef) -> (Card, KeyRecord) {
     let flash = card.into_flash();

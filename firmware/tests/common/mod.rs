@@ -165,6 +165,19 @@ pub fn auth_mgmt(card: &mut Card) -> u16 {
     auth_mgmt_with(card, Algorithm::Tdes, &defaults::MANAGEMENT_KEY)
 }
 
+/// SELECT the applet and authenticate with the factory management key.
+pub fn admin(card: &mut Card) {
+    select(card).ok();
+    assert_eq!(auth_mgmt(card), 0x9000, "factory management key");
+}
+
+/// A [`new_card`] after [`admin`].
+pub fn admin_card(seed: u64) -> Card {
+    let mut card = new_card(seed);
+    admin(&mut card);
+    card
+}
+
 /// GENERATE a P-256 key in `slot`; return the public point.
 pub fn generate(card: &mut Card, slot: KeyRef) -> Vec<u8> {
     let r = call(
