@@ -343,12 +343,18 @@ impl Store {
     }
 
     /// The valid renewal of `predecessor` that awaits confirmation, if any.
+    /// (The rule is [`CertRow::awaiting_confirmation`]'s alone: a certificate
+    /// has few renewals, so they are all read.)
     pub fn awaiting_successor(conn: &Connection, predecessor: &str) -> Result<Option<CertRow>> {
-        let sql = format!(
-            "SELECT {CERT_COLUMNS} FROM certificates \
-             WHERE predecessor = ?1 AND status = 'valid' AND confirmed_at IS NULL LIMIT 1"
-        );
-        Ok(conn.query_row(&sql, [predecessor], cert_row).optional()?)
+        let sql = format!("SELECT {CERT_COLUMNS} FROM certificates WHERE predecessor = ?1");
+        let mut stmt = conn.prepare(&sql)?;
+        for row in stmt.query_map([predecessor], cert_row)? {
+            let row = row?;
+            if row.awaiting_confirmation() {
+                return Ok(Some(row));
+            }
+        }
+        Ok(None)
     }
 
     /// Records the confirmation of a renewal; returns false if it was confirmed already.
