@@ -8,10 +8,12 @@
 //! - `bench`: the firmware benchmark (instruction counts).
 //! - `qemu`, `qemu-check`, `size`, `bench-m4`: the firmware on an emulated
 //!   Cortex-M4 (see `qemu.rs`).
+//! - `fuzz`: coverage-guided fuzzing of the applet (see `fuzz.rs`).
 
 use std::env;
 use std::process::{Command, ExitCode};
 
+mod fuzz;
 mod qemu;
 mod qemu_cmd;
 
@@ -43,6 +45,9 @@ const EMBEDDED_TARGET: &str = "thumbv7em-none-eabihf";
 /// APDU sequences the firmware property test runs in `test`.
 const PROP_CASES: &str = "100000";
 
+/// Random sessions the fuzz harness runs on stable in `test`.
+const FUZZ_SESSIONS: &str = "30000";
+
 fn usage() {
     eprintln!(
         "usage: cargo xtask <task>\n\n\
@@ -58,7 +63,9 @@ fn usage() {
          size    footprint of the Cortex-M4 image (sections, measured stack)\n  \
          bench-m4 [--rsa-seeds N]  instructions per operation on the Cortex-M4 build (QEMU\n          \
                  -icount), both P-256 backends compared; RSA-2048 keygen median/max over\n          \
-                 seeds 1..=N (default 21, 0: skip)"
+                 seeds 1..=N (default 21, 0: skip)\n  \
+         fuzz [--seconds N]  coverage-guided fuzzing of the applet (libFuzzer, stable Rust;\n          \
+                 default 60 s); corpus and findings under target/fuzz/"
     );
 }
 
@@ -73,6 +80,7 @@ fn main() -> ExitCode {
         Some("qemu-check") => qemu::qemu_check(&args[1..]),
         Some("size") => qemu::size(),
         Some("bench-m4") => qemu::bench_m4(&args[1..]),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("-h" | "--help" | "help") => {
             usage();
             return ExitCode::SUCCESS;
@@ -184,7 +192,7 @@ fn test() -> Result<(), String> {
     ));
     qemu::board_checks()?;
     step(&format!(
-        "tests (property test: {PROP_CASES} APDU sequences)"
+        "tests (property test: {PROP_CASES} APDU sequences; fuzz harness: {FUZZ_SESSIONS} random sessions)"
     ));
     // One pcscd for the whole suite, stopped afterwards if we started it
     // (the fixtures would otherwise start one and leave it running).
@@ -201,12 +209,14 @@ fn test() -> Result<(), String> {
                 "fail",
             ])
             .env("TAMGA_PROP_CASES", PROP_CASES)
+            .env("TAMGA_FUZZ_SESSIONS", FUZZ_SESSIONS)
             .env("TAMGA_QEMU_IMAGE", qemu::Image::Card.elf()))?;
     } else {
         println!("cargo-nextest not found: running cargo test (no JUnit output)");
         run(qemu_cmd::cargo()
             .args(["test", "--workspace", "--all-targets"])
             .env("TAMGA_PROP_CASES", PROP_CASES)
+            .env("TAMGA_FUZZ_SESSIONS", FUZZ_SESSIONS)
             .env("TAMGA_QEMU_IMAGE", qemu::Image::Card.elf()))?;
     }
     step("doc tests");

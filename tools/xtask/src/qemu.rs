@@ -45,7 +45,8 @@ pub fn root() -> PathBuf {
     root.canonicalize().unwrap_or(root)
 }
 
-fn have(program: &str) -> bool {
+/// Whether `program` is on PATH.
+pub fn have(program: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {program}")])
         .stdout(Stdio::null())
@@ -661,7 +662,8 @@ fn cert_roundtrip(reader: &str, dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
-fn arg_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+/// The value after `name` in `args`.
+pub fn arg_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
     args.iter()
         .position(|a| a == name)
         .and_then(|i| args.get(i + 1))
