@@ -274,8 +274,10 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Applet<F, R, E> {
     }
 
     /// Handle one command APDU; write the response (data, then SW1 SW2) into
-    /// `reply` and return its length. `reply` needs at least 2 bytes; data
-    /// beyond its size or beyond Le is sent through 61xx + GET RESPONSE.
+    /// `reply` and return its length. `reply` needs at least 2 bytes, and 3
+    /// for a long answer to move forward (each 61xx carries at least one data
+    /// byte then); data beyond its size or beyond Le is sent through 61xx +
+    /// GET RESPONSE.
     pub fn process(&mut self, apdu: &[u8], reply: &mut [u8]) -> usize {
         if reply.len() < 2 {
             return 0;
