@@ -207,10 +207,8 @@ impl CaClient for RemoteCa {
             record: CertRow,
             certificate: String,
         }
-        let serial = serial.trim();
-        if serial.is_empty() || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::Invalid(format!("{serial:?} is not a hex serial")));
-        }
+        // Hex only: the serial goes into the URL path.
+        let serial = tamga_ca::parse_serial(serial).map_err(|e| Error::Invalid(e.to_string()))?;
         let path = format!("/certificates/{serial}");
         let mut v: Answer = Self::json(&self.request("GET", &path, None)?)?;
         v.record.der = pem_der(&v.certificate)?;

@@ -1052,8 +1052,9 @@ fn check_renewable(conn: &rusqlite::Connection, prev: &CertRow) -> Result<()> {
     Ok(())
 }
 
-/// A serial as given by a caller: trimmed, lower-case hex of at most 21 bytes.
-fn parse_serial(serial: &str) -> Result<String> {
+/// A serial as given by a caller: trimmed, lower-case hex of at most 21 bytes
+/// ([`Error::UnknownSerial`] otherwise).
+pub fn parse_serial(serial: &str) -> Result<String> {
     let serial = serial.trim().to_ascii_lowercase();
     if serial.is_empty() || serial.len() > 42 || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::UnknownSerial(serial.chars().take(48).collect()));

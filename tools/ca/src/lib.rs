@@ -19,7 +19,7 @@ pub mod store;
 pub use application::{
     Application, ApplicationSignature, ConfirmRequest, RenewItem, RenewRequest, SignerRole,
 };
-pub use ca::{Ca, Confirmed, InitOptions, Issued, MAX_RENEW_ITEMS, RevocationReason};
+pub use ca::{Ca, Confirmed, InitOptions, Issued, MAX_RENEW_ITEMS, RevocationReason, parse_serial};
 pub use config::CaConfig;
 pub use signer::{CaSigner, FileSigner, KeyAlgorithm};
 pub use store::Store;
