@@ -513,8 +513,7 @@ pub fn pcsc_check(port: u16, quickack: bool) -> Result<Outcome, String> {
         args.extend(["-s", ECDH_9E, "-s", METADATA_9A]);
         let (ok, out) = opensc_tool(&reader, &args);
         let sws = status_words(&out);
-        let fine = |sw: &String| sw == "9000" || sw.starts_with("61");
-        if !ok || sws.len() != args.len() / 2 - 1 || !sws.iter().all(fine) {
+        if !ok || sws.len() != args.len() / 2 - 1 || !sws.iter().all(|sw| sw_success(sw)) {
             return Err(format!(
                 "RSA-2048 sign/decrypt through chaining, ECDH or GET METADATA failed {sws:?}:\n{out}"
             ));
@@ -660,6 +659,11 @@ fn cert_roundtrip(reader: &str, dir: &Path) -> Result<(), String> {
         return Err("certificate read back from slot 9E differs".into());
     }
     Ok(())
+}
+
+/// Whether a status word (hex) is a success: 9000, or 61xx (more data).
+fn sw_success(sw: &str) -> bool {
+    sw == "9000" || sw.starts_with("61")
 }
 
 /// The value after `name` in `args`.
@@ -891,7 +895,7 @@ pub fn bench_m4(args: &[String]) -> Result<(), String> {
         } else {
             ""
         };
-        if sw == "9000" || sw == "63C3" || sw == "6A82" || sw.starts_with("61") {
+        if sw_success(sw) || sw == "63C3" || sw == "6A82" {
             println!(
                 "| {name} | {} | {:.2} | {sw} | {goal} |",
                 thousands(*n),
@@ -913,7 +917,7 @@ fn rsa_sweep(image: Image, seeds: u64, seed7: &BenchRun) -> Result<(), String> {
     let keygen = |run: &BenchRun| {
         run.rows
             .iter()
-            .find(|(name, _, sw)| name == RSA_KEYGEN && (sw == "9000" || sw.starts_with("61")))
+            .find(|(name, _, sw)| name == RSA_KEYGEN && sw_success(sw))
             .map(|(_, n, _)| *n)
     };
     let started = Instant::now();
