@@ -106,6 +106,18 @@ impl From<Ins> for u8 {
     }
 }
 
+/// Whether the data of a command with instruction `ins` and P2 `p2` carries a
+/// secret (PIN, PUK, management key, private key, management-key challenge
+/// answers): traces and logs keep its header and withhold its data.
+pub fn is_secret(ins: u8, p2: u8) -> bool {
+    match Ins::try_from(ins) {
+        Ok(Ins::Verify | Ins::ChangeReference | Ins::ResetRetryCounter) => true,
+        Ok(Ins::SetManagementKey | Ins::ImportKey) => true,
+        Ok(Ins::GeneralAuthenticate) => p2 == crate::KeyRef::Management.to_u8(),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +128,15 @@ mod tests {
             assert_eq!(Ins::try_from(ins.to_u8()), Ok(ins));
         }
         assert_eq!(Ins::try_from(0x00), Err(0x00));
+    }
+
+    #[test]
+    fn secrets() {
+        assert!(is_secret(Ins::Verify.to_u8(), 0x80));
+        assert!(is_secret(Ins::ImportKey.to_u8(), 0x9A));
+        assert!(is_secret(Ins::GeneralAuthenticate.to_u8(), 0x9B));
+        assert!(!is_secret(Ins::GeneralAuthenticate.to_u8(), 0x9A));
+        assert!(!is_secret(Ins::GetData.to_u8(), 0xFF));
+        assert!(!is_secret(0x00, 0x00));
     }
 }

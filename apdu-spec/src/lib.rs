@@ -22,10 +22,14 @@
 //! ```
 #![no_std]
 #![forbid(unsafe_code)]
+#[cfg(feature = "alloc")]
+extern crate alloc;
 
 pub mod aid;
 pub mod alg;
+pub mod apdu;
 pub mod atr;
+pub mod chuid;
 pub mod defaults;
 pub mod ins;
 pub mod keyref;

@@ -87,3 +87,8 @@ pub const CHUID_EXPIRY: u16 = 0x35;
 pub const CHUID_SIGNATURE: u16 = 0x3E;
 /// Error detection code closing CHUID, CCC and certificate objects.
 pub const ERROR_DETECTION: u16 = 0xFE;
+
+/// Certificate object: the certificate (DER).
+pub const CERT: u16 = 0x70;
+/// Certificate object: CertInfo (compression).
+pub const CERT_INFO: u16 = 0x71;

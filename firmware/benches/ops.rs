@@ -16,7 +16,8 @@ use std::time::Instant;
 
 use tamga_board_host::{SeededRng, SimFlash};
 use tamga_firmware::Applet;
-use tamga_firmware::spec::{Algorithm, defaults};
+use tamga_firmware::spec::apdu::{self, Form, Header, P1_SELECT_BY_NAME, P1P2_CURRENT_DF};
+use tamga_firmware::spec::{Algorithm, Ins, KeyRef, defaults, tags};
 
 type Card = Applet<SimFlash, SeededRng>;
 
@@ -29,6 +30,30 @@ struct Op {
     apdu: fn() -> Vec<u8>,
 }
 
+/// A command APDU (short form when it fits, extended otherwise).
+fn cmd(ins: Ins, p1: u8, p2: u8, data: &[u8], le: Option<usize>) -> Vec<u8> {
+    apdu::to_vec(Header::new(ins.to_u8(), p1, p2), data, le, Form::Auto).unwrap()
+}
+
+/// GENERAL AUTHENTICATE with `alg` and `key`, template `7C { inner }`.
+fn general_authenticate(alg: Algorithm, key: KeyRef, inner: &[u8], le: Option<usize>) -> Vec<u8> {
+    let mut t = vec![0u8; inner.len() + 4];
+    let n = tamga_firmware::spec::tlv::Writer::new(&mut t)
+        .tlv(tags::DYN_AUTH, inner)
+        .unwrap()
+        .len();
+    let ins = Ins::GeneralAuthenticate;
+    cmd(ins, alg.to_u8(), key.to_u8(), &t[..n], le)
+}
+
+/// GET DATA of a 3-byte object tag, Le 256.
+fn get_data(tag: [u8; 3]) -> Vec<u8> {
+    let (p1, p2) = P1P2_CURRENT_DF;
+    let mut list = vec![0x5C, 0x03];
+    list.extend_from_slice(&tag);
+    cmd(Ins::GetData, p1, p2, &list, Some(256))
+}
+
 fn send(card: &mut Card, apdu: &[u8]) -> u16 {
     let mut reply = [0u8; 512];
     let n = card.process(apdu, &mut reply);
@@ -36,24 +61,31 @@ fn send(card: &mut Card, apdu: &[u8]) -> u16 {
 }
 
 fn selected(card: &mut Card) {
-    let mut a = vec![0x00, 0xA4, 0x04, 0x00, 0x0B];
-    a.extend_from_slice(&tamga_firmware::spec::PIV_AID);
+    let a = cmd(
+        Ins::Select,
+        P1_SELECT_BY_NAME,
+        0x00,
+        &tamga_firmware::spec::PIV_AID,
+        None,
+    );
     assert_eq!(send(card, &a), 0x9000);
 }
 
 fn admin(card: &mut Card) {
     selected(card);
     let mut reply = [0u8; 64];
+    let (tdes, mgmt) = (Algorithm::Tdes, KeyRef::Management);
     let n = card.process(
-        &[0x00, 0x87, 0x03, 0x9B, 0x04, 0x7C, 0x02, 0x80, 0x00],
+        &general_authenticate(tdes, mgmt, &[0x80, 0x00], None),
         &mut reply,
     );
     assert!(n == 14);
     let mut w = reply[4..12].to_vec();
     tamga_firmware::crypto::mgmt_crypt(Algorithm::Tdes, &defaults::MANAGEMENT_KEY, &mut w, false)
         .unwrap();
-    let mut a = vec![0x00, 0x87, 0x03, 0x9B, 0x0C, 0x7C, 0x0A, 0x80, 0x08];
-    a.extend_from_slice(&w);
+    let mut witness = vec![0x80, 0x08];
+    witness.extend_from_slice(&w);
+    let a = general_authenticate(tdes, mgmt, &witness, None);
     assert_eq!(send(card, &a), 0x9000);
 }
 
@@ -66,13 +98,29 @@ fn with_key(card: &mut Card) {
 }
 
 fn verify_apdu() -> Vec<u8> {
-    let mut a = vec![0x00, 0x20, 0x00, 0x80, 0x08];
-    a.extend_from_slice(b"123456\xFF\xFF");
-    a
+    cmd(
+        Ins::Verify,
+        0x00,
+        KeyRef::Pin.to_u8(),
+        b"123456\xFF\xFF",
+        None,
+    )
+}
+
+/// GENERATE in 9A with algorithm `alg`.
+fn generate(alg: Algorithm) -> Vec<u8> {
+    let control = [0xAC, 0x03, 0x80, 0x01, alg.to_u8()];
+    cmd(
+        Ins::GenerateAsymmetric,
+        0x00,
+        KeyRef::Authentication.to_u8(),
+        &control,
+        None,
+    )
 }
 
 fn gen_rsa_apdu() -> Vec<u8> {
-    vec![0x00, 0x47, 0x00, 0x9A, 0x05, 0xAC, 0x03, 0x80, 0x01, 0x07]
+    generate(Algorithm::Rsa2048)
 }
 
 fn with_rsa_key(card: &mut Card) {
@@ -92,24 +140,21 @@ fn rsa_sign_apdu() -> Vec<u8> {
     block.resize(256 - 52, 0xFF);
     block.push(0x00);
     block.resize(256, 0x5A);
-    let mut a = vec![0x00, 0x87, 0x07, 0x9A, 0x00, 0x01, 0x0A];
-    a.extend_from_slice(&[0x7C, 0x82, 0x01, 0x06, 0x82, 0x00, 0x81, 0x82, 0x01, 0x00]);
-    a.extend_from_slice(&block);
-    a.extend_from_slice(&[0x00, 0x00]);
-    a
+    let mut inner = vec![0x82, 0x00, 0x81, 0x82, 0x01, 0x00];
+    inner.extend_from_slice(&block);
+    let slot = KeyRef::Authentication;
+    general_authenticate(Algorithm::Rsa2048, slot, &inner, Some(65_536))
 }
 
 fn gen_apdu() -> Vec<u8> {
-    vec![0x00, 0x47, 0x00, 0x9A, 0x05, 0xAC, 0x03, 0x80, 0x01, 0x11]
+    generate(Algorithm::EccP256)
 }
 
 fn sign_apdu() -> Vec<u8> {
-    let mut a = vec![
-        0x00, 0x87, 0x11, 0x9A, 0x26, 0x7C, 0x24, 0x82, 0x00, 0x81, 0x20,
-    ];
-    a.extend_from_slice(&[0x5A; 32]);
-    a.push(0x00);
-    a
+    let mut inner = vec![0x82, 0x00, 0x81, 0x20];
+    inner.extend_from_slice(&[0x5A; 32]);
+    let slot = KeyRef::Authentication;
+    general_authenticate(Algorithm::EccP256, slot, &inner, Some(256))
 }
 
 fn ops() -> Vec<Op> {
@@ -122,25 +167,17 @@ fn ops() -> Vec<Op> {
         Op {
             name: "VERIFY (empty: status only, 63C3)",
             setup: selected,
-            apdu: || vec![0x00, 0x20, 0x00, 0x80],
+            apdu: || cmd(Ins::Verify, 0x00, KeyRef::Pin.to_u8(), &[], None),
         },
         Op {
             name: "GET DATA (empty: absent object, 6A82)",
             setup: selected,
-            apdu: || {
-                vec![
-                    0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x07, 0x00,
-                ]
-            },
+            apdu: || get_data([0x5F, 0xC1, 0x07]),
         },
         Op {
             name: "GET DATA (CHUID)",
             setup: selected,
-            apdu: || {
-                vec![
-                    0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x02, 0x00,
-                ]
-            },
+            apdu: || get_data([0x5F, 0xC1, 0x02]),
         },
         Op {
             name: "GENERATE P-256 (9A)",

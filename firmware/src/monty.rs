@@ -18,6 +18,7 @@
 
 use crate::crypto::RsaKernel;
 use crypto_bigint::{Odd, U1024, Uint, WideWord, Word};
+use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 use zeroize::Zeroize;
 
 /// Words of a 1024-bit number.
@@ -182,26 +183,28 @@ fn sbb(a: Word, b: Word, borrow: Word) -> (Word, Word) {
     (t as Word, ((t >> WORD_BITS) as Word) & 1)
 }
 
-/// All ones if `x` is zero, else zero, without a branch.
-#[inline(always)]
-fn mask_if_zero(x: Word) -> Word {
-    let nonzero = (x | x.wrapping_neg()) >> (WORD_BITS - 1);
-    opaque(nonzero.wrapping_sub(1))
-}
-
 /// All ones if `bit` (0 or 1) is 1, else zero.
 #[inline(always)]
 fn mask_if_one(bit: Word) -> Word {
-    opaque(bit.wrapping_neg())
+    mask(Choice::from(bit as u8))
 }
 
-/// A mask the optimizer cannot see through: without it LLVM recognizes the
-/// masked selections as a choice between two values and compiles them to a
-/// select of the load address (opt-level "s") or to a branch around a copy
-/// (opt-level 3), i.e. to timing or address patterns that depend on secrets.
+/// All ones if `carry` is 0 and `borrow` (0 or 1) is 1, else zero, without a
+/// branch: a subtraction's result is to be dropped for the value before it.
 #[inline(always)]
-fn opaque(mask: Word) -> Word {
-    core::hint::black_box(mask)
+fn mask_keep(carry: Word, borrow: Word) -> Word {
+    let carry_zero = ((carry | carry.wrapping_neg()) >> (WORD_BITS - 1)) ^ 1;
+    mask_if_one(carry_zero & borrow)
+}
+
+/// All ones for a true `c`, else zero. `subtle`'s [`Choice`] passes through
+/// an optimization barrier: without it LLVM recognizes the masked selections
+/// as a choice between two values and compiles them to a select of the load
+/// address (opt-level "s") or to a branch around a copy (opt-level 3), i.e.
+/// to timing or address patterns that depend on secrets.
+#[inline(always)]
+fn mask(c: Choice) -> Word {
+    Word::conditional_select(&0, &Word::MAX, c)
 }
 
 /// `out = a − b`, returning the borrow (0 or 1).
@@ -439,7 +442,7 @@ impl<const L: usize> Modulus<L> {
         let borrow = sub_into(x, &self.m, &mut out);
         // Keep x only if the subtraction borrowed and there was no carry
         // (every word of out is overwritten: no trace of the other value).
-        let keep_x = mask_if_zero(top) & mask_if_one(borrow);
+        let keep_x = mask_keep(top, borrow);
         for (o, &v) in out.iter_mut().zip(x) {
             *o = (v & keep_x) | (*o & !keep_x);
         }
@@ -765,7 +768,7 @@ impl Modulus<N> {
             borrow = b;
         }
         // Keep the sum only if the subtraction borrowed and there was no carry.
-        let keep = mask_if_zero(carry) & mask_if_one(borrow);
+        let keep = mask_keep(carry, borrow);
         for (xj, &dj) in x.iter_mut().zip(&d) {
             *xj = (*xj & keep) | (dj & !keep);
         }
@@ -816,7 +819,7 @@ impl Modulus<N> {
                 // unrolled by the compiler at -Os).
                 let mut masks = [0 as Word; 1 << WINDOW];
                 for (e, m) in masks.iter_mut().enumerate() {
-                    *m = mask_if_zero((e as Word) ^ idx);
+                    *m = mask((e as Word).ct_eq(&idx));
                 }
                 for (j, c) in chosen.chunks_exact_mut(4).enumerate() {
                     let mut v = [0 as Word; 4];

@@ -3,6 +3,7 @@
 //! An absent record means "factory default", so a blank card needs no
 //! initialization writes beyond its identity, and RESET is one atomic wipe.
 
+use subtle::ConstantTimeEq;
 use tamga_spec::{Algorithm, KeyRef, ObjectTag, Origin, PinPolicy, TouchPolicy, defaults};
 use tamga_store::Key;
 use zeroize::Zeroize;
@@ -71,8 +72,10 @@ impl Identity {
     }
 }
 
-/// A PIN or PUK: its hash and try counter.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// A PIN or PUK: its hash and try counter. `Debug` leaves the hash out;
+/// equality (the hash compared in variable time) exists in unit tests only.
+#[derive(Clone)]
+#[cfg_attr(test, derive(PartialEq, Eq))]
 pub struct Secret {
     /// Tries left.
     pub left: u8,
@@ -133,8 +136,10 @@ impl Secret {
     }
 }
 
-/// The card management key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The card management key. `Debug` leaves the key out; equality exists in
+/// unit tests only.
+#[derive(Clone)]
+#[cfg_attr(test, derive(PartialEq, Eq))]
 pub struct MgmtKey {
     /// Algorithm (3DES or AES).
     pub alg: Algorithm,
@@ -173,7 +178,7 @@ impl MgmtKey {
 
     /// Whether this is the factory default key.
     pub fn is_default(&self) -> bool {
-        self.alg == Algorithm::Tdes && self.key_bytes() == defaults::MANAGEMENT_KEY
+        self.alg == Algorithm::Tdes && bool::from(self.key_bytes().ct_eq(&defaults::MANAGEMENT_KEY))
     }
 
     /// Encode.
@@ -205,8 +210,10 @@ impl MgmtKey {
 
 /// The key material of a slot.
 // No heap to box the RSA variant into; a record lives on the stack briefly.
+// `Debug` shows the public parts only; equality exists in unit tests only.
 #[allow(clippy::large_enum_variant)]
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone)]
+#[cfg_attr(test, derive(PartialEq, Eq))]
 pub enum KeyMaterial {
     /// A P-256 key.
     Ec {
@@ -252,7 +259,10 @@ impl KeyMaterial {
 /// - `01 alg pin touch origin point(65) scalar(32)`: P-256 (102 bytes);
 /// - `02 alg pin touch origin e(4) n(256) p q dp dq qinv (128 each)`: RSA-2048
 ///   (905 bytes).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Debug` shows the public parts only; equality exists in unit tests only.
+#[derive(Clone, Debug)]
+#[cfg_attr(test, derive(PartialEq, Eq))]
 pub struct KeyRecord {
     /// Algorithm.
     pub alg: Algorithm,
@@ -398,6 +408,41 @@ impl KeyRecord {
     }
 }
 
+impl core::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Secret")
+            .field("left", &self.left)
+            .field("max", &self.max)
+            .field("is_default", &self.is_default)
+            .finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for MgmtKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MgmtKey")
+            .field("alg", &self.alg)
+            .field("touch", &self.touch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl core::fmt::Debug for KeyMaterial {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            KeyMaterial::Ec { public, .. } => f
+                .debug_struct("Ec")
+                .field("public", public)
+                .finish_non_exhaustive(),
+            KeyMaterial::Rsa { e, n, .. } => f
+                .debug_struct("Rsa")
+                .field("e", e)
+                .field("n", n)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,6 +479,35 @@ mod tests {
         let mut bad = eb;
         bad[1] = 0x07; // an EC body under the RSA algorithm
         assert!(!r.decode_into(&bad[..el]));
+    }
+
+    /// `Debug` never shows secret bytes.
+    #[test]
+    fn debug_is_masked() {
+        extern crate std;
+        use std::format;
+        let mut m = MgmtKey::factory();
+        m.key = [0xA7; 32];
+        let s = Secret {
+            hash: [0xA7; 32],
+            ..Secret::factory(&[0; 16], false, None)
+        };
+        let mut rec = KeyRecord::blank(Algorithm::EccP256);
+        if let KeyMaterial::Ec { private, .. } = &mut rec.key {
+            private.fill(0xA7);
+        }
+        let mut rsa = KeyRecord::blank(Algorithm::Rsa2048);
+        if let KeyMaterial::Rsa { crt, .. } = &mut rsa.key {
+            crt.fill(0xA7);
+        }
+        for text in [
+            format!("{m:?}"),
+            format!("{s:?}"),
+            format!("{rec:?}"),
+            format!("{rsa:?}"),
+        ] {
+            assert!(!text.contains("167"), "secret bytes in {text}");
+        }
     }
 
     #[test]

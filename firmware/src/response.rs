@@ -22,7 +22,8 @@ pub struct Outgoing {
 #[derive(Copy, Clone, Debug)]
 pub struct Mark(usize);
 
-fn overflow<T>(_: T) -> Status {
+/// The status word of a response that does not fit its buffer (an internal error).
+pub(crate) fn overflow<T>(_: T) -> Status {
     Status::UnspecifiedCheckingError
 }
 

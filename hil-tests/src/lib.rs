@@ -16,15 +16,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-/// The QEMU command line, shared with `cargo xtask qemu`.
-#[allow(dead_code, missing_docs)]
-#[path = "../../tools/xtask/src/qemu_cmd.rs"]
-mod qemu_cmd;
-
 use tamga::ca::LocalCa;
 use tamga::piv::Piv;
 use tamga::transport::{self, Transport};
 use tamga::{Error, Result};
+use tamga_testkit::{pcscd, qemu};
+
+pub use tamga_testkit::vpcd::SLOTS;
 
 /// Where a scenario runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,9 +62,9 @@ impl Target {
         match self {
             Target::Emu => None,
             Target::Vpcd => {
-                tamga::pcscd::unavailable().or_else(|| vcard_binary().err().map(|e| e.to_string()))
+                pcscd::unavailable().or_else(|| vcard_binary().err().map(|e| e.to_string()))
             }
-            Target::Qemu => tamga::pcscd::unavailable().or_else(qemu_unavailable),
+            Target::Qemu => pcscd::unavailable().or_else(qemu_unavailable),
             Target::Reader(r) if r.is_empty() => {
                 Some("TAMGA_READER is not set (no real reader)".into())
             }
@@ -112,9 +110,6 @@ pub fn vcard_binary() -> Result<PathBuf> {
         Err(_) => binary("tamga-vcard"),
     }
 }
-
-/// vpcd ports and their readers.
-pub const SLOTS: [(u16, &str); 2] = [(35963, "Virtual PCD 00 00"), (35964, "Virtual PCD 00 01")];
 
 static LAB: Mutex<()> = Mutex::new(());
 
@@ -209,21 +204,21 @@ impl Card {
         let child = match &self.target {
             Target::Emu | Target::Reader(_) => return Ok(()),
             Target::Vpcd => {
-                tamga::pcscd::ensure_pcscd()?;
+                pcscd::ensure().map_err(Error::Pcsc)?;
                 Command::new(vcard_binary()?)
                     .arg("--state")
                     .arg(&self.state)
-                    .args(["--vpcd", &format!("127.0.0.1:{port}"), "--trace"])
+                    .args(["--vpcd", &tamga_testkit::vpcd::address(port), "--trace"])
                     .arg(&self.trace)
                     .stdout(Stdio::null())
                     .stderr(log)
                     .spawn()
             }
             Target::Qemu => {
-                tamga::pcscd::ensure_pcscd()?;
-                let q = qemu_cmd::Qemu {
+                pcscd::ensure().map_err(Error::Pcsc)?;
+                let q = qemu::Qemu {
                     elf: std::env::var("TAMGA_QEMU_IMAGE").unwrap_or_default().into(),
-                    vpcd: Some((qemu_cmd::link_host(true), port)),
+                    vpcd: Some((qemu::link_host(true), port)),
                     flash: Some(self.state.join("flash.bin")),
                     seed: None,
                     stack_report: Some(self.state.join("stack.txt")),
@@ -245,7 +240,7 @@ impl Card {
             let log = std::fs::read_to_string(self.state.join("card.log")).unwrap_or_default();
             log.lines().rev().take(5).collect::<Vec<_>>().join(" | ")
         };
-        let shown = tamga::pcscd::wait_for_card(reader, true, Duration::from_secs(30));
+        let shown = pcscd::wait_for_card(reader, true, Duration::from_secs(30));
         // The card in the reader must be ours: our process still runs.
         if let Some(Ok(Some(status))) = self.process.as_mut().map(Child::try_wait) {
             self.process = None;
@@ -263,7 +258,7 @@ impl Card {
             let _ = p.kill();
             let _ = p.wait();
             let (_, reader) = SLOTS[self.slot];
-            tamga::pcscd::wait_for_card(reader, false, Duration::from_secs(10))?;
+            pcscd::wait_for_card(reader, false, Duration::from_secs(10)).map_err(Error::NoCard)?;
         }
         Ok(())
     }

@@ -589,7 +589,7 @@ fn cryptoki_ykcs11(test: &str, alg: Algorithm) {
     b.card.power_off().unwrap();
     let state = b.path("card0");
     b.check(state.join("card.flash").is_file(), "the card's flash file");
-    let pcscd = YubicoPcscd::start(b.lab.dir.path(), YUBICO_PORT)
+    let pcscd = tamga_testkit::pcscd::Private::start(b.lab.dir.path(), YUBICO_NAME, YUBICO_PORT)
         .unwrap_or_else(|e| b.fail(&format!("private pcscd: {e}")));
     let trace = b.path("ykcs11-trace.jsonl");
     let _card = VcardProcess::start(&state, YUBICO_PORT, &trace);
@@ -670,7 +670,7 @@ fn ykcs11_child() {
     // appears in a reader it has seen empty, its C_GetSlotList spins on the
     // other (empty) vpcd slot and never returns (seen 1 run in 5 when the
     // child started before pcscd had polled the card's ATR).
-    tamga::pcscd::wait_for_card(YUBICO_READER, true, std::time::Duration::from_secs(15))
+    tamga_testkit::pcscd::wait_for_card(YUBICO_READER, true, std::time::Duration::from_secs(15))
         .unwrap_or_else(|e| panic!("private pcscd: {e}"));
     let s = pkcs11_sign(YKCS11, YUBICO_READER, 0x02, alg, &data)
         .unwrap_or_else(|e| panic!("ykcs11: {e}"));

@@ -9,7 +9,7 @@ use tamga::piv::{MgmtKey, Pin, Piv};
 use tamga::transport::Transport;
 use tamga::{Error, Result};
 use tamga_hil::{Card, Lab, Target, run};
-use tamga_nca::Applicant;
+use tamga_pki::Applicant;
 use tamga_spec::{Algorithm, KeyRef, ObjectTag};
 use x509_cert::Certificate;
 
@@ -48,7 +48,7 @@ fn live(lab: &Lab) -> usize {
         .with_store(|s| s.list(None, 1000))
         .unwrap()
         .iter()
-        .filter(|r| r.status == "valid")
+        .filter(|r| r.status == tamga_pki::CertStatus::Valid)
         .count()
 }
 
@@ -195,20 +195,11 @@ fn revoke(lab: &Lab, t: &Target) -> Result<()> {
         .read_certificate(KeyRef::Signature)?
         .ok_or(Error::Invalid("no cert".into()))?;
     let c = Certificate::from_der(&der).map_err(|_| Error::Malformed { op: "cert" })?;
-    let serial = tamga::certinfo::serial_hex(c.tbs_certificate().serial_number().as_bytes());
+    let serial = tamga_pki::Serial::from_bytes(c.tbs_certificate().serial_number().as_bytes())?;
     lab.ca
-        .revoke(&serial, tamga_ca::RevocationReason::FalseInformation)?;
-    let crl = x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(
-        &lab.ca.crl()?,
-    )
-    .map_err(|_| Error::Ca("CRL".into()))?;
-    let listed = crl
-        .tbs_cert_list
-        .revoked_certificates
-        .iter()
-        .flatten()
-        .any(|r| tamga::certinfo::serial_hex(r.serial_number.as_bytes()) == serial);
-    check(listed, "revoked serial on the CRL")
+        .revoke(&serial, tamga_pki::RevocationReason::FalseInformation)?;
+    let crl = tamga_pki::chain::crl(&lab.ca.issue_crl()?, lab.ca.ca().certificate())?;
+    check(crl.lists(&serial), "revoked serial on the CRL")
 }
 
 fn sign_and_verify(lab: &Lab, t: &Target) -> Result<()> {

@@ -1,12 +1,16 @@
 //! The APDU channel: command chaining, GET RESPONSE, extended lengths and
 //! secret-masking traces, done once for every transport.
 
-use crate::error::{Error, Result};
-use crate::transport::Transport;
-use tamga_spec::Ins;
+use tamga_spec::apdu::{self, Form, Header, SHORT_DATA_MAX};
+use tamga_spec::ins::is_secret;
+use tamga_spec::{Ins, Status};
 
-/// Largest command data in one short APDU.
-const SHORT_MAX: usize = 255;
+use crate::error::{Error, Result};
+use crate::status::{self, Op};
+use crate::transport::Transport;
+
+/// Most `61xx` parts of one answer before the card is called broken.
+const MAX_RESPONSE_PARTS: usize = 1024;
 
 /// A card's answer: data and status word.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,38 +18,23 @@ pub struct Response {
     /// Response data (all parts joined).
     pub data: Vec<u8>,
     /// Final status word.
-    pub sw: u16,
+    pub status: Status,
 }
 
 impl Response {
     /// Whether the status word is 9000.
     pub fn is_ok(&self) -> bool {
-        self.sw == 0x9000
+        self.status == Status::Success
     }
 
-    /// The data if the status word is 9000, else a [`Error::Card`] for `op`.
-    pub fn ok(self, op: &'static str) -> Result<Vec<u8>> {
+    /// The data on success, else the error the status word means for `op`.
+    pub fn ok(self, op: Op) -> Result<Vec<u8>> {
         if self.is_ok() {
             Ok(self.data)
         } else {
-            Err(Error::Card { op, sw: self.sw })
+            Err(status::error(op, self.status))
         }
     }
-}
-
-/// Whether the data of a command with this header carries a secret (PIN, PUK,
-/// management key, private key, management-key challenge answers).
-pub fn is_secret(ins: u8, p2: u8) -> bool {
-    match Ins::try_from(ins) {
-        Ok(Ins::Verify | Ins::ChangeReference | Ins::ResetRetryCounter) => true,
-        Ok(Ins::SetManagementKey | Ins::ImportKey) => true,
-        Ok(Ins::GeneralAuthenticate) => p2 == 0x9B,
-        _ => false,
-    }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect()
 }
 
 /// Commands over a [`Transport`].
@@ -75,70 +64,83 @@ impl<T: Transport> Channel<T> {
         &mut self.transport
     }
 
-    fn raw(&mut self, apdu: &[u8], secret: bool) -> Result<(Vec<u8>, u16)> {
-        if secret {
-            tracing::debug!(target: "tamga::apdu", "> {} <{} bytes masked>", hex(apdu.get(..4).unwrap_or(apdu)), apdu.len().saturating_sub(4));
+    fn raw(
+        &mut self,
+        header: Header,
+        data: &[u8],
+        le: usize,
+        form: Form,
+    ) -> Result<(Vec<u8>, Status)> {
+        let apdu = apdu::to_vec(header, data, Some(le), form)
+            .map_err(|e| Error::Invalid(format!("{} bytes of command data: {e}", data.len())))?;
+        if is_secret(header.ins, header.p2) {
+            tracing::debug!(target: "tamga::apdu", "> {} <{} bytes masked>", hex::encode_upper(&apdu[..4]), apdu.len() - 4);
         } else {
-            tracing::debug!(target: "tamga::apdu", "> {}", hex(apdu));
+            tracing::debug!(target: "tamga::apdu", "> {}", hex::encode_upper(&apdu));
         }
-        let mut r = self.transport.transmit(apdu)?;
+        let mut r = self.transport.transmit(&apdu)?;
         self.apdus += 1;
-        self.bytes += (apdu.len() + r.len()) as u64;
-        if r.len() < 2 {
+        self.bytes += u64::try_from(apdu.len() + r.len()).unwrap_or(u64::MAX);
+        let Some(split) = r.len().checked_sub(2) else {
             return Err(Error::Malformed { op: "transmit" });
+        };
+        let status = Status::from_u16(u16::from_be_bytes([r[split], r[split + 1]]));
+        r.truncate(split);
+        if is_secret(header.ins, header.p2) {
+            tracing::debug!(target: "tamga::apdu", "< <{} bytes masked> {:04X}", r.len(), status.to_u16());
+        } else {
+            tracing::debug!(target: "tamga::apdu", "< {} {:04X}", hex::encode_upper(&r), status.to_u16());
         }
-        let sw = u16::from_be_bytes([r[r.len() - 2], r[r.len() - 1]]);
-        r.truncate(r.len() - 2);
-        tracing::debug!(target: "tamga::apdu", "< {} {sw:04X}", if secret { String::new() } else { hex(&r) });
-        Ok((r, sw))
+        Ok((r, status))
     }
 
     /// Send a command, chaining data over 255 bytes (or one extended APDU when
-    /// [`Channel::extended`]), and collect every `61xx` part.
-    pub fn send(&mut self, ins: u8, p1: u8, p2: u8, data: &[u8]) -> Result<Response> {
-        let secret = is_secret(ins, p2);
-        let (mut out, mut sw) = if data.len() > SHORT_MAX && self.extended {
-            let mut a = vec![0x00, ins, p1, p2, 0x00];
-            a.extend_from_slice(&(data.len() as u16).to_be_bytes());
-            a.extend_from_slice(data);
-            a.extend_from_slice(&[0x00, 0x00]);
-            self.raw(&a, secret)?
+    /// [`Channel::extended`]), and collect every `61xx` part. Data longer than
+    /// an extended APDU carries (65,535 bytes) is refused, never cut.
+    pub fn send(&mut self, ins: Ins, p1: u8, p2: u8, data: &[u8]) -> Result<Response> {
+        let header = Header::new(ins.to_u8(), p1, p2);
+        let (mut out, mut status) = if data.len() > SHORT_DATA_MAX && self.extended {
+            self.raw(header, data, apdu::EXTENDED_LE_MAX, Form::Extended)?
         } else {
             let parts: Vec<&[u8]> = if data.is_empty() {
                 vec![&[][..]]
             } else {
-                data.chunks(SHORT_MAX).collect()
+                data.chunks(SHORT_DATA_MAX).collect()
             };
             let last = parts.len() - 1;
-            let mut result = (Vec::new(), 0x9000);
+            let mut result = (Vec::new(), Status::Success);
             for (i, part) in parts.iter().enumerate() {
-                let cla = if i < last { 0x10 } else { 0x00 };
-                let mut a = vec![cla, ins, p1, p2];
-                if !part.is_empty() {
-                    a.push(part.len() as u8);
-                    a.extend_from_slice(part);
-                }
-                a.push(0x00);
-                result = self.raw(&a, secret)?;
-                if i < last && result.1 != 0x9000 {
+                result = self.raw(
+                    header.chained(i < last),
+                    part,
+                    apdu::SHORT_LE_MAX,
+                    Form::Short,
+                )?;
+                if i < last && result.1 != Status::Success {
                     return Ok(Response {
                         data: result.0,
-                        sw: result.1,
+                        status: result.1,
                     });
                 }
             }
             result
         };
         let mut parts = 0;
-        while sw >> 8 == 0x61 {
-            let (more, s) = self.raw(&[0x00, Ins::GetResponse.to_u8(), 0, 0, sw as u8], secret)?;
+        while let Status::MoreAvailable(n) = status {
+            let get = Header::new(Ins::GetResponse.to_u8(), 0, 0);
+            let le = if n == 0 {
+                apdu::SHORT_LE_MAX
+            } else {
+                usize::from(n)
+            };
+            let (more, s) = self.raw(get, &[], le, Form::Short)?;
             out.extend_from_slice(&more);
-            sw = s;
+            status = s;
             parts += 1;
-            if parts > 1024 {
+            if parts > MAX_RESPONSE_PARTS {
                 return Err(Error::Malformed { op: "GET RESPONSE" });
             }
         }
-        Ok(Response { data: out, sw })
+        Ok(Response { data: out, status })
     }
 }

@@ -1,17 +1,16 @@
 //! The certification authority behind enrolment: a local `tamga-ca` directory
-//! or a remote `tamga-ca serve`.
+//! (with the `local-ca` feature) or a remote `tamga-ca serve` over HTTP or HTTPS.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
 use std::time::Duration;
 
-use tamga_ca::store::CertRow;
-use tamga_ca::{Application, ConfirmRequest, Confirmed, Issued, RenewRequest, RevocationReason};
+use tamga_pki::{
+    Application, CertRecord, ConfirmRequest, Confirmed, Issued, RenewRequest, RevocationReason,
+    Serial,
+};
 
 use crate::error::{Error, Result};
 
-/// What enrolment needs from a CA.
+/// What enrolment, revocation and verification need from a CA.
 pub trait CaClient {
     /// Issue a certificate for an application (idempotent).
     fn issue(&self, app: &Application) -> Result<Issued>;
@@ -20,133 +19,218 @@ pub trait CaClient {
     fn renew(&self, req: &RenewRequest) -> Result<Vec<Issued>>;
     /// Confirm renewed certificates (by serial) once they are on the card: the CA
     /// supersedes their predecessors (idempotent).
-    fn confirm(&self, serials: &[String]) -> Result<Vec<Confirmed>>;
+    fn confirm(&self, serials: &[Serial]) -> Result<Vec<Confirmed>>;
     /// The CA's record of a certificate (with its DER).
-    fn record(&self, serial: &str) -> Result<CertRow>;
+    fn record(&self, serial: &Serial) -> Result<CertRecord>;
     /// Revoke a certificate.
-    fn revoke(&self, serial: &str, reason: RevocationReason) -> Result<()>;
-    /// The current CRL (DER).
-    fn crl(&self) -> Result<Vec<u8>>;
+    fn revoke(&self, serial: &Serial, reason: RevocationReason) -> Result<()>;
+    /// The CRL the CA publishes now (DER): what a relying party sees. It may
+    /// predate a revocation made since it was issued.
+    fn current_crl(&self) -> Result<Vec<u8>>;
+    /// Have the CA issue a new CRL now (DER), listing every revocation so far.
+    fn issue_crl(&self) -> Result<Vec<u8>>;
     /// The CA certificate (PEM).
     fn ca_certificate(&self) -> Result<String>;
     /// Where the CA is, for messages.
     fn describe(&self) -> String;
 }
 
-fn ca_err(e: impl std::fmt::Display) -> Error {
-    Error::Ca(e.to_string())
+#[cfg(feature = "local-ca")]
+pub use local::{LocalCa, PublishedLocalCa};
+
+#[cfg(feature = "local-ca")]
+mod local {
+    use std::path::Path;
+
+    use super::*;
+
+    fn ca_err(e: impl std::fmt::Display) -> Error {
+        Error::Ca(e.to_string())
+    }
+
+    fn open_err(dir: &Path) -> impl Fn(tamga_ca::Error) -> Error + '_ {
+        move |e| Error::Ca(format!("{}: {e}", dir.display()))
+    }
+
+    /// A CA directory on this machine, opened with its key.
+    pub struct LocalCa {
+        ca: tamga_ca::Ca,
+        actor: String,
+    }
+
+    impl LocalCa {
+        /// Open the CA directory `dir` (made by `tamga-ca init`); `actor` is
+        /// recorded in the CA's audit table.
+        pub fn open(dir: &Path, actor: &str) -> Result<Self> {
+            let ca = tamga_ca::Ca::open(dir).map_err(open_err(dir))?;
+            Ok(LocalCa {
+                ca,
+                actor: actor.to_string(),
+            })
+        }
+
+        /// The underlying CA.
+        pub fn ca(&self) -> &tamga_ca::Ca {
+            &self.ca
+        }
+    }
+
+    impl CaClient for LocalCa {
+        fn issue(&self, app: &Application) -> Result<Issued> {
+            self.ca.issue(app, &self.actor).map_err(ca_err)
+        }
+        fn renew(&self, req: &RenewRequest) -> Result<Vec<Issued>> {
+            self.ca.renew(req, &self.actor).map_err(ca_err)
+        }
+        fn confirm(&self, serials: &[Serial]) -> Result<Vec<Confirmed>> {
+            self.ca.confirm(serials, &self.actor).map_err(ca_err)
+        }
+        fn record(&self, serial: &Serial) -> Result<CertRecord> {
+            self.ca.show(serial).map_err(ca_err)
+        }
+        fn revoke(&self, serial: &Serial, reason: RevocationReason) -> Result<()> {
+            self.ca
+                .revoke(serial, reason, &self.actor)
+                .map(|_| ())
+                .map_err(ca_err)
+        }
+        fn current_crl(&self) -> Result<Vec<u8>> {
+            self.ca.current_crl(&self.actor).map_err(ca_err)
+        }
+        fn issue_crl(&self) -> Result<Vec<u8>> {
+            self.ca.crl(&self.actor).map(|(_, der)| der).map_err(ca_err)
+        }
+        fn ca_certificate(&self) -> Result<String> {
+            self.ca.certificate_pem().map_err(ca_err)
+        }
+        fn describe(&self) -> String {
+            format!("CA {}", self.ca.dir().display())
+        }
+    }
+
+    /// A CA directory on this machine read without its key: its certificate,
+    /// records and published CRL; nothing is written, every change is refused.
+    pub struct PublishedLocalCa {
+        ca: tamga_ca::PublishedCa,
+        dir: String,
+    }
+
+    impl PublishedLocalCa {
+        /// Open the CA directory `dir` read-only (`ca.key` is not read).
+        pub fn open(dir: &Path) -> Result<Self> {
+            let ca = tamga_ca::PublishedCa::open(dir).map_err(open_err(dir))?;
+            Ok(PublishedLocalCa {
+                ca,
+                dir: dir.display().to_string(),
+            })
+        }
+
+        fn refused<T>(&self, what: &str) -> Result<T> {
+            Err(Error::Ca(format!(
+                "CA {} is open read-only: cannot {what}",
+                self.dir
+            )))
+        }
+    }
+
+    impl CaClient for PublishedLocalCa {
+        fn issue(&self, _: &Application) -> Result<Issued> {
+            self.refused("issue")
+        }
+        fn renew(&self, _: &RenewRequest) -> Result<Vec<Issued>> {
+            self.refused("renew")
+        }
+        fn confirm(&self, _: &[Serial]) -> Result<Vec<Confirmed>> {
+            self.refused("confirm")
+        }
+        fn record(&self, serial: &Serial) -> Result<CertRecord> {
+            self.ca.show(serial).map_err(ca_err)
+        }
+        fn revoke(&self, _: &Serial, _: RevocationReason) -> Result<()> {
+            self.refused("revoke")
+        }
+        fn current_crl(&self) -> Result<Vec<u8>> {
+            self.ca
+                .current_crl()
+                .map_err(|e| Error::Ca(format!("CA {}: {e}", self.dir)))
+        }
+        fn issue_crl(&self) -> Result<Vec<u8>> {
+            self.refused("issue a CRL")
+        }
+        fn ca_certificate(&self) -> Result<String> {
+            self.ca.certificate_pem().map_err(ca_err)
+        }
+        fn describe(&self) -> String {
+            format!("CA {} (read-only)", self.dir)
+        }
+    }
 }
 
-/// A CA directory on this machine.
-pub struct LocalCa {
-    ca: tamga_ca::Ca,
-    actor: String,
-}
+/// Largest answer read from a remote CA.
+const MAX_ANSWER: u64 = 16 * 1024 * 1024;
 
-impl LocalCa {
-    /// Open the CA directory `dir` (made by `tamga-ca init`); `actor` is
-    /// recorded in the CA's audit table.
-    pub fn open(dir: &Path, actor: &str) -> Result<Self> {
-        let ca =
-            tamga_ca::Ca::open(dir).map_err(|e| Error::Ca(format!("{}: {e}", dir.display())))?;
-        Ok(LocalCa {
-            ca,
-            actor: actor.to_string(),
-        })
-    }
-
-    /// The underlying CA.
-    pub fn ca(&self) -> &tamga_ca::Ca {
-        &self.ca
-    }
-}
-
-impl CaClient for LocalCa {
-    fn issue(&self, app: &Application) -> Result<Issued> {
-        self.ca.issue(app, &self.actor).map_err(ca_err)
-    }
-    fn renew(&self, req: &RenewRequest) -> Result<Vec<Issued>> {
-        self.ca.renew(req, &self.actor).map_err(ca_err)
-    }
-    fn confirm(&self, serials: &[String]) -> Result<Vec<Confirmed>> {
-        self.ca.confirm(serials, &self.actor).map_err(ca_err)
-    }
-    fn record(&self, serial: &str) -> Result<CertRow> {
-        self.ca.show(serial).map_err(ca_err)
-    }
-    fn revoke(&self, serial: &str, reason: RevocationReason) -> Result<()> {
-        self.ca
-            .revoke(serial, reason, &self.actor)
-            .map(|_| ())
-            .map_err(ca_err)
-    }
-    fn crl(&self) -> Result<Vec<u8>> {
-        self.ca.crl(&self.actor).map(|(_, der)| der).map_err(ca_err)
-    }
-    fn ca_certificate(&self) -> Result<String> {
-        self.ca.certificate_pem().map_err(ca_err)
-    }
-    fn describe(&self) -> String {
-        format!("CA {}", self.ca.dir().display())
-    }
-}
-
-/// A `tamga-ca serve` reached over HTTP (loopback or a trusted network).
+/// A `tamga-ca serve` reached over `http://` (loopback or a trusted network) or
+/// `https://` (server certificate checked against the web PKI roots).
 pub struct RemoteCa {
-    host: String,
+    base: String,
     token: Option<String>,
+    agent: ureq::Agent,
 }
 
 impl RemoteCa {
-    /// `url` as `http://HOST:PORT`; `token` is the operator token, if the server wants one.
+    /// `url` as `http://HOST:PORT` or `https://HOST[:PORT]`; `token` is the
+    /// operator token, if the server wants one.
     pub fn new(url: &str, token: Option<String>) -> Result<Self> {
-        let host = url
-            .strip_prefix("http://")
-            .ok_or_else(|| Error::Invalid(format!("{url}: only http:// URLs are supported")))?
-            .trim_end_matches('/')
-            .to_string();
-        Ok(RemoteCa { host, token })
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Error::Invalid(format!(
+                "{url}: a CA URL starts with http:// or https://"
+            )));
+        }
+        let agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(Duration::from_secs(5)))
+            .timeout_global(Some(Duration::from_secs(60)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Ok(RemoteCa {
+            base: url.trim_end_matches('/').to_string(),
+            token,
+            agent,
+        })
     }
 
     fn request(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<Vec<u8>> {
+        let url = format!("{}{path}", self.base);
         let unreachable =
-            |e: std::io::Error| Error::Ca(format!("CA at http://{} unreachable: {e}", self.host));
-        let addr = std::net::ToSocketAddrs::to_socket_addrs(&self.host)
-            .map_err(unreachable)?
-            .next()
-            .ok_or_else(|| Error::Ca(format!("CA host {} does not resolve", self.host)))?;
-        let mut s =
-            TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(unreachable)?;
-        s.set_read_timeout(Some(Duration::from_secs(60)))
+            |e: ureq::Error| Error::Ca(format!("CA at {} unreachable: {e}", self.base));
+        let auth = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let mut resp = match method {
+            "GET" => {
+                let mut r = self.agent.get(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.call()
+            }
+            _ => {
+                let mut r = self.agent.post(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                match body {
+                    Some(b) => r.content_type("application/json").send(b),
+                    None => r.send_empty(),
+                }
+            }
+        }
+        .map_err(unreachable)?;
+        let code = resp.status().as_u16();
+        let body = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_ANSWER)
+            .read_to_vec()
             .map_err(unreachable)?;
-        let body = body.unwrap_or(&[]);
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.host,
-            body.len()
-        );
-        if !body.is_empty() {
-            head.push_str("Content-Type: application/json\r\n");
-        }
-        if let Some(t) = &self.token {
-            head.push_str(&format!("Authorization: Bearer {t}\r\n"));
-        }
-        head.push_str("\r\n");
-        s.write_all(head.as_bytes()).map_err(unreachable)?;
-        s.write_all(body).map_err(unreachable)?;
-        let mut resp = Vec::new();
-        s.read_to_end(&mut resp).map_err(unreachable)?;
-        let split = resp
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .ok_or_else(|| Error::Ca("malformed HTTP answer from the CA".into()))?;
-        let head = String::from_utf8_lossy(&resp[..split]).into_owned();
-        let body = resp[split + 4..].to_vec();
-        let code: u16 = head
-            .split_whitespace()
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .ok_or_else(|| Error::Ca("malformed HTTP status from the CA".into()))?;
         if code == 200 {
             return Ok(body);
         }
@@ -160,6 +244,15 @@ impl RemoteCa {
     fn json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
         serde_json::from_slice(bytes)
             .map_err(|e| Error::Ca(format!("malformed answer from the CA: {e}")))
+    }
+
+    fn post_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T> {
+        let body = serde_json::to_vec(body).map_err(|e| Error::Ca(e.to_string()))?;
+        Self::json(&self.request("POST", path, Some(&body))?)
     }
 }
 
@@ -177,55 +270,55 @@ fn with_der(mut i: Issued) -> Result<Issued> {
 
 impl CaClient for RemoteCa {
     fn issue(&self, app: &Application) -> Result<Issued> {
-        let body = serde_json::to_vec(app).map_err(ca_err)?;
-        with_der(Self::json(&self.request("POST", "/issue", Some(&body))?)?)
+        with_der(self.post_json("/issue", app)?)
     }
     fn renew(&self, req: &RenewRequest) -> Result<Vec<Issued>> {
-        let body = serde_json::to_vec(req).map_err(ca_err)?;
         #[derive(serde::Deserialize)]
         struct Renewed {
             certificates: Vec<Issued>,
         }
-        let v: Renewed = Self::json(&self.request("POST", "/renew", Some(&body))?)?;
+        let v: Renewed = self.post_json("/renew", req)?;
         v.certificates.into_iter().map(with_der).collect()
     }
-    fn confirm(&self, serials: &[String]) -> Result<Vec<Confirmed>> {
-        let req = ConfirmRequest {
-            serials: serials.to_vec(),
-        };
-        let body = serde_json::to_vec(&req).map_err(ca_err)?;
+    fn confirm(&self, serials: &[Serial]) -> Result<Vec<Confirmed>> {
         #[derive(serde::Deserialize)]
         struct Answer {
             confirmed: Vec<Confirmed>,
         }
-        let v: Answer = Self::json(&self.request("POST", "/confirm", Some(&body))?)?;
+        let req = ConfirmRequest {
+            serials: serials.iter().map(Serial::to_string).collect(),
+        };
+        let v: Answer = self.post_json("/confirm", &req)?;
         Ok(v.confirmed)
     }
-    fn record(&self, serial: &str) -> Result<CertRow> {
+    fn record(&self, serial: &Serial) -> Result<CertRecord> {
         #[derive(serde::Deserialize)]
         struct Answer {
-            record: CertRow,
+            record: CertRecord,
             certificate: String,
         }
-        // Hex only: the serial goes into the URL path.
-        let serial = tamga_ca::parse_serial(serial).map_err(|e| Error::Invalid(e.to_string()))?;
+        // A Serial is hex only: safe in the URL path.
         let path = format!("/certificates/{serial}");
         let mut v: Answer = Self::json(&self.request("GET", &path, None)?)?;
         v.record.der = pem_der(&v.certificate)?;
         Ok(v.record)
     }
-    fn revoke(&self, serial: &str, reason: RevocationReason) -> Result<()> {
-        let body = serde_json::to_vec(&serde_json::json!({"serial": serial, "reason": reason}))
-            .map_err(ca_err)?;
+    fn revoke(&self, serial: &Serial, reason: RevocationReason) -> Result<()> {
+        let body = serde_json::json!({"serial": serial, "reason": reason});
+        let body = serde_json::to_vec(&body).map_err(|e| Error::Ca(e.to_string()))?;
         self.request("POST", "/revoke", Some(&body)).map(|_| ())
     }
-    fn crl(&self) -> Result<Vec<u8>> {
+    fn current_crl(&self) -> Result<Vec<u8>> {
         self.request("GET", "/crl", None)
     }
+    fn issue_crl(&self) -> Result<Vec<u8>> {
+        self.request("POST", "/crl", None)
+    }
     fn ca_certificate(&self) -> Result<String> {
-        String::from_utf8(self.request("GET", "/ca.pem", None)?).map_err(ca_err)
+        String::from_utf8(self.request("GET", "/ca.pem", None)?)
+            .map_err(|e| Error::Ca(format!("CA certificate from the CA: {e}")))
     }
     fn describe(&self) -> String {
-        format!("CA http://{}", self.host)
+        format!("CA {}", self.base)
     }
 }

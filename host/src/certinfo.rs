@@ -13,16 +13,11 @@ pub fn describe(der: &[u8]) -> Value {
             json!({
                 "subject": tbs.subject().to_string(),
                 "issuer": tbs.issuer().to_string(),
-                "serial": serial_hex(tbs.serial_number().as_bytes()),
+                "serial": hex::encode(tbs.serial_number().as_bytes()),
                 "not_before": tbs.validity().not_before.to_string(),
                 "not_after": tbs.validity().not_after.to_string(),
             })
         }
         Err(e) => json!({ "error": format!("unreadable certificate: {e}") }),
     }
-}
-
-/// A certificate serial as the CA prints it: lowercase hex, no separators.
-pub fn serial_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::piv::{MgmtKey, Pin, Piv};
 use crate::signer::CardSigner;
 use crate::transport::emu::EmuCard;
-use tamga_nca::Applicant;
+use tamga_pki::Applicant;
 use tamga_spec::{Algorithm, KeyRef};
 
 /// The sample citizen (a valid IIN from the NCA reference).
@@ -23,7 +23,7 @@ pub fn sample_applicant() -> Result<Applicant> {
     let a = Applicant {
         iin: "871008401427"
             .parse()
-            .map_err(|e: tamga_nca::Error| Error::Invalid(e.to_string()))?,
+            .map_err(|e: tamga_pki::Error| Error::Invalid(e.to_string()))?,
         surname: "ИСМАИЛОВ".into(),
         name: "АЙДАР".into(),
         patronymic: Some("СЕРИКОВИЧ".into()),
@@ -161,21 +161,18 @@ pub fn run(dir: &Path, alg: Algorithm) -> Result<()> {
 
     let t = Instant::now();
     for s in &report.slots {
-        ca.revoke(&s.serial, tamga_ca::RevocationReason::OwnerRequest)?;
+        ca.revoke(&s.serial, tamga_pki::RevocationReason::OwnerRequest)?;
     }
-    let crl =
-        x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(&ca.crl()?)
-            .map_err(|_| Error::Ca("unreadable CRL".into()))?;
-    let listed = crl
-        .tbs_cert_list
-        .revoked_certificates
+    let crl_der = ca.issue_crl()?;
+    let checked = tamga_pki::chain::crl(&crl_der, &ca_cert)?;
+    let listed = report
+        .slots
         .iter()
-        .flatten()
-        .filter(|r| {
-            let s = crate::certinfo::serial_hex(r.serial_number.as_bytes());
-            report.slots.iter().any(|x| x.serial == s)
-        })
+        .filter(|x| checked.lists(&x.serial))
         .count();
+    let crl =
+        x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(&crl_der)
+            .map_err(|_| Error::Ca("unreadable CRL".into()))?;
     step(
         &mut n,
         "certificates revoked (owner's request)",
@@ -205,6 +202,6 @@ fn crl_number(crl: &x509_cert::crl::CertificateList<x509_cert::certificate::Rfc5
         .flatten()
         .find(|e| e.extn_id == const_oid::db::rfc5280::ID_CE_CRL_NUMBER)
         .and_then(|e| CrlNumber::from_der(e.extn_value.as_bytes()).ok())
-        .map(|n| crate::certinfo::serial_hex(n.0.as_bytes()))
+        .map(|n| hex::encode(n.0.as_bytes()))
         .unwrap_or_else(|| "?".into())
 }

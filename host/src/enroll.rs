@@ -12,8 +12,9 @@
 use std::time::{Duration, Instant};
 
 use der::{Decode, Encode, EncodePem};
-use tamga_ca::Application;
-use tamga_nca::{Applicant, CertKind, Profile, ProfileName};
+use tamga_pki::{
+    Applicant, Application, CertKind, Issued, Profile, ProfileName, RenewItem, RenewRequest, Serial,
+};
 use tamga_spec::{Algorithm, KeyRef, PinPolicy, TouchPolicy};
 use x509_cert::Certificate;
 use x509_cert::builder::{Builder, RequestBuilder};
@@ -48,8 +49,8 @@ pub struct SlotOutcome {
     pub slot: String,
     /// Profile.
     pub profile: String,
-    /// Certificate serial (hex).
-    pub serial: String,
+    /// Certificate serial.
+    pub serial: Serial,
     /// Subject.
     pub subject: String,
     /// "enrolled", "already enrolled", "renewed" or "resumed".
@@ -59,7 +60,7 @@ pub struct SlotOutcome {
 impl SlotOutcome {
     /// A slot that received `issued`: `done` names a new certificate, "resumed"
     /// one the CA had issued already for the card's key.
-    fn issued(slot: u8, issued: &tamga_ca::Issued, cert: &Certificate, done: &'static str) -> Self {
+    fn issued(slot: u8, issued: &Issued, cert: &Certificate, done: &'static str) -> Self {
         SlotOutcome {
             slot: format!("{slot:02X}"),
             profile: issued.profile.clone(),
@@ -70,14 +71,19 @@ impl SlotOutcome {
     }
 
     /// A slot left as it is: `cert` is the certificate on the card.
-    fn on_card(slot: u8, profile: String, cert: &Certificate, outcome: &'static str) -> Self {
-        SlotOutcome {
+    fn on_card(
+        slot: u8,
+        profile: String,
+        cert: &Certificate,
+        outcome: &'static str,
+    ) -> Result<Self> {
+        Ok(SlotOutcome {
             slot: format!("{slot:02X}"),
             profile,
-            serial: crate::certinfo::serial_hex(cert.tbs_certificate().serial_number().as_bytes()),
+            serial: Serial::from_bytes(cert.tbs_certificate().serial_number().as_bytes())?,
             subject: cert.tbs_certificate().subject().to_string(),
             outcome,
-        }
+        })
     }
 }
 
@@ -111,7 +117,7 @@ fn cert_spki(cert: &Certificate) -> Result<Vec<u8>> {
 }
 
 /// The certificate the CA returned, checked to be for the card's key in `slot`.
-fn certificate_for_key(issued: &tamga_ca::Issued, key_der: &[u8], slot: u8) -> Result<Certificate> {
+fn certificate_for_key(issued: &Issued, key_der: &[u8], slot: u8) -> Result<Certificate> {
     let cert = Certificate::from_der(&issued.der)
         .map_err(|_| Error::Ca("the CA returned an unreadable certificate".into()))?;
     if cert_spki(&cert)? != key_der {
@@ -194,7 +200,7 @@ pub fn card_request<T: Transport>(
     applicant: &Applicant,
     pin: &Pin,
 ) -> Result<String> {
-    let subject = tamga_nca::subject_name(applicant).map_err(|e| Error::Invalid(e.to_string()))?;
+    let subject = tamga_pki::subject_name(applicant).map_err(|e| Error::Invalid(e.to_string()))?;
     let exts = profile
         .extensions(applicant)
         .map_err(|e| Error::Invalid(e.to_string()))?;
@@ -259,14 +265,14 @@ pub fn enroll<T: Transport>(
         // Already enrolled: the card's certificate is live, for this key, profile and person.
         if let (Some(cert), Some(key)) = (&on_card, &card_key) {
             let same_key = cert_spki(cert)? == spki_der(key)?;
-            let matches = tamga_nca::check_certificate(cert, &profile, &req.applicant).is_ok();
+            let matches = tamga_pki::check_certificate(cert, &profile, &req.applicant).is_ok();
             if same_key && matches && live(cert) && !req.replace {
                 slots.push(SlotOutcome::on_card(
                     s,
                     name.to_string(),
                     cert,
                     "already enrolled",
-                ));
+                )?);
                 continue;
             }
             if same_key && !matches && !req.replace {
@@ -295,8 +301,8 @@ pub fn enroll<T: Transport>(
             card_request(piv, slot, &key, &profile, &req.applicant, pin)
         })?;
         // Proof of possession, checked here before the CA sees it.
-        let checked =
-            tamga_ca::csr::verify_csr(csr.as_bytes()).map_err(|e| Error::Ca(e.to_string()))?;
+        let checked = tamga_pki::csr::verify_csr(csr.as_bytes())
+            .map_err(|e| Error::BadCardOutput(format!("certificate request: {e}")))?;
         if checked
             .public_key
             .to_der()
@@ -318,7 +324,7 @@ pub fn enroll<T: Transport>(
             || ca.issue(&app),
         )?;
         let cert = certificate_for_key(&issued, &key_der, s)?;
-        tamga_nca::check_certificate(&cert, &profile, &req.applicant).map_err(|e| {
+        tamga_pki::check_certificate(&cert, &profile, &req.applicant).map_err(|e| {
             Error::Ca(format!(
                 "certificate {} does not match the profile: {e}",
                 issued.serial
@@ -407,8 +413,7 @@ pub fn renew<T: Transport>(
                 card_key(piv, holder)?,
             ))
         })?;
-        let old_serial =
-            crate::certinfo::serial_hex(old.tbs_certificate().serial_number().as_bytes());
+        let old_serial = Serial::from_bytes(old.tbs_certificate().serial_number().as_bytes())?;
         let old_der = old
             .to_der()
             .map_err(|_| Error::Malformed { op: "certificate" })?;
@@ -418,7 +423,7 @@ pub fn renew<T: Transport>(
                 ca.record(&old_serial)
             })?;
             if record.awaiting_confirmation() {
-                slots.push(SlotOutcome::on_card(s, record.profile, &old, "resumed"));
+                slots.push(SlotOutcome::on_card(s, record.profile, &old, "resumed")?);
                 written.push((slot, old_serial, old_der));
                 continue;
             }
@@ -430,7 +435,7 @@ pub fn renew<T: Transport>(
             )));
         }
         let holder_serial =
-            crate::certinfo::serial_hex(holder_cert.tbs_certificate().serial_number().as_bytes());
+            Serial::from_bytes(holder_cert.tbs_certificate().serial_number().as_bytes())?;
         // The key certified in the slot is replaced; a key without its certificate
         // (an interrupted renewal) is the new one already.
         let key = if cert_spki(&old)? == spki_der(&old_key)? {
@@ -445,19 +450,19 @@ pub fn renew<T: Transport>(
         let csr = t.step(format!("{s:02X} request signed on card"), || {
             request_with(piv, slot, &key, subject, vec![], pin)
         })?;
-        let checked =
-            tamga_ca::csr::verify_csr(csr.as_bytes()).map_err(|e| Error::Ca(e.to_string()))?;
-        let content = tamga_ca::RenewRequest::signed_content(
+        let checked = tamga_pki::csr::verify_csr(csr.as_bytes())
+            .map_err(|e| Error::BadCardOutput(format!("certificate request: {e}")))?;
+        let content = RenewRequest::signed_content(
             &holder_serial,
             &[(old_serial.as_str(), checked.der.as_slice())],
         );
         let signature = t.step(format!("renewal signed by {:02X}", holder.to_u8()), || {
             CardSigner::new(piv, holder, &holder_key, Some(pin))?.sign_bytes(&content)
         })?;
-        let req = tamga_ca::RenewRequest {
-            holder_serial,
-            items: vec![tamga_ca::RenewItem {
-                previous_serial: old_serial.clone(),
+        let req = RenewRequest {
+            holder_serial: holder_serial.to_string(),
+            items: vec![RenewItem {
+                previous_serial: old_serial.to_string(),
                 csr,
             }],
             signature: base64::engine::general_purpose::STANDARD.encode(signature),
@@ -496,9 +501,13 @@ pub fn renew<T: Transport>(
         }
         Ok(())
     })?;
-    let serials: Vec<String> = written.into_iter().map(|(_, serial, _)| serial).collect();
+    let serials: Vec<Serial> = written.into_iter().map(|(_, serial, _)| serial).collect();
     t.step(format!("confirm at the {}", ca.describe()), || {
         ca.confirm(&serials)
+    })?;
+    // The superseded certificates are revoked now: publish that at once.
+    t.step(format!("new CRL from the {}", ca.describe()), || {
+        ca.issue_crl()
     })?;
     Ok(t.report(piv, card_serial, slots))
 }

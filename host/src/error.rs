@@ -1,6 +1,7 @@
-//! One error type for the host crate: every failure is a one-line message.
+//! One error type for the host crate: every failure is a one-line message, and
+//! its variant decides the exit code (`tamga --help`).
 
-use tamga_spec::{Status, status};
+use tamga_spec::{Algorithm, Status, status};
 
 /// What went wrong talking to a card or driving an operation.
 #[derive(Debug, thiserror::Error)]
@@ -42,8 +43,8 @@ pub enum Error {
         reason: String,
     },
     /// The card is not a PIV card.
-    #[error("not a PIV card (SELECT answered {0:04X})")]
-    NotPiv(u16),
+    #[error("not a PIV card (SELECT answered {:04X})", .0.to_u16())]
+    NotPiv(Status),
     /// A wrong PIN.
     #[error("wrong PIN, {0} {tries} left", tries = if *.0 == 1 { "try" } else { "tries" })]
     WrongPin(u8),
@@ -59,16 +60,51 @@ pub enum Error {
     /// Management key authentication failed.
     #[error("management key authentication failed: wrong management key")]
     WrongManagementKey,
+    /// The operation needs the PIN verified first.
+    #[error("{op} with slot {slot:02X} needs the PIN{when}", when = if *.slot == 0x9C { " right before every signature" } else { "" })]
+    NeedsPin {
+        /// The operation.
+        op: &'static str,
+        /// The key slot (or 00 for a data object).
+        slot: u8,
+    },
+    /// The operation needs the management key authenticated first.
+    #[error("{0} needs the management key")]
+    NeedsManagementKey(&'static str),
+    /// The key slot holds no key.
+    #[error("slot {0:02X} holds no key")]
+    EmptySlot(u8),
+    /// The card cannot make or use keys of this algorithm.
+    #[error("this card cannot generate {0:?} keys")]
+    Unsupported(Algorithm),
+    /// The card has no room left for a data object.
+    #[error("the card has no room for this object")]
+    NoRoom,
+    /// RESET refused: the PIN and PUK are not both blocked.
+    #[error("RESET needs both the PIN and the PUK blocked")]
+    ResetRefused,
+    /// The card did not prove it holds the management key it accepted.
+    #[error("the card failed to prove it holds the management key")]
+    CardProof,
+    /// Something the card made (a request, a signature) does not check out.
+    #[error("the card's {0}")]
+    BadCardOutput(String),
+    /// The operating system's random number generator failed.
+    #[error("OS random number generator: {0}")]
+    Rng(String),
     /// A bad value given by the user (PIN format, key length, ...).
     #[error("{0}")]
     Invalid(String),
+    /// A signature, certificate, CRL or request that does not check out.
+    #[error("{0}")]
+    Pki(#[from] tamga_pki::Error),
     /// The card answered an unexpected status word.
-    #[error("{op}: card answered {sw:04X} ({meaning})", meaning = status::describe(Status::from_u16(*sw)))]
+    #[error("{op}: card answered {sw:04X} ({meaning})", sw = .status.to_u16(), meaning = status::describe(*.status))]
     Card {
         /// The operation.
         op: &'static str,
         /// The status word.
-        sw: u16,
+        status: Status,
     },
     /// The card's answer could not be understood.
     #[error("{op}: malformed answer from the card")]

@@ -17,15 +17,16 @@ pub mod audit;
 pub mod ca;
 pub mod certinfo;
 pub mod cms;
+#[cfg(feature = "local-ca")]
 pub mod demo;
 pub mod enroll;
 pub mod error;
-pub mod pcscd;
 pub mod piv;
+pub mod rng;
 pub mod secrets;
 pub mod signer;
+pub mod status;
 pub mod transport;
-pub mod vpcd;
 
 pub use error::{Error, Result};
-pub use tamga_nca as nca;
+pub use tamga_pki as pki;

@@ -3,12 +3,15 @@
 
 use zeroize::Zeroizing;
 
+use tamga_spec::apdu::{P1_SELECT_BY_NAME, P1P2_CURRENT_DF};
+use tamga_spec::chuid::CERT_INFO_UNCOMPRESSED;
 use tamga_spec::{
-    Algorithm, Ins, KeyRef, ObjectTag, Origin, PinPolicy, TouchPolicy, defaults, tags, tlv,
+    Algorithm, Ins, KeyRef, ObjectTag, Origin, PinPolicy, Status, TouchPolicy, defaults, tags, tlv,
 };
 
 use crate::apdu::{Channel, Response};
 use crate::error::{Error, Result};
+use crate::status::{self, Op};
 use crate::transport::Transport;
 
 /// A PIN or PUK, validated (6–8 bytes) and wiped from memory when dropped.
@@ -101,7 +104,7 @@ impl MgmtKey {
 
     /// The key as hex (for the operator's key file).
     pub fn to_hex(&self) -> Zeroizing<String> {
-        Zeroizing::new(self.key.iter().map(|b| format!("{b:02x}")).collect())
+        Zeroizing::new(hex::encode(self.key.as_slice()))
     }
 
     fn crypt(&self, block: &mut [u8], encrypt: bool) -> Result<()> {
@@ -118,18 +121,12 @@ impl std::fmt::Debug for MgmtKey {
 
 /// Decode hex digits (spaces and colons ignored).
 pub fn decode_hex(s: &str) -> Result<Vec<u8>> {
-    let digits: Vec<u8> = s.bytes().filter(|b| !matches!(b, b' ' | b':')).collect();
-    if !digits.len().is_multiple_of(2) {
-        return Err(Error::Invalid("odd number of hex digits".into()));
-    }
-    digits
-        .chunks(2)
-        .map(|p| {
-            let h = std::str::from_utf8(p).map_err(|_| Error::Invalid("not hex".into()))?;
-            u8::from_str_radix(h, 16)
-                .map_err(|_| Error::Invalid(format!("{h:?} is not a hex byte")))
-        })
-        .collect()
+    let digits: Zeroizing<Vec<u8>> =
+        Zeroizing::new(s.bytes().filter(|b| !matches!(b, b' ' | b':')).collect());
+    hex::decode(digits.as_slice()).map_err(|e| match e {
+        hex::FromHexError::OddLength => Error::Invalid("odd number of hex digits".into()),
+        other => Error::Invalid(format!("not hex: {other}")),
+    })
 }
 
 /// A public key read from the card.
@@ -258,14 +255,14 @@ impl<T: Transport> Piv<T> {
     }
 
     fn send(&mut self, ins: Ins, p1: u8, p2: u8, data: &[u8]) -> Result<Response> {
-        self.ch.send(ins.to_u8(), p1, p2, data)
+        self.ch.send(ins, p1, p2, data)
     }
 
     /// SELECT the PIV application.
     pub fn select(&mut self) -> Result<AppInfo> {
-        let r = self.send(Ins::Select, 0x04, 0x00, &tamga_spec::PIV_AID)?;
+        let r = self.send(Ins::Select, P1_SELECT_BY_NAME, 0x00, &tamga_spec::PIV_AID)?;
         if !r.is_ok() {
-            return Err(Error::NotPiv(r.sw));
+            return Err(status::error(Op::Select, r.status));
         }
         let apt = unwrap(&r.data, tags::APT, "SELECT").unwrap_or_default();
         let label = tlv::find(&apt, tags::APT_LABEL)
@@ -289,14 +286,14 @@ impl<T: Transport> Piv<T> {
 
     /// GET VERSION (the YubiKey compatibility level).
     pub fn version(&mut self) -> Result<[u8; 3]> {
-        let d = self.send(Ins::GetVersion, 0, 0, &[])?.ok("GET VERSION")?;
+        let d = self.send(Ins::GetVersion, 0, 0, &[])?.ok(Op::GetVersion)?;
         d.try_into()
             .map_err(|_| Error::Malformed { op: "GET VERSION" })
     }
 
     /// GET SERIAL.
     pub fn serial(&mut self) -> Result<u32> {
-        let d = self.send(Ins::GetSerial, 0, 0, &[])?.ok("GET SERIAL")?;
+        let d = self.send(Ins::GetSerial, 0, 0, &[])?.ok(Op::GetSerial)?;
         let b: [u8; 4] = d
             .try_into()
             .map_err(|_| Error::Malformed { op: "GET SERIAL" })?;
@@ -306,10 +303,10 @@ impl<T: Transport> Piv<T> {
     /// GET METADATA; `None` when the slot is empty.
     pub fn metadata(&mut self, key: KeyRef) -> Result<Option<Metadata>> {
         let r = self.send(Ins::GetMetadata, 0, key.to_u8(), &[])?;
-        if r.sw == 0x6A88 {
+        if r.status == Status::KeyReferenceNotFound {
             return Ok(None);
         }
-        let d = r.ok("GET METADATA")?;
+        let d = r.ok(Op::GetMetadata)?;
         let bad = || Error::Malformed { op: "GET METADATA" };
         let mut m = Metadata {
             alg: 0,
@@ -334,33 +331,24 @@ impl<T: Transport> Piv<T> {
         Ok(Some(m))
     }
 
-    fn secret_status(sw: u16, puk: bool, op: &'static str) -> Error {
-        match (sw, puk) {
-            (0x6983, false) => Error::PinBlocked,
-            (0x6983, true) => Error::PukBlocked,
-            (s, false) if s & 0xFFF0 == 0x63C0 => Error::WrongPin((s & 0x0F) as u8),
-            (s, true) if s & 0xFFF0 == 0x63C0 => Error::WrongPuk((s & 0x0F) as u8),
-            (sw, _) => Error::Card { op, sw },
-        }
-    }
-
     /// VERIFY the PIN.
     pub fn verify_pin(&mut self, pin: &Pin) -> Result<()> {
-        let r = self.send(Ins::Verify, 0, KeyRef::Pin.to_u8(), pin.padded().as_slice())?;
-        match r.sw {
-            0x9000 => Ok(()),
-            sw => Err(Self::secret_status(sw, false, "VERIFY")),
-        }
+        self.send(Ins::Verify, 0, KeyRef::Pin.to_u8(), pin.padded().as_slice())?
+            .ok(Op::VerifyPin)?;
+        Ok(())
     }
 
     /// Tries left for the PIN, without consuming one (`None`: verified now).
     pub fn pin_tries(&mut self) -> Result<Option<u8>> {
         let r = self.send(Ins::Verify, 0, KeyRef::Pin.to_u8(), &[])?;
-        match r.sw {
-            0x9000 => Ok(None),
-            0x6983 => Ok(Some(0)),
-            sw if sw & 0xFFF0 == 0x63C0 => Ok(Some((sw & 0x0F) as u8)),
-            sw => Err(Error::Card { op: "VERIFY", sw }),
+        match r.status {
+            Status::Success => Ok(None),
+            Status::OperationBlocked => Ok(Some(0)),
+            Status::RemainingRetries(n) => Ok(Some(n)),
+            s => Err(Error::Card {
+                op: "VERIFY",
+                status: s,
+            }),
         }
     }
 
@@ -369,48 +357,29 @@ impl<T: Transport> Piv<T> {
         let mut d = Zeroizing::new(old.padded().to_vec());
         d.extend_from_slice(new.padded().as_slice());
         let key = if puk { KeyRef::Puk } else { KeyRef::Pin };
-        let r = self.send(Ins::ChangeReference, 0, key.to_u8(), &d)?;
-        match r.sw {
-            0x9000 => Ok(()),
-            0x6A80 => Err(Error::Invalid(
-                "the card refused the new value (6 to 8 characters)".into(),
-            )),
-            sw => Err(Self::secret_status(sw, puk, "CHANGE REFERENCE DATA")),
-        }
+        self.send(Ins::ChangeReference, 0, key.to_u8(), &d)?
+            .ok(Op::Change { puk })?;
+        Ok(())
     }
 
     /// RESET RETRY COUNTER: unblock the PIN with the PUK, setting a new PIN.
     pub fn unblock(&mut self, puk: &Pin, new_pin: &Pin) -> Result<()> {
         let mut d = Zeroizing::new(puk.padded().to_vec());
         d.extend_from_slice(new_pin.padded().as_slice());
-        let r = self.send(Ins::ResetRetryCounter, 0, KeyRef::Pin.to_u8(), &d)?;
-        match r.sw {
-            0x9000 => Ok(()),
-            sw => Err(Self::secret_status(sw, true, "RESET RETRY COUNTER")),
-        }
+        self.send(Ins::ResetRetryCounter, 0, KeyRef::Pin.to_u8(), &d)?
+            .ok(Op::Unblock)?;
+        Ok(())
     }
 
     /// Mutual authentication with the management key (witness, then challenge).
     pub fn authenticate(&mut self, key: &MgmtKey) -> Result<()> {
         let alg = key.alg.to_u8();
         let mgmt = KeyRef::Management.to_u8();
-        let r = self.send(
-            Ins::GeneralAuthenticate,
-            alg,
-            mgmt,
-            &[0x7C, 0x02, 0x80, 0x00],
-        )?;
-        match r.sw {
-            0x9000 => {}
-            0x6A86 => return Err(Error::WrongManagementKey),
-            sw => {
-                return Err(Error::Card {
-                    op: "GENERAL AUTHENTICATE",
-                    sw,
-                });
-            }
-        }
-        let t = unwrap(&r.data, tags::DYN_AUTH, "GENERAL AUTHENTICATE")?;
+        let ask = wrap(tags::DYN_AUTH, &wrap(tags::DYN_WITNESS, &[]));
+        let data = self
+            .send(Ins::GeneralAuthenticate, alg, mgmt, &ask)?
+            .ok(Op::MgmtWitness)?;
+        let t = unwrap(&data, tags::DYN_AUTH, "GENERAL AUTHENTICATE")?;
         let mut witness = Zeroizing::new(
             tlv::find(&t, tags::DYN_WITNESS)
                 .ok()
@@ -422,26 +391,18 @@ impl<T: Transport> Piv<T> {
         );
         key.crypt(&mut witness, false)?;
         let mut challenge = vec![0u8; witness.len()];
-        getrandom::fill(&mut challenge).map_err(|e| Error::Pcsc(format!("OS RNG: {e}")))?;
+        crate::rng::fill(&mut challenge)?;
         let mut inner = Zeroizing::new(wrap(tags::DYN_WITNESS, &witness));
         inner.extend_from_slice(&wrap(tags::DYN_CHALLENGE, &challenge));
-        let r = self.send(
-            Ins::GeneralAuthenticate,
-            alg,
-            mgmt,
-            &wrap(tags::DYN_AUTH, &inner),
-        )?;
-        match r.sw {
-            0x9000 => {}
-            0x6982 => return Err(Error::WrongManagementKey),
-            sw => {
-                return Err(Error::Card {
-                    op: "GENERAL AUTHENTICATE",
-                    sw,
-                });
-            }
-        }
-        let t = unwrap(&r.data, tags::DYN_AUTH, "GENERAL AUTHENTICATE")?;
+        let data = self
+            .send(
+                Ins::GeneralAuthenticate,
+                alg,
+                mgmt,
+                &wrap(tags::DYN_AUTH, &inner),
+            )?
+            .ok(Op::MgmtResponse)?;
+        let t = unwrap(&data, tags::DYN_AUTH, "GENERAL AUTHENTICATE")?;
         let got = tlv::find(&t, tags::DYN_RESPONSE)
             .ok()
             .flatten()
@@ -450,31 +411,28 @@ impl<T: Transport> Piv<T> {
             })?;
         let mut expected = challenge.clone();
         key.crypt(&mut expected, true)?;
-        if got != expected.as_slice() {
-            return Err(Error::Invalid(
-                "the card failed to prove it holds the management key".into(),
-            ));
+        if !bool::from(subtle::ConstantTimeEq::ct_eq(got, expected.as_slice())) {
+            return Err(Error::CardProof);
         }
         Ok(())
     }
 
     /// SET MANAGEMENT KEY (needs the current one authenticated).
     pub fn set_management_key(&mut self, key: &MgmtKey) -> Result<()> {
-        let mut d = Zeroizing::new(vec![
-            key.alg.to_u8(),
-            KeyRef::Management.to_u8(),
-            key.key.len() as u8,
-        ]);
+        let len = u8::try_from(key.key.len())
+            .map_err(|_| Error::Invalid("management key too long".into()))?;
+        let mut d = Zeroizing::new(vec![key.alg.to_u8(), KeyRef::Management.to_u8(), len]);
         d.extend_from_slice(&key.key);
+        // P1 FF, P2 FF: no touch policy (YubiKey SET MANAGEMENT KEY).
         self.send(Ins::SetManagementKey, 0xFF, 0xFF, &d)?
-            .ok("SET MANAGEMENT KEY")?;
+            .ok(Op::SetManagementKey)?;
         Ok(())
     }
 
     /// SET PIN RETRIES (needs the management key and the PIN); resets PIN and PUK to defaults.
     pub fn set_pin_retries(&mut self, pin: u8, puk: u8) -> Result<()> {
         self.send(Ins::SetPinRetries, pin, puk, &[])?
-            .ok("SET PIN RETRIES")?;
+            .ok(Op::SetPinRetries)?;
         Ok(())
     }
 
@@ -493,20 +451,15 @@ impl<T: Transport> Piv<T> {
         if touch != TouchPolicy::Default {
             ac.extend_from_slice(&wrap(tags::TOUCH_POLICY, &[touch.to_u8()]));
         }
-        let r = self.send(
-            Ins::GenerateAsymmetric,
-            0,
-            slot.to_u8(),
-            &wrap(tags::GEN_CONTROL, &ac),
-        )?;
-        match r.sw {
-            0x9000 => PublicKey::parse(&unwrap(&r.data, tags::PUBLIC_KEY, "GENERATE")?),
-            0x6A81 => Err(Error::Invalid(format!(
-                "this card cannot generate {alg:?} keys"
-            ))),
-            0x6982 => Err(Error::Invalid("GENERATE needs the management key".into())),
-            sw => Err(Error::Card { op: "GENERATE", sw }),
-        }
+        let data = self
+            .send(
+                Ins::GenerateAsymmetric,
+                0,
+                slot.to_u8(),
+                &wrap(tags::GEN_CONTROL, &ac),
+            )?
+            .ok(Op::Generate(alg))?;
+        PublicKey::parse(&unwrap(&data, tags::PUBLIC_KEY, "GENERATE")?)
     }
 
     fn general_auth(
@@ -519,34 +472,15 @@ impl<T: Transport> Piv<T> {
     ) -> Result<Vec<u8>> {
         let mut inner = wrap(tags::DYN_RESPONSE, &[]);
         inner.extend_from_slice(&wrap(tag, input));
-        let r = self.send(
-            Ins::GeneralAuthenticate,
-            alg.to_u8(),
-            slot.to_u8(),
-            &wrap(tags::DYN_AUTH, &inner),
-        )?;
-        match r.sw {
-            0x9000 => {}
-            0x6982 => {
-                return Err(Error::Invalid(format!(
-                    "{op} with slot {:02X} needs the PIN{}",
-                    slot.to_u8(),
-                    if slot == KeyRef::Signature {
-                        " right before every signature"
-                    } else {
-                        ""
-                    }
-                )));
-            }
-            0x6A88 => {
-                return Err(Error::Invalid(format!(
-                    "slot {:02X} holds no key",
-                    slot.to_u8()
-                )));
-            }
-            sw => return Err(Error::Card { op, sw }),
-        }
-        let t = unwrap(&r.data, tags::DYN_AUTH, op)?;
+        let data = self
+            .send(
+                Ins::GeneralAuthenticate,
+                alg.to_u8(),
+                slot.to_u8(),
+                &wrap(tags::DYN_AUTH, &inner),
+            )?
+            .ok(Op::UseKey { what: op, slot })?;
+        let t = unwrap(&data, tags::DYN_AUTH, op)?;
         Ok(tlv::find(&t, tags::DYN_RESPONSE)
             .ok()
             .flatten()
@@ -585,34 +519,26 @@ impl<T: Transport> Piv<T> {
 
     /// GET DATA; `None` when the object is absent.
     pub fn read_object(&mut self, tag: ObjectTag) -> Result<Option<Vec<u8>>> {
-        let r = self.send(Ins::GetData, 0x3F, 0xFF, &tag_list(tag))?;
-        match r.sw {
-            0x9000 => {}
-            0x6A82 => return Ok(None),
-            0x6982 => return Err(Error::Invalid("reading this object needs the PIN".into())),
-            sw => return Err(Error::Card { op: "GET DATA", sw }),
+        let (p1, p2) = P1P2_CURRENT_DF;
+        let r = self.send(Ins::GetData, p1, p2, &tag_list(tag))?;
+        if r.status == Status::NotFound {
+            return Ok(None);
         }
+        let data = r.ok(Op::GetData)?;
         if tag == ObjectTag::DISCOVERY {
-            return unwrap(&r.data, tag.0 as u16, "GET DATA").map(Some);
+            let outer = u16::try_from(tag.0).map_err(|_| Error::Malformed { op: "GET DATA" })?;
+            return unwrap(&data, outer, "GET DATA").map(Some);
         }
-        unwrap(&r.data, tags::OBJECT_DATA, "GET DATA").map(Some)
+        unwrap(&data, tags::OBJECT_DATA, "GET DATA").map(Some)
     }
 
     /// PUT DATA (management key); empty content deletes the object.
     pub fn write_object(&mut self, tag: ObjectTag, content: &[u8]) -> Result<()> {
         let mut d = tag_list(tag);
         d.extend_from_slice(&wrap(tags::OBJECT_DATA, content));
-        let r = self.send(Ins::PutData, 0x3F, 0xFF, &d)?;
-        match r.sw {
-            0x9000 => Ok(()),
-            0x6982 => Err(Error::Invalid(
-                "writing data objects needs the management key".into(),
-            )),
-            0x6A84 => Err(Error::Invalid(
-                "the card has no room for this object".into(),
-            )),
-            sw => Err(Error::Card { op: "PUT DATA", sw }),
-        }
+        let (p1, p2) = P1P2_CURRENT_DF;
+        self.send(Ins::PutData, p1, p2, &d)?.ok(Op::PutData)?;
+        Ok(())
     }
 
     /// The DER certificate in `slot`'s object, if any.
@@ -623,7 +549,7 @@ impl<T: Transport> Piv<T> {
         let Some(obj) = self.read_object(tag)? else {
             return Ok(None);
         };
-        let cert = tlv::find(&obj, 0x70).map_err(|_| Error::Malformed {
+        let cert = tlv::find(&obj, tags::CERT).map_err(|_| Error::Malformed {
             op: "certificate object",
         })?;
         Ok(cert.map(|c| c.to_vec()))
@@ -634,8 +560,9 @@ impl<T: Transport> Piv<T> {
         let tag = slot
             .certificate_object()
             .ok_or(Error::Invalid("not a key slot".into()))?;
-        let mut content = wrap(0x70, der);
-        content.extend_from_slice(&[0x71, 0x01, 0x00, 0xFE, 0x00]);
+        let mut content = wrap(tags::CERT, der);
+        content.extend_from_slice(&wrap(tags::CERT_INFO, &[CERT_INFO_UNCOMPRESSED]));
+        content.extend_from_slice(&wrap(tags::ERROR_DETECTION, &[]));
         self.write_object(tag, &content)
     }
 
@@ -651,36 +578,21 @@ impl<T: Transport> Piv<T> {
             d.extend_from_slice(&wrap(tags::PIN_POLICY, &[pin_policy.to_u8()]));
         }
         self.send(Ins::ImportKey, Algorithm::EccP256.to_u8(), slot.to_u8(), &d)?
-            .ok("IMPORT KEY")?;
+            .ok(Op::Import)?;
         Ok(())
     }
 
     /// RESET the application (only when PIN and PUK are blocked).
     pub fn reset(&mut self) -> Result<()> {
-        let r = self.send(Ins::Reset, 0, 0, &[])?;
-        match r.sw {
-            0x9000 => Ok(()),
-            0x6985 => Err(Error::Invalid(
-                "RESET needs both the PIN and the PUK blocked".into(),
-            )),
-            sw => Err(Error::Card { op: "RESET", sw }),
-        }
+        self.send(Ins::Reset, 0, 0, &[])?.ok(Op::Reset)?;
+        Ok(())
     }
 }
 
 /// A CHUID object's content: the PIV test FASC-N, `guid`, an expiry date, an
-/// empty signature.
+/// empty signature (the card's own default, from apdu-spec).
 pub fn chuid(guid: &[u8; 16]) -> Vec<u8> {
-    const FASCN: [u8; 25] = [
-        0xD4, 0xE7, 0x39, 0xDA, 0x73, 0x9C, 0xED, 0x39, 0xCE, 0x73, 0x9D, 0x83, 0x68, 0x58, 0x21,
-        0x08, 0x42, 0x10, 0x84, 0x21, 0xC8, 0x42, 0x10, 0xC3, 0xEB,
-    ];
-    let mut v = wrap(tags::CHUID_FASCN, &FASCN);
-    v.extend_from_slice(&wrap(tags::CHUID_GUID, guid));
-    v.extend_from_slice(&wrap(tags::CHUID_EXPIRY, b"20301231"));
-    v.extend_from_slice(&wrap(tags::CHUID_SIGNATURE, &[]));
-    v.extend_from_slice(&wrap(tags::ERROR_DETECTION, &[]));
-    v
+    tamga_spec::chuid::default_chuid(guid).to_vec()
 }
 
 /// A card capability container's content with a card identifier derived from `guid`.

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use der::{Decode, EncodePem};
 use tamga::piv::Piv;
 use tamga::transport::emu::EmuCard;
-use tamga_nca::{Applicant, Profile, ProfileName};
+use tamga_pki::{Applicant, Profile, ProfileName};
 use tamga_spec::KeyRef;
 use x509_cert::Certificate;
 
@@ -126,12 +126,12 @@ fn check_card_certificates(env: &Env, legal: bool) -> Vec<Certificate> {
     for (slot, kind, purpose) in [
         (
             KeyRef::Authentication,
-            tamga_nca::CertKind::Authentication,
+            tamga_pki::CertKind::Authentication,
             "sslclient",
         ),
         (
             KeyRef::Signature,
-            tamga_nca::CertKind::Signature,
+            tamga_pki::CertKind::Signature,
             "smimesign",
         ),
     ] {
@@ -141,7 +141,7 @@ fn check_card_certificates(env: &Env, legal: bool) -> Vec<Certificate> {
             .expect("certificate on card");
         let cert = Certificate::from_der(&der).unwrap();
         let profile = Profile::resolve(ProfileName::of(legal, kind), &a).unwrap();
-        tamga_nca::check_certificate(&cert, &profile, &a).unwrap();
+        tamga_pki::check_certificate(&cert, &profile, &a).unwrap();
         // The certificate is for the card's key.
         let key = piv.metadata(slot).unwrap().unwrap().public.unwrap();
         assert_eq!(

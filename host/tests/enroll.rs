@@ -15,6 +15,7 @@ use tamga::piv::{MgmtKey, Pin, Piv};
 use tamga::transport::Transport;
 use tamga::transport::emu::EmuCard;
 use tamga::{Error, Result};
+use tamga_pki::{CertStatus, RevocationReason, Serial};
 use tamga_spec::{Algorithm, KeyRef};
 
 /// A card that is pulled out at the n-th APDU.
@@ -59,7 +60,7 @@ fn live_certificates(ca: &tamga_ca::Ca) -> usize {
     ca.with_store(|s| s.list(None, 1000))
         .unwrap()
         .iter()
-        .filter(|r| r.status == "valid")
+        .filter(|r| r.status == CertStatus::Valid)
         .count()
 }
 
@@ -127,7 +128,7 @@ fn card(dir: &std::path::Path) -> Piv<EmuCard> {
 }
 
 /// A CA and an enrolled card in `dir`; the serials of the card's two certificates.
-fn enrolled(dir: &std::path::Path) -> (LocalCa, Vec<String>) {
+fn enrolled(dir: &std::path::Path) -> (LocalCa, Vec<Serial>) {
     tamga_ca::Ca::init(&dir.join("ca"), &Default::default()).unwrap();
     let ca = LocalCa::open(&dir.join("ca"), "t").unwrap();
     let mut piv = card(dir);
@@ -170,7 +171,7 @@ fn pulled_card(dir: &std::path::Path, n: u32, after: bool) -> Piv<Pulled> {
 
 /// After a finished renewal: `old` superseded, the two certificates on the card
 /// live renewals of them, confirmed, and no other certificate at the CA.
-fn renewed_once(ca: &tamga_ca::Ca, dir: &std::path::Path, old: &[String], what: &str) {
+fn renewed_once(ca: &tamga_ca::Ca, dir: &std::path::Path, old: &[Serial], what: &str) {
     let rows = ca.with_store(|s| s.list(None, 1000)).unwrap();
     assert_eq!(rows.len(), 4, "{what}: certificates at the CA");
     let mut piv = card(dir);
@@ -181,7 +182,7 @@ fn renewed_once(ca: &tamga_ca::Ca, dir: &std::path::Path, old: &[String], what: 
             .iter()
             .find(|r| r.der == der)
             .expect("card certificate at the CA");
-        assert_eq!(row.status, "valid", "{what}");
+        assert_eq!(row.status, CertStatus::Valid, "{what}");
         assert!(
             row.confirmed_at.is_some(),
             "{what}: {} confirmed",
@@ -193,8 +194,8 @@ fn renewed_once(ca: &tamga_ca::Ca, dir: &std::path::Path, old: &[String], what: 
     for serial in old {
         let row = ca.show(serial).unwrap();
         assert_eq!(
-            (row.status.as_str(), row.revocation_reason.as_deref()),
-            ("revoked", Some("superseded")),
+            (row.status, row.revocation_reason),
+            (CertStatus::Revoked, Some(RevocationReason::Superseded)),
             "{what}"
         );
     }
@@ -227,7 +228,11 @@ fn renewal_pulled_at_every_apdu_then_rerun() {
             drop(piv);
             // Not confirmed: the old certificates are still valid.
             for serial in &old {
-                assert_eq!(ca.ca().show(serial).unwrap().status, "valid", "{what}");
+                assert_eq!(
+                    ca.ca().show(serial).unwrap().status,
+                    CertStatus::Valid,
+                    "{what}"
+                );
             }
             // Card back in (a power cycle): run again.
             let mut piv = card(dir.path());
@@ -258,7 +263,7 @@ fn renewal_interrupted_before_confirmation_keeps_the_old_certificates() {
     let rows = ca.ca().with_store(|s| s.list(None, 1000)).unwrap();
     assert_eq!(rows.len(), 4);
     for row in &rows {
-        assert_eq!(row.status, "valid");
+        assert_eq!(row.status, CertStatus::Valid);
         assert_eq!(row.awaiting_confirmation(), !old.contains(&row.serial));
     }
     let (_, crl) = ca.ca().crl("t").unwrap();
@@ -329,25 +334,40 @@ fn enrol_sign_revoke_through_a_remote_ca() {
     for ((old, new), slot) in r.slots.iter().zip(&renewed.slots).zip(slots) {
         assert_eq!(new.outcome, "renewed");
         let record = remote.record(&old.serial).unwrap();
-        assert_eq!(record.revocation_reason.as_deref(), Some("superseded"));
+        assert_eq!(record.revocation_reason, Some(RevocationReason::Superseded));
         let record = remote.record(&new.serial).unwrap();
         assert_eq!(record.predecessor.as_deref(), Some(old.serial.as_str()));
         assert_eq!(Some(record.der), piv.read_certificate(slot).unwrap());
         assert!(record.confirmed_at.is_some());
     }
     // Confirming again changes nothing.
-    let serials: Vec<String> = renewed.slots.iter().map(|s| s.serial.clone()).collect();
+    let serials: Vec<Serial> = renewed.slots.iter().map(|s| s.serial.clone()).collect();
     assert!(remote.confirm(&serials).unwrap().iter().all(|c| c.existing));
     for s in &renewed.slots {
         remote
-            .revoke(&s.serial, tamga_ca::RevocationReason::KeyCompromise)
+            .revoke(&s.serial, RevocationReason::KeyCompromise)
             .unwrap();
     }
-    assert!(!remote.crl().unwrap().is_empty());
+    // The published CRL may predate the revocations; a new one lists them, signed by the CA.
+    let ca_cert = <x509_cert::Certificate as der::DecodePem>::from_pem(
+        remote.ca_certificate().unwrap().as_bytes(),
+    )
+    .unwrap();
+    let published = tamga_pki::chain::crl(&remote.current_crl().unwrap(), &ca_cert).unwrap();
+    let fresh = tamga_pki::chain::crl(&remote.issue_crl().unwrap(), &ca_cert).unwrap();
+    assert!(renewed.slots.iter().all(|s| fresh.lists(&s.serial)));
+    assert!(fresh.revoked.len() >= published.revoked.len());
+    assert_eq!(
+        tamga_pki::chain::crl(&remote.current_crl().unwrap(), &ca_cert)
+            .unwrap()
+            .revoked,
+        fresh.revoked,
+        "GET /crl serves the newest CRL after POST /crl"
+    );
     // A wrong token is refused with a clear error.
     let intruder = RemoteCa::new(&url, Some("wrong-token-000000000000".into())).unwrap();
     let err = intruder
-        .revoke(&renewed.slots[0].serial, tamga_ca::RevocationReason::Death)
+        .revoke(&renewed.slots[0].serial, RevocationReason::Death)
         .unwrap_err();
     assert!(err.to_string().contains("401"), "{err}");
 }

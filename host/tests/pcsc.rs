@@ -1,5 +1,5 @@
 //! The `tamga` commands through the real PC/SC stack: pcscd with vsmartcard's
-//! vpcd driver, the virtual card (`tamga::vpcd`, as `tamga-vcard` runs it) in
+//! vpcd driver, the virtual card (`tamga_board_host::vpcd`, as `tamga-vcard` runs it) in
 //! reader `Virtual PCD 00 01`. Skipped, visibly, where pcscd or vpcd is not
 //! installed (`cargo xtask test` installs them).
 
@@ -8,8 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-const READER: &str = "Virtual PCD 00 01";
-const VPCD: &str = "127.0.0.1:35964";
+use tamga_board_host::vpcd;
+use tamga_testkit::{pcscd, vpcd::SLOTS};
+
+const PORT: u16 = SLOTS[1].0;
+const READER: &str = SLOTS[1].1;
 
 fn tamga(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tamga"));
@@ -36,24 +39,24 @@ fn ok(o: &Output) -> String {
 
 #[test]
 fn the_cli_through_pcscd_and_vpcd() {
-    if let Some(why) = tamga::pcscd::unavailable() {
+    if let Some(why) = pcscd::unavailable() {
         println!("SKIPPED the_cli_through_pcscd_and_vpcd: {why}");
         return;
     }
-    tamga::pcscd::ensure_pcscd().unwrap();
+    pcscd::ensure().unwrap();
     let dir = tempfile::tempdir().unwrap();
     tamga_ca::Ca::init(&dir.path().join("ca"), &Default::default()).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let opts = tamga::vpcd::Options {
+    let opts = vpcd::Options {
         state: dir.path().join("card"),
-        vpcd: VPCD.into(),
+        vpcd: tamga_testkit::vpcd::address(PORT),
         trace: Some(dir.path().join("trace.jsonl")),
         once: false,
         fsync: true,
     };
     let s = stop.clone();
-    let card = std::thread::spawn(move || tamga::vpcd::run(&opts, s));
-    tamga::pcscd::wait_for_card(READER, true, Duration::from_secs(10)).unwrap();
+    let card = std::thread::spawn(move || vpcd::run(&opts, s));
+    pcscd::wait_for_card(READER, true, Duration::from_secs(10)).unwrap();
 
     let d = dir.path();
     let out = ok(&tamga(d, &["status"], &[]));
@@ -121,5 +124,5 @@ fn the_cli_through_pcscd_and_vpcd() {
 
     stop.store(true, Ordering::Relaxed);
     card.join().unwrap().unwrap();
-    tamga::pcscd::wait_for_card(READER, false, Duration::from_secs(10)).unwrap();
+    pcscd::wait_for_card(READER, false, Duration::from_secs(10)).unwrap();
 }

@@ -3,7 +3,8 @@
 
 use tamga_board_host::{SeededRng, SimFlash};
 use tamga_firmware::Applet;
-use tamga_firmware::spec::{Algorithm, KeyRef, defaults, tags, tlv};
+use tamga_firmware::spec::apdu::{CLA, Form, Header, SHORT_DATA_MAX, SHORT_LE_MAX, SW1_MORE_DATA};
+use tamga_firmware::spec::{Algorithm, Ins, KeyRef, defaults, tags, tlv};
 
 /// Flash size used by most tests.
 pub const FLASH: usize = 128 * 1024;
@@ -35,27 +36,8 @@ pub fn reboot(card: Card, seed: u64) -> Card {
 
 /// Encode a command APDU (short form when it fits, extended otherwise).
 pub fn apdu(cla: u8, ins: u8, p1: u8, p2: u8, data: &[u8], le: Option<usize>) -> Vec<u8> {
-    let mut v = vec![cla, ins, p1, p2];
-    let extended = data.len() > 255 || le.is_some_and(|l| l > 256);
-    if extended {
-        v.push(0);
-        if !data.is_empty() {
-            v.extend_from_slice(&(data.len() as u16).to_be_bytes());
-            v.extend_from_slice(data);
-        }
-        if let Some(le) = le {
-            v.extend_from_slice(&((le % 65536) as u16).to_be_bytes());
-        }
-    } else {
-        if !data.is_empty() {
-            v.push(data.len() as u8);
-            v.extend_from_slice(data);
-        }
-        if let Some(le) = le {
-            v.push((le % 256) as u8);
-        }
-    }
-    v
+    let header = Header { cla, ins, p1, p2 };
+    tamga_firmware::spec::apdu::to_vec(header, data, le, Form::Auto).unwrap()
 }
 
 /// Send one raw APDU.
@@ -74,7 +56,7 @@ pub fn call(card: &mut Card, ins: u8, p1: u8, p2: u8, data: &[u8]) -> Resp {
     let chunks: Vec<&[u8]> = if data.is_empty() {
         vec![&[][..]]
     } else {
-        data.chunks(255).collect()
+        data.chunks(SHORT_DATA_MAX).collect()
     };
     let last = chunks.len() - 1;
     let mut r = Resp {
@@ -82,16 +64,21 @@ pub fn call(card: &mut Card, ins: u8, p1: u8, p2: u8, data: &[u8]) -> Resp {
         sw: 0,
     };
     for (i, c) in chunks.iter().enumerate() {
-        let cla = if i < last { 0x10 } else { 0x00 };
-        r = raw(card, &apdu(cla, ins, p1, p2, c, Some(256)));
+        let cla = Header::new(ins, p1, p2).chained(i < last).cla;
+        r = raw(card, &apdu(cla, ins, p1, p2, c, Some(SHORT_LE_MAX)));
         if i < last {
             assert_eq!(r.sw, 0x9000, "chained part {i} refused");
         }
     }
     let mut data = r.data;
     let mut sw = r.sw;
-    while sw >> 8 == 0x61 {
-        let n = raw(card, &[0x00, 0xC0, 0x00, 0x00, (sw & 0xFF) as u8]);
+    while sw >> 8 == u16::from(SW1_MORE_DATA) {
+        let le = match sw & 0xFF {
+            0 => SHORT_LE_MAX,
+            n => usize::from(n as u8),
+        };
+        let get_response = Ins::GetResponse.to_u8();
+        let n = raw(card, &apdu(CLA, get_response, 0x00, 0x00, &[], Some(le)));
         data.extend_from_slice(&n.data);
         sw = n.sw;
     }

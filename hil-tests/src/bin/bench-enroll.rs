@@ -18,7 +18,7 @@ use tamga::transport::Transport;
 use tamga::{Error, Result};
 use tamga_hil::{Card, Lab, Target, binary};
 
-const READER: &str = "Virtual PCD 00 00";
+const READER: &str = tamga_hil::SLOTS[0].1;
 const RUNS: usize = 5;
 
 fn run(cmd: &mut Command) -> Result<String> {
@@ -53,7 +53,10 @@ fn run_with_input(cmd: &mut Command, input: &[u8]) -> Result<String> {
 
 /// APDUs and bytes recorded in the trace from line `from` on.
 fn wire(trace: &Path, from: usize) -> Result<(usize, u64, usize)> {
-    let lines = tamga::vpcd::read_trace(trace)?;
+    let lines = tamga_board_host::trace::read(trace).map_err(|source| Error::Io {
+        path: trace.display().to_string(),
+        source,
+    })?;
     let (mut apdus, mut bytes) = (0, 0u64);
     for l in lines.iter().skip(from) {
         match l.kind.as_str() {

@@ -21,8 +21,10 @@ use der::{Decode, Encode};
 use tamga::enroll::{self, Request};
 use tamga::piv::{MgmtKey, Pin, Piv, PublicKey};
 use tamga::transport::Transport;
+use tamga_board_host::trace;
 use tamga_hil::{Card, Lab, SLOTS, Target};
 use tamga_spec::{Algorithm, KeyRef, defaults};
+pub use tamga_testkit::which;
 use x509_cert::Certificate;
 
 /// The reader of vpcd slot 0, where [`Bench`] puts its card.
@@ -47,7 +49,7 @@ const fn utf8(b: &'static [u8]) -> &'static str {
 pub fn hex(bytes: &[u8], sep: &str) -> String {
     bytes
         .iter()
-        .map(|b| format!("{b:02X}"))
+        .map(|b| hex::encode_upper([*b]))
         .collect::<Vec<_>>()
         .join(sep)
 }
@@ -70,19 +72,6 @@ pub struct Bench {
     /// More files [`Bench::fail`] shows the end of: (label, path).
     shown: std::cell::RefCell<Vec<(String, PathBuf)>>,
     _lock: tamga_hil::Exclusive,
-}
-
-/// Where `program` is on PATH (or `program` itself when it is a path).
-pub fn which(program: &str) -> Option<PathBuf> {
-    if program.contains('/') {
-        return Path::new(program).exists().then(|| program.into());
-    }
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .chain(["/usr/sbin", "/sbin"])
-        .map(|d| Path::new(d).join(program))
-        .find(|p| p.is_file())
 }
 
 /// A fresh card on vpcd for `test`, or `None` (with `SKIPPED test: why`
@@ -345,7 +334,7 @@ pub fn verify_with_cert(cert: &[u8], data: &[u8], sig: &[u8]) -> bool {
         Ok(s) if sig.len() == 64 => s.to_der().as_bytes().to_vec(),
         _ => sig.to_vec(),
     };
-    tamga_ca::csr::verify_signature(spki, None, data, &der_sig).is_ok()
+    tamga_pki::verify::signature(spki, None, data, &der_sig).is_ok()
 }
 
 /// One exchange of the trace: command or response bytes.
@@ -354,17 +343,17 @@ struct Entry {
     bytes: Vec<u8>,
 }
 
-fn trace_entries(trace: &Path) -> Vec<Entry> {
-    let text = std::fs::read_to_string(trace).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter_map(|v| {
-            let cmd = match v["kind"].as_str()? {
+fn trace_entries(path: &Path) -> Vec<Entry> {
+    trace::read(path)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|l| {
+            let cmd = match l.kind.as_str() {
                 "cmd" => true,
                 "rsp" => false,
                 _ => return None,
             };
-            let bytes = tamga::piv::decode_hex(v["hex"].as_str()?).ok()?;
+            let bytes = l.bytes().ok()?;
             Some(Entry { cmd, bytes })
         })
         .collect()
@@ -510,70 +499,13 @@ pub fn pkcs11_sign(
     })
 }
 
-/// A private pcscd in its own mount namespace (its socket is
-/// `/proc/<pid>/root/run/pcscd/pcscd.comm`) with one vpcd reader named
-/// `Yubico Tamga vpcd` on `port`: ykcs11 2.2 only lists readers whose name
-/// starts with "Yubico". Killed (by pid) when dropped.
-pub struct YubicoPcscd {
-    child: std::process::Child,
-    /// The value of `PCSCLITE_CSOCK_NAME` for its clients.
-    pub socket: PathBuf,
-}
+/// The name of the reader of the private pcscd
+/// ([`tamga_testkit::pcscd::Private`]) ykcs11 needs: ykcs11 2.2 only lists
+/// readers whose name starts with "Yubico".
+pub const YUBICO_NAME: &str = "Yubico Tamga vpcd";
 
-/// The name of [`YubicoPcscd`]'s reader (vpcd adds ` 00 00`).
+/// That reader's name as PC/SC lists it (vpcd adds ` 00 00`).
 pub const YUBICO_READER: &str = "Yubico Tamga vpcd 00 00";
-
-impl YubicoPcscd {
-    /// Start it (as root: `unshare -m`, a tmpfs over /run/pcscd).
-    pub fn start(dir: &Path, port: u16) -> Result<YubicoPcscd, String> {
-        let conf = dir.join("reader.conf.d");
-        std::fs::create_dir_all(&conf).map_err(|e| e.to_string())?;
-        std::fs::write(
-            conf.join("vpcd"),
-            format!(
-                "FRIENDLYNAME \"Yubico Tamga vpcd\"\nDEVICENAME /dev/null:0x{port:04X}\n\
-                 LIBPATH {}\nCHANNELID 0x{port:04X}\n",
-                tamga::pcscd::VPCD_DRIVER
-            ),
-        )
-        .map_err(|e| e.to_string())?;
-        let pcscd = which("pcscd").ok_or("pcscd is not installed")?;
-        // unshare and sh exec: the child's pid is pcscd's.
-        let child = Command::new("unshare")
-            .args(["-m", "sh", "-c"])
-            .arg(format!(
-                "mount -t tmpfs tmpfs /run/pcscd && exec {} -f -c {}",
-                pcscd.display(),
-                conf.display()
-            ))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("pcscd.log")).map_err(|e| e.to_string())?)
-            .spawn()
-            .map_err(|e| format!("unshare: {e}"))?;
-        let socket = PathBuf::from(format!("/proc/{}/root/run/pcscd/pcscd.comm", child.id()));
-        let mut me = YubicoPcscd { child, socket };
-        let end = Instant::now() + Duration::from_secs(10);
-        while !me.socket.exists() {
-            if let Ok(Some(s)) = me.child.try_wait() {
-                let log = std::fs::read_to_string(dir.join("pcscd.log")).unwrap_or_default();
-                return Err(format!("private pcscd exited ({s}): {log}"));
-            }
-            if Instant::now() > end {
-                return Err("private pcscd did not come up".into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Ok(me)
-    }
-}
-
-impl Drop for YubicoPcscd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A `tamga-vcard` process on `state` (a card's state directory) and vpcd
 /// `port`, killed by pid when dropped.
@@ -586,7 +518,7 @@ impl VcardProcess {
         let child = Command::new(bin)
             .arg("--state")
             .arg(state)
-            .args(["--vpcd", &format!("127.0.0.1:{port}"), "--trace"])
+            .args(["--vpcd", &tamga_testkit::vpcd::address(port), "--trace"])
             .arg(trace)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -231,7 +231,7 @@ pub fn init(ctx: &Ctx, a: &InitArgs) -> Result<(), Error> {
     let serial = piv.serial()?;
     piv.authenticate(&key)?;
     let mut raw = zeroize::Zeroizing::new([0u8; 32]);
-    getrandom::fill(raw.as_mut_slice()).map_err(|e| Error::Invalid(format!("OS RNG: {e}")))?;
+    tamga::rng::fill(raw.as_mut_slice())?;
     let new_key = MgmtKey::new(Algorithm::Aes256, raw.as_slice())?;
     // The key file first: a card whose key nobody knows is lost.
     write_secret_file(&a.new_mgmt_key_file, &new_key.to_hex())?;
@@ -240,7 +240,7 @@ pub fn init(ctx: &Ctx, a: &InitArgs) -> Result<(), Error> {
         piv.change(false, &old_pin, &new_pin)?;
         piv.change(true, &old_puk, &new_puk)?;
         let mut guid = [0u8; 16];
-        getrandom::fill(&mut guid).map_err(|e| Error::Invalid(format!("OS RNG: {e}")))?;
+        tamga::rng::fill(&mut guid)?;
         piv.write_object(ObjectTag::CHUID, &tamga::piv::chuid(&guid))?;
         piv.write_object(ObjectTag::CCC, &tamga::piv::ccc(&guid))?;
         Ok::<(), Error>(())

@@ -6,10 +6,9 @@ use der::{Decode, DecodePem};
 use serde_json::json;
 use tamga::signer::CardSigner;
 use tamga::{Error, secrets};
-use tamga_ca::RevocationReason;
+use tamga_pki::{RevocationReason, Serial};
 use tamga_spec::KeyRef;
 use x509_cert::Certificate;
-use x509_cert::crl::CertificateList;
 
 use super::card::Ctx;
 use super::nca::CaArgs;
@@ -113,7 +112,7 @@ pub fn verify(ctx: &Ctx, ca: &CaArgs, a: &VerifyArgs) -> Result<(), Error> {
             .1;
     }
     let client = match (&a.ca_cert, ca.ca.is_some() || ca.ca_url.is_some()) {
-        (_, true) => Some(ca.open(&ctx.audit.operator)?),
+        (_, true) => Some(ca.open_read_only()?),
         _ => None,
     };
     let ca_pem = match (&a.ca_cert, &client) {
@@ -128,9 +127,9 @@ pub fn verify(ctx: &Ctx, ca: &CaArgs, a: &VerifyArgs) -> Result<(), Error> {
     let ca_cert = Certificate::from_pem(ca_pem.as_bytes())
         .map_err(|e| Error::Invalid(format!("CA certificate: {e}")))?;
     let v = tamga::cms::verify(&sig, &content, &ca_cert)?;
-    // Revocation, when the CA can be asked.
+    // Revocation, when the CA can be asked: its current CRL, checked against the CA.
     let revoked = match &client {
-        Some(c) => revoked_serials(c.as_ref())?.contains(&v.serial),
+        Some(c) => tamga_pki::chain::crl(&c.current_crl()?, &ca_cert)?.lists(&v.serial),
         None => false,
     };
     if revoked {
@@ -198,7 +197,7 @@ pub struct RevokeArgs {
 pub fn revoke(ctx: &Ctx, ca: &CaArgs, a: &RevokeArgs) -> Result<(), Error> {
     let client = ca.open(&ctx.audit.operator)?;
     let (card_serial, serials) = match &a.serial {
-        Some(s) => (None, vec![s.to_ascii_lowercase()]),
+        Some(s) => (None, vec![Serial::parse(s)?]),
         None => {
             let mut piv = ctx.open()?;
             let mut v = vec![];
@@ -206,9 +205,9 @@ pub fn revoke(ctx: &Ctx, ca: &CaArgs, a: &RevokeArgs) -> Result<(), Error> {
                 if let Some(der) = piv.read_certificate(slot)? {
                     let c = Certificate::from_der(&der)
                         .map_err(|_| Error::Malformed { op: "certificate" })?;
-                    v.push(tamga::certinfo::serial_hex(
+                    v.push(Serial::from_bytes(
                         c.tbs_certificate().serial_number().as_bytes(),
-                    ));
+                    )?);
                 }
             }
             if v.is_empty() {
@@ -228,10 +227,11 @@ pub fn revoke(ctx: &Ctx, ca: &CaArgs, a: &RevokeArgs) -> Result<(), Error> {
         );
         r?;
     }
-    let listed: Vec<String> = revoked_serials(client.as_ref())?
-        .into_iter()
-        .filter(|s| serials.contains(s))
-        .collect();
+    // A new CRL, so that it lists what was just revoked; checked against the CA.
+    let ca_cert = Certificate::from_pem(client.ca_certificate()?.as_bytes())
+        .map_err(|e| Error::Ca(format!("CA certificate: {e}")))?;
+    let crl = tamga_pki::chain::crl(&client.issue_crl()?, &ca_cert)?;
+    let listed: Vec<&Serial> = serials.iter().filter(|s| crl.lists(s)).collect();
     if ctx.json {
         println!(
             "{}",
@@ -242,7 +242,7 @@ pub fn revoke(ctx: &Ctx, ca: &CaArgs, a: &RevokeArgs) -> Result<(), Error> {
             println!(
                 "revoked {s} ({}); on the CRL: {}",
                 reason.as_str(),
-                if listed.contains(s) { "yes" } else { "no" }
+                if listed.contains(&s) { "yes" } else { "no" }
             );
         }
     }
@@ -250,17 +250,4 @@ pub fn revoke(ctx: &Ctx, ca: &CaArgs, a: &RevokeArgs) -> Result<(), Error> {
         return Err(Error::Ca("a revoked serial is missing from the CRL".into()));
     }
     Ok(())
-}
-
-/// The serials (hex) on the CA's current CRL.
-fn revoked_serials(ca: &dyn tamga::ca::CaClient) -> Result<Vec<String>, Error> {
-    let crl = CertificateList::<x509_cert::certificate::Rfc5280>::from_der(&ca.crl()?)
-        .map_err(|_| Error::Ca("unreadable CRL from the CA".into()))?;
-    Ok(crl
-        .tbs_cert_list
-        .revoked_certificates
-        .iter()
-        .flatten()
-        .map(|r| tamga::certinfo::serial_hex(r.serial_number.as_bytes()))
-        .collect())
 }

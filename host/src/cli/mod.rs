@@ -18,9 +18,11 @@ use tamga::audit::Audit;
     version,
     about,
     long_about = None,
-    after_help = "Exit codes: 0 success, 1 other error, 2 usage, 3 no reader / no card / ambiguous reader,\n\
-                  4 card removed or reset, 5 wrong or blocked PIN/PUK or management key,\n\
-                  6 certification authority error or unreachable, 7 invalid input, 8 card refused.\n\
+    after_help = "Exit codes: 0 success, 1 other error (e.g. the OS random generator), 2 usage,\n\
+                  3 no reader / no card / ambiguous reader, 4 card removed or reset,\n\
+                  5 wrong, blocked or missing PIN/PUK or management key,\n\
+                  6 certification authority error or unreachable, 7 invalid input,\n\
+                  8 card refused (empty slot, unsupported algorithm, no room, ...).\n\
                   Secrets: TAMGA_PIN, TAMGA_NEW_PIN, TAMGA_PUK, TAMGA_NEW_PUK, TAMGA_MGMT_KEY, TAMGA_CA_TOKEN\n\
                   or --*-file options; never on the command line."
 )]
@@ -109,6 +111,14 @@ pub struct DemoArgs {
     alg: nca::Alg,
 }
 
+#[cfg(not(feature = "local-ca"))]
+fn demo(_: &DemoArgs) -> Result<(), Error> {
+    Err(Error::Invalid(
+        "tamga demo runs a local CA: this tamga is built without the local-ca feature".into(),
+    ))
+}
+
+#[cfg(feature = "local-ca")]
 fn demo(a: &DemoArgs) -> Result<(), Error> {
     let alg = match a.alg {
         nca::Alg::Rsa2048 => tamga_spec::Algorithm::Rsa2048,
@@ -164,9 +174,12 @@ pub fn exit_code(e: &Error) -> u8 {
         Error::CardRemoved | Error::CardReset => 4,
         Error::Ca(_) => 6,
         Error::WrongPin(_) | Error::WrongPuk(_) | Error::PinBlocked | Error::PukBlocked => 5,
-        Error::WrongManagementKey => 5,
-        Error::Invalid(_) | Error::Io { .. } | Error::Emulator { .. } => 7,
+        Error::WrongManagementKey | Error::NeedsPin { .. } | Error::NeedsManagementKey(_) => 5,
+        Error::Invalid(_) | Error::Io { .. } | Error::Emulator { .. } | Error::Pki(_) => 7,
         Error::Card { .. } | Error::NotPiv(_) | Error::Malformed { .. } => 8,
+        Error::EmptySlot(_) | Error::Unsupported(_) | Error::NoRoom | Error::ResetRefused => 8,
+        Error::CardProof | Error::BadCardOutput(_) => 8,
+        Error::Rng(_) => 1,
     }
 }
 

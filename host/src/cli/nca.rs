@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
-use tamga::ca::{CaClient, LocalCa, RemoteCa};
+use tamga::ca::{CaClient, RemoteCa};
 use tamga::enroll::{self, Request};
 use tamga::{Error, secrets};
-use tamga_nca::{Applicant, LegalEntity, Role};
+use tamga_pki::{Applicant, LegalEntity, Role};
 use tamga_spec::Algorithm;
 
 use super::SecretArgs;
@@ -21,7 +21,7 @@ pub struct CaArgs {
     /// `tamga-ca serve`.
     #[arg(long, global = true, env = "TAMGA_CA")]
     pub ca: Option<String>,
-    /// A remote CA (`tamga-ca serve`), as http://HOST:PORT.
+    /// A remote CA (`tamga-ca serve`), as http://HOST:PORT or https://HOST[:PORT].
     #[arg(long, global = true, env = "TAMGA_CA_URL", conflicts_with = "ca")]
     pub ca_url: Option<String>,
     /// File holding the operator token of a remote CA (else TAMGA_CA_TOKEN).
@@ -30,12 +30,23 @@ pub struct CaArgs {
 }
 
 impl CaArgs {
-    /// Open the chosen CA.
+    /// Open the chosen CA to operate it (issue, renew, revoke).
     pub fn open(&self, operator: &str) -> Result<Box<dyn CaClient>, Error> {
+        self.open_as(Some(operator))
+    }
+
+    /// Open the chosen CA to read what it publishes (certificate, CRL): a local
+    /// CA directory is opened without its key and nothing is written to it.
+    pub fn open_read_only(&self) -> Result<Box<dyn CaClient>, Error> {
+        self.open_as(None)
+    }
+
+    fn open_as(&self, operator: Option<&str>) -> Result<Box<dyn CaClient>, Error> {
+        let is_url = |c: &String| c.starts_with("http://") || c.starts_with("https://");
         let url = self
             .ca_url
             .clone()
-            .or_else(|| self.ca.clone().filter(|c| c.starts_with("http://")));
+            .or_else(|| self.ca.clone().filter(is_url));
         if let Some(url) = url {
             let token = match (&self.ca_token_file, std::env::var("TAMGA_CA_TOKEN")) {
                 (Some(f), _) => {
@@ -47,15 +58,28 @@ impl CaArgs {
             return Ok(Box::new(RemoteCa::new(&url, token)?));
         }
         match &self.ca {
-            Some(dir) => Ok(Box::new(LocalCa::open(
-                std::path::Path::new(dir),
-                operator,
-            )?)),
+            Some(dir) => local_ca(std::path::Path::new(dir), operator),
             None => Err(Error::Invalid(
                 "no certification authority: give --ca DIR, --ca-url URL, or set TAMGA_CA".into(),
             )),
         }
     }
+}
+
+#[cfg(feature = "local-ca")]
+fn local_ca(dir: &std::path::Path, operator: Option<&str>) -> Result<Box<dyn CaClient>, Error> {
+    Ok(match operator {
+        Some(op) => Box::new(tamga::ca::LocalCa::open(dir, op)?),
+        None => Box::new(tamga::ca::PublishedLocalCa::open(dir)?),
+    })
+}
+
+#[cfg(not(feature = "local-ca"))]
+fn local_ca(dir: &std::path::Path, _: Option<&str>) -> Result<Box<dyn CaClient>, Error> {
+    Err(Error::Invalid(format!(
+        "{}: this tamga is built without local CA support (feature local-ca); use --ca-url",
+        dir.display()
+    )))
 }
 
 /// Key algorithm for `--alg`.
@@ -144,7 +168,7 @@ pub struct EnrollArgs {
 }
 
 fn applicant(a: &EnrollArgs) -> Result<Applicant, Error> {
-    let invalid = |e: tamga_nca::Error| Error::Invalid(e.to_string());
+    let invalid = |e: tamga_pki::Error| Error::Invalid(e.to_string());
     if let Some(path) = &a.applicant {
         let text = std::fs::read(path).map_err(|source| Error::Io {
             path: path.display().to_string(),

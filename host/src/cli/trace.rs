@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use tamga::Error;
-use tamga::piv::decode_hex;
+use tamga_board_host::trace;
 use tamga_spec::{Ins, KeyRef, ObjectTag, Status, status, tlv};
 
 /// `tamga trace` options.
@@ -70,11 +70,19 @@ fn describe_command(apdu: &[u8], masked: usize) -> String {
 
 /// `tamga trace FILE`.
 pub fn trace(a: &TraceArgs) -> Result<(), Error> {
-    let lines = tamga::vpcd::read_trace(&a.file)?;
+    let lines = trace::read(&a.file).map_err(|source| match source.kind() {
+        std::io::ErrorKind::InvalidData => Error::Invalid(source.to_string()),
+        _ => Error::Io {
+            path: a.file.display().to_string(),
+            source,
+        },
+    })?;
     let (mut apdus, mut bytes) = (0u64, 0u64);
     let mut last_cmd = 0u64;
     for l in &lines {
-        let b = decode_hex(&l.hex)?;
+        let b = l
+            .bytes()
+            .map_err(|e| Error::Invalid(format!("trace hex {}: {e}", l.hex)))?;
         let t = l.t_us as f64 / 1e3;
         match l.kind.as_str() {
             "cmd" => {

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
-use tamga_nca::{Applicant, Iin, LegalEntity, ProfileName, Role};
+use tamga_pki::{Applicant, Iin, LegalEntity, ProfileName, Role};
 use x509_cert::builder::{Builder, RequestBuilder};
 
 /// A valid, distinct sample applicant for index `i` (IINs built with a correct check digit).
@@ -45,7 +45,7 @@ pub fn p256_csr(applicant: &Applicant) -> Result<(p256::ecdsa::SigningKey, Strin
     use p256::elliptic_curve::Generate;
     let key =
         p256::ecdsa::SigningKey::generate_from_rng(&mut rand_core::UnwrapErr(getrandom::SysRng));
-    let subject = tamga_nca::subject_name(applicant)?;
+    let subject = tamga_pki::subject_name(applicant)?;
     let req = RequestBuilder::new(subject)
         .map_err(|e| Error::Crypto(e.to_string()))?
         .build::<_, p256::ecdsa::DerSignature>(&key)
@@ -83,7 +83,7 @@ fn openssl_run(dir: &Path, csrs: &[String], w: &mut dyn Write) -> Result<f64> {
                 "-sha256",
             ])
             .arg("-set_serial")
-            .arg(format!("0x{}", crate::hex(&serial)))
+            .arg(format!("0x{}", hex::encode(&serial)))
             .arg("-in")
             .arg(dir.join(format!("req{i}.pem")))
             .arg("-CA")

@@ -1,11 +1,9 @@
 //! The CA: directory layout, issuance, renewal, revocation, CRL.
 
-use crate::application::{Application, RenewRequest};
 use crate::config::CaConfig;
-use crate::csr::{self, VerifiedCsr};
 use crate::signer::{CaSigner, FileSigner, KeyAlgorithm};
 use crate::store::{self, CertRow, NewIssue, Store, StoredSignature};
-use crate::{Error, Result, hex, now_unix};
+use crate::{Error, Result, now_unix};
 use base64::Engine;
 use der::asn1::{Any, BitString, Ia5String, PrintableStringRef, Uint, Utf8StringRef};
 use der::referenced::OwnedToRef;
@@ -17,7 +15,12 @@ use spki::{
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
-use tamga_nca::{Applicant, Profile, ProfileName, extension, name_from_attributes, oids};
+use tamga_pki::csr::{self, VerifiedCsr};
+use tamga_pki::{
+    Applicant, Application, CertRecord, CertStatus, Confirmed, Issued, MAX_RENEW_ITEMS, Profile,
+    ProfileName, RenewRequest, RevocationReason, Serial, extension, name_from_attributes, oids,
+    verify,
+};
 use x509_cert::Certificate;
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::profile::BuilderProfile;
@@ -29,73 +32,17 @@ use x509_cert::ext::pkix::crl::dp::DistributionPoint;
 use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{
     AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints,
-    CrlDistributionPoints, CrlNumber, CrlReason, KeyUsage, KeyUsages, SubjectKeyIdentifier,
+    CrlDistributionPoints, CrlNumber, KeyUsage, KeyUsages, SubjectKeyIdentifier,
 };
 use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
-const CA_PEM: &str = "ca.pem";
+pub(crate) const CA_PEM: &str = "ca.pem";
 const CHAIN_PEM: &str = "chain.pem";
 const KEY_FILE: &str = "ca.key";
 const CONFIG_FILE: &str = "config.json";
-const DB_FILE: &str = "ca.db";
-
-/// Revocation reasons named by the regulation, plus the technical ones.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum RevocationReason {
-    /// The owner's request: RFC 5280 unspecified (0), encoded by omitting reasonCode.
-    OwnerRequest,
-    /// The owner's death: cessationOfOperation (5).
-    Death,
-    /// False information in the application: privilegeWithdrawn (9).
-    FalseInformation,
-    /// Key compromise: keyCompromise (1).
-    KeyCompromise,
-    /// Replaced by a renewed certificate: superseded (4).
-    Superseded,
-}
-
-impl RevocationReason {
-    /// Every reason.
-    pub const ALL: [RevocationReason; 5] = [
-        RevocationReason::OwnerRequest,
-        RevocationReason::Death,
-        RevocationReason::FalseInformation,
-        RevocationReason::KeyCompromise,
-        RevocationReason::Superseded,
-    ];
-
-    /// Name as stored and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RevocationReason::OwnerRequest => "owner-request",
-            RevocationReason::Death => "death",
-            RevocationReason::FalseInformation => "false-information",
-            RevocationReason::KeyCompromise => "key-compromise",
-            RevocationReason::Superseded => "superseded",
-        }
-    }
-
-    /// Parses the stored name.
-    pub fn parse(s: &str) -> Option<RevocationReason> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-
-    /// The RFC 5280 CRLReason (`None`: unspecified, reasonCode left out as RFC 5280 5.3.1 advises).
-    pub fn crl_reason(self) -> Option<CrlReason> {
-        match self {
-            RevocationReason::OwnerRequest => None,
-            RevocationReason::Death => Some(CrlReason::CessationOfOperation),
-            RevocationReason::FalseInformation => Some(CrlReason::PrivilegeWithdrawn),
-            RevocationReason::KeyCompromise => Some(CrlReason::KeyCompromise),
-            RevocationReason::Superseded => Some(CrlReason::Superseded),
-        }
-    }
-}
+pub(crate) const DB_FILE: &str = "ca.db";
 
 /// Options of `init`.
 #[derive(Clone, Debug)]
@@ -127,46 +74,15 @@ impl Default for InitOptions {
     }
 }
 
-/// A certificate returned by issuance or renewal.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct Issued {
-    /// Serial, hex.
-    pub serial: String,
-    /// Profile name.
-    pub profile: String,
-    /// Certificate PEM.
-    pub certificate: String,
-    /// True when the request had been seen before and the stored certificate was returned.
-    pub existing: bool,
-    /// Certificate DER.
-    #[serde(skip)]
-    pub der: Vec<u8>,
-}
-
-impl Issued {
-    fn from_row(row: &CertRow, existing: bool) -> Result<Issued> {
-        Ok(Issued {
-            serial: row.serial.clone(),
-            profile: row.profile.clone(),
-            certificate: pem(&row.der, "CERTIFICATE")?,
-            existing,
-            der: row.der.clone(),
-        })
-    }
-}
-
-/// Most items in one renewal request, and most serials in one confirmation.
-pub const MAX_RENEW_ITEMS: usize = 4;
-
-/// A renewal confirmed by [`Ca::confirm`].
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Confirmed {
-    /// Serial of the new certificate, hex.
-    pub serial: String,
-    /// Serial of the certificate it superseded, hex.
-    pub predecessor: String,
-    /// True when the renewal had been confirmed before and nothing changed.
-    pub existing: bool,
+/// The answer to an issuance or renewal for a stored row.
+fn issued(row: &CertRow, existing: bool) -> Result<Issued> {
+    Ok(Issued {
+        serial: row.serial.clone(),
+        profile: row.profile.clone(),
+        certificate: pem(&row.der, "CERTIFICATE")?,
+        existing,
+        der: row.der.clone(),
+    })
 }
 
 /// PEM-encodes DER with a label.
@@ -241,14 +157,14 @@ fn build_cert(
 }
 
 /// 20 random bytes, top bit cleared and first byte non-zero: a positive 20-byte serial.
-fn random_serial() -> Result<(SerialNumber, String)> {
+fn random_serial() -> Result<(SerialNumber, Serial)> {
     let mut b = [0u8; 20];
     getrandom::fill(&mut b).map_err(|e| Error::Crypto(e.to_string()))?;
     b[0] &= 0x7f;
     if b[0] == 0 {
         b[0] = 1;
     }
-    Ok((SerialNumber::new(&b)?, hex(&b)))
+    Ok((SerialNumber::new(&b)?, Serial::from_bytes(&b)?))
 }
 
 fn key_id(spki: &SubjectPublicKeyInfoOwned) -> Result<Vec<u8>> {
@@ -404,6 +320,8 @@ impl Ca {
             Store::audit(&tx, "cli", "init", &detail, now_unix())?;
             tx.commit()?;
         }
+        // A CA publishes a CRL from its first day, so relying parties always find one.
+        ca.crl("cli")?;
         Ok(ca)
     }
 
@@ -519,11 +437,11 @@ impl Ca {
         applicant: &Applicant,
         csr: &VerifiedCsr,
         signatures: Vec<StoredSignature>,
-        predecessor: Option<String>,
+        predecessor: Option<Serial>,
     ) -> Result<NewIssue> {
         applicant.validate()?;
         let profile = Profile::resolve(profile_name, applicant)?;
-        let subject = tamga_nca::subject_name(applicant)?;
+        let subject = tamga_pki::subject_name(applicant)?;
         let (extensions, ski) = self.end_entity_extensions(&profile, applicant, &csr.public_key)?;
         let (serial, serial_hex) = random_serial()?;
         let validity = Validity::from_now(Duration::from_secs(
@@ -542,8 +460,7 @@ impl Ca {
             csr.public_key.clone(),
         )?;
         let v = cert.tbs_certificate().validity();
-        let applicant_json =
-            serde_json::to_string(applicant).map_err(|e| Error::Json(e.to_string()))?;
+        let applicant_json = serde_json::to_string(applicant).map_err(|e| Error::json(e))?;
         Ok(NewIssue {
             hash: csr.hash,
             kind,
@@ -552,20 +469,22 @@ impl Ca {
             csr: csr.der.clone(),
             signatures,
             cert: CertRow {
-                serial: serial_hex,
-                profile: profile_name.to_string(),
-                subject: subject.to_string(),
-                iin: applicant.iin.to_string(),
-                bin: applicant.legal_entity.as_ref().map(|l| l.bin.to_string()),
-                key_id: hex(&ski),
-                not_before: unix(&v.not_before),
-                not_after: unix(&v.not_after),
-                status: "valid".into(),
-                revoked_at: None,
-                revocation_reason: None,
-                predecessor,
-                confirmed_at: None,
-                der: cert.to_der()?,
+                record: CertRecord {
+                    serial: serial_hex,
+                    profile: profile_name.to_string(),
+                    subject: subject.to_string(),
+                    iin: applicant.iin.to_string(),
+                    bin: applicant.legal_entity.as_ref().map(|l| l.bin.to_string()),
+                    key_id: hex::encode(&ski),
+                    not_before: unix(&v.not_before),
+                    not_after: unix(&v.not_after),
+                    status: CertStatus::Valid,
+                    revoked_at: None,
+                    revocation_reason: None,
+                    predecessor,
+                    confirmed_at: None,
+                    der: cert.to_der()?,
+                },
                 request_id: 0,
             },
         })
@@ -575,7 +494,7 @@ impl Ca {
         let csr = csr::verify_csr(app.csr.as_bytes())?;
         let mut sigs = Vec::new();
         for s in &app.signatures {
-            let bad = |what: &str| Error::Json(format!("signatures[{}]: {what}", s.role.as_str()));
+            let bad = |what: &str| Error::json(format!("signatures[{}]: {what}", s.role.as_str()));
             let cert = if s.certificate.trim_start().starts_with("-----BEGIN") {
                 Certificate::from_pem(s.certificate.as_bytes())
                     .map_err(|_| bad("certificate is not a PEM certificate"))?
@@ -625,7 +544,7 @@ impl Ca {
                         row.serial
                     ))));
                 } else {
-                    out.push(Issued::from_row(&row, true));
+                    out.push(issued(&row, true));
                 }
                 continue;
             }
@@ -641,7 +560,7 @@ impl Ca {
                         row.serial
                     ))));
                 } else {
-                    out.push(Issued::from_row(&row, true));
+                    out.push(issued(&row, true));
                 }
                 continue;
             }
@@ -656,7 +575,7 @@ impl Ca {
                 ),
                 now,
             )?;
-            out.push(Issued::from_row(&n.cert, false));
+            out.push(issued(&n.cert, false));
         }
         tx.commit()?;
         Ok(out)
@@ -720,7 +639,7 @@ impl Ca {
             .items
             .iter()
             .map(|i| csr::verify_csr(i.csr.as_bytes()))
-            .collect::<Result<_>>()?;
+            .collect::<tamga_pki::Result<_>>()?;
         let pairs: Vec<(&str, &[u8])> = req
             .items
             .iter()
@@ -728,9 +647,9 @@ impl Ca {
             .map(|(i, c)| (i.previous_serial.as_str(), c.der.as_slice()))
             .collect();
         let content = RenewRequest::signed_content(&holder_serial, &pairs);
-        let sig = b64(&req.signature).map_err(|_| Error::Json("signature is not Base64".into()))?;
+        let sig = b64(&req.signature).map_err(|_| Error::json("signature is not Base64"))?;
         let holder_cert = Certificate::from_der(&holder.der)?;
-        csr::verify_signature(
+        verify::signature(
             holder_cert.tbs_certificate().subject_public_key_info(),
             None,
             &content,
@@ -747,7 +666,7 @@ impl Ca {
             let prev = item.previous_serial.to_ascii_lowercase();
             match Store::by_request_hash(self.lock().conn(), &csr.hash)? {
                 Some((row, _, _)) if row.predecessor.as_deref() == Some(prev.as_str()) => {
-                    done.push(Issued::from_row(&row, true)?)
+                    done.push(issued(&row, true)?)
                 }
                 _ => break,
             }
@@ -755,7 +674,8 @@ impl Ca {
         if done.len() == req.items.len() {
             return Ok(done);
         }
-        if holder.status != "valid" || now < holder.not_before || now >= holder.not_after {
+        if holder.status != CertStatus::Valid || now < holder.not_before || now >= holder.not_after
+        {
             return Err(Error::Renewal(format!(
                 "holder certificate {holder_serial} is not valid"
             )));
@@ -764,18 +684,18 @@ impl Ca {
         let mut prepared = Vec::new();
         let mut existing = Vec::new();
         for (item, csr) in req.items.iter().zip(&csrs) {
-            let prev_serial = item.previous_serial.to_ascii_lowercase();
+            let prev_serial = parse_serial(&item.previous_serial)?;
             let st = self.lock();
             let prev = Store::get(st.conn(), &prev_serial)?
-                .ok_or_else(|| Error::UnknownSerial(prev_serial.clone()))?;
+                .ok_or_else(|| Error::UnknownSerial(prev_serial.to_string()))?;
             if prev.iin != holder.iin || prev.bin != holder.bin {
                 return Err(Error::Renewal(format!(
                     "certificate {prev_serial} belongs to another holder"
                 )));
             }
             if let Some((row, _, _)) = Store::by_request_hash(st.conn(), &csr.hash)? {
-                if row.predecessor.as_deref() == Some(prev_serial.as_str()) {
-                    existing.push(Issued::from_row(&row, true)?);
+                if row.predecessor.as_ref() == Some(&prev_serial) {
+                    existing.push(issued(&row, true)?);
                     continue;
                 }
                 return Err(Error::Conflict(format!(
@@ -785,14 +705,14 @@ impl Ca {
             }
             // The same new key already renewed this certificate (a card pulled
             // before the new certificate was written): that certificate again.
-            let new_key = hex(&key_id(&csr.public_key)?);
+            let new_key = hex::encode(key_id(&csr.public_key)?);
             if let Some((row, _)) = Store::live_by_key(st.conn(), &new_key, &prev.profile, now)?
-                && row.predecessor.as_deref() == Some(prev_serial.as_str())
+                && row.predecessor.as_ref() == Some(&prev_serial)
             {
-                existing.push(Issued::from_row(&row, true)?);
+                existing.push(issued(&row, true)?);
                 continue;
             }
-            if prev.status != "valid" || now >= prev.not_after {
+            if prev.status != CertStatus::Valid || now >= prev.not_after {
                 return Err(Error::Renewal(format!(
                     "certificate {prev_serial} is revoked or expired"
                 )));
@@ -802,7 +722,7 @@ impl Ca {
             drop(st);
             let profile: ProfileName = profile.parse()?;
             let applicant: Applicant =
-                serde_json::from_str(&applicant_json).map_err(|e| Error::Json(e.to_string()))?;
+                serde_json::from_str(&applicant_json).map_err(|e| Error::json(e))?;
             let holder_sig = vec![StoredSignature {
                 role: "holder".to_string(),
                 certificate: Some(holder.der.clone()),
@@ -834,7 +754,7 @@ impl Ca {
                 ));
             }
             match Store::get(&tx, &prev)? {
-                Some(row) if row.status == "valid" => check_renewable(&tx, &row)?,
+                Some(row) if row.status == CertStatus::Valid => check_renewable(&tx, &row)?,
                 _ => {
                     return Err(Error::Renewal(format!(
                         "certificate {prev} was revoked meanwhile"
@@ -849,7 +769,7 @@ impl Ca {
                 &format!("serial={} predecessor={prev}", n.cert.serial),
                 now,
             )?;
-            out.push(Issued::from_row(&n.cert, false)?);
+            out.push(issued(&n.cert, false)?);
         }
         tx.commit()?;
         Ok(out)
@@ -870,29 +790,29 @@ impl Ca {
     /// add nothing: the CSR already proved possession of that key, a signature cannot show
     /// that the certificate was written to the card, and whoever has the operator token
     /// can revoke the old certificate through [`Ca::revoke`] anyway.
-    pub fn confirm(&self, serials: &[String], actor: &str) -> Result<Vec<Confirmed>> {
+    pub fn confirm(&self, serials: &[impl AsRef<str>], actor: &str) -> Result<Vec<Confirmed>> {
         if serials.is_empty() || serials.len() > MAX_RENEW_ITEMS {
             return Err(Error::Confirmation(format!(
                 "between 1 and {MAX_RENEW_ITEMS} serials"
             )));
         }
-        let serials: Vec<String> = serials
+        let serials: Vec<Serial> = serials
             .iter()
-            .map(|s| parse_serial(s))
+            .map(|s| parse_serial(s.as_ref()))
             .collect::<Result<_>>()?;
         let now = now_unix();
         let mut st = self.lock();
         let tx = st.transaction()?;
         let mut out = Vec::with_capacity(serials.len());
         for serial in serials {
-            let row =
-                Store::get(&tx, &serial)?.ok_or_else(|| Error::UnknownSerial(serial.clone()))?;
+            let row = Store::get(&tx, &serial)?
+                .ok_or_else(|| Error::UnknownSerial(serial.to_string()))?;
             let predecessor = row.predecessor.clone().ok_or_else(|| {
                 Error::Confirmation(format!(
                     "certificate {serial} replaces no certificate (it is not a renewal)"
                 ))
             })?;
-            if row.status != "valid" {
+            if row.status != CertStatus::Valid {
                 return Err(Error::Conflict(format!(
                     "certificate {serial} is revoked: a revoked renewal cannot be confirmed"
                 )));
@@ -925,16 +845,21 @@ impl Ca {
     }
 
     /// Revokes a certificate.
-    pub fn revoke(&self, serial: &str, reason: RevocationReason, actor: &str) -> Result<CertRow> {
+    pub fn revoke(
+        &self,
+        serial: &str,
+        reason: RevocationReason,
+        actor: &str,
+    ) -> Result<CertRecord> {
         let serial = parse_serial(serial)?;
         let now = now_unix();
         let mut st = self.lock();
         let tx = st.transaction()?;
         if Store::get(&tx, &serial)?.is_none() {
-            return Err(Error::UnknownSerial(serial));
+            return Err(Error::UnknownSerial(serial.to_string()));
         }
         if !Store::revoke(&tx, &serial, reason.as_str(), now)? {
-            return Err(Error::AlreadyRevoked(serial));
+            return Err(Error::AlreadyRevoked(serial.to_string()));
         }
         Store::audit(
             &tx,
@@ -943,15 +868,18 @@ impl Ca {
             &format!("serial={serial} reason={}", reason.as_str()),
             now,
         )?;
-        let row = Store::get(&tx, &serial)?.ok_or_else(|| Error::UnknownSerial(serial.clone()))?;
+        let row =
+            Store::get(&tx, &serial)?.ok_or_else(|| Error::UnknownSerial(serial.to_string()))?;
         tx.commit()?;
-        Ok(row)
+        Ok(row.record)
     }
 
     /// One certificate by serial.
-    pub fn show(&self, serial: &str) -> Result<CertRow> {
-        let serial = serial.trim().to_ascii_lowercase();
-        Store::get(self.lock().conn(), &serial)?.ok_or(Error::UnknownSerial(serial))
+    pub fn show(&self, serial: &str) -> Result<CertRecord> {
+        let serial = parse_serial(serial)?;
+        Store::get(self.lock().conn(), &serial)?
+            .map(|r| r.record)
+            .ok_or_else(|| Error::UnknownSerial(serial.to_string()))
     }
 
     /// Issues a new CRL: revoked, unexpired serials with reason codes, the next CRL number,
@@ -1052,14 +980,12 @@ fn check_renewable(conn: &rusqlite::Connection, prev: &CertRow) -> Result<()> {
     Ok(())
 }
 
-/// A serial as given by a caller: trimmed, lower-case hex of at most 21 bytes
-/// ([`Error::UnknownSerial`] otherwise).
-pub fn parse_serial(serial: &str) -> Result<String> {
-    let serial = serial.trim().to_ascii_lowercase();
-    if serial.is_empty() || serial.len() > 42 || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::UnknownSerial(serial.chars().take(48).collect()));
-    }
-    Ok(serial)
+/// A serial as given by a caller ([`Error::UnknownSerial`] when it is not one).
+fn parse_serial(serial: &str) -> Result<Serial> {
+    Serial::parse(serial).map_err(|e| match e {
+        tamga_pki::Error::BadSerial(s) => Error::UnknownSerial(s),
+        other => other.into(),
+    })
 }
 
 /// Writes a file and syncs it.

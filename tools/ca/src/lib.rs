@@ -1,47 +1,39 @@
 //! Reference NCA issuing certification authority.
 //!
 //! - [`Ca`]: a CA directory (`ca.pem`, `ca.key`, `config.json`, `ca.db`): issue, renew,
-//!   confirm a renewal, revoke, CRL. Certificates follow the NCA profiles of [`tamga_nca`].
+//!   confirm a renewal, revoke, CRL. Certificates follow the NCA profiles of [`tamga_pki`],
+//!   which also defines the API types ([`Application`], [`Issued`], [`CertRecord`], ...)
+//!   and every signature check; they are re-exported here.
 //! - [`CaSigner`]: the CA key behind a trait (a PKCS#8 key file today, a PKCS#11 token later).
 //! - [`Store`]: SQLite store (WAL, synchronous FULL) with versioned migrations.
 //! - [`server`]: the small HTTP API used by the `tamga` CLI's remote mode.
 //! - [`mod@bench`]: throughput measurement against `openssl x509 -req`.
 
-pub mod application;
 pub mod bench;
 mod ca;
 pub mod config;
-pub mod csr;
+mod published;
 pub mod server;
 pub mod signer;
 pub mod store;
 
-pub use application::{
-    Application, ApplicationSignature, ConfirmRequest, RenewItem, RenewRequest, SignerRole,
-};
-pub use ca::{Ca, Confirmed, InitOptions, Issued, MAX_RENEW_ITEMS, RevocationReason, parse_serial};
+pub use ca::{Ca, InitOptions};
 pub use config::CaConfig;
+pub use published::PublishedCa;
 pub use signer::{CaSigner, FileSigner, KeyAlgorithm};
 pub use store::Store;
+pub use tamga_pki::{
+    Application, ApplicationSignature, CertRecord, CertStatus, ConfirmRequest, Confirmed, Issued,
+    MAX_RENEW_ITEMS, RenewItem, RenewRequest, RevocationReason, Serial, SignerRole,
+};
 
 /// Everything that can go wrong in the CA; each message is one line.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// Bad applicant data or profile (IIN, BIN, names, profile name).
+    /// A bad request: applicant data or profile (IIN, BIN, names, profile name), JSON,
+    /// CSR, key policy, signature, serial, size.
     #[error("{0}")]
-    Nca(#[from] tamga_nca::Error),
-    /// The request body is not a valid application.
-    #[error("malformed request: {0}")]
-    Json(String),
-    /// The CSR cannot be decoded.
-    #[error("malformed CSR: {0}")]
-    Csr(String),
-    /// The CSR signature does not verify with the key it carries.
-    #[error("CSR signature does not verify (no proof of possession)")]
-    CsrSignature,
-    /// Key algorithm or size not allowed by the profile.
-    #[error("key not allowed: {0}")]
-    KeyNotAllowed(String),
+    Pki(#[from] tamga_pki::Error),
     /// No certificate with this serial in the store.
     #[error("unknown serial {0}")]
     UnknownSerial(String),
@@ -60,9 +52,6 @@ pub enum Error {
     /// Missing or wrong operator token.
     #[error("operator authentication required")]
     Unauthorized,
-    /// Request body over the limit.
-    #[error("request body larger than {0} bytes")]
-    TooLarge(usize),
     /// Bad CA configuration or directory.
     #[error("configuration: {0}")]
     Config(String),
@@ -100,17 +89,11 @@ impl Error {
     /// HTTP status code for this error in the API.
     pub fn http_status(&self) -> u16 {
         match self {
-            Error::Nca(_)
-            | Error::Json(_)
-            | Error::Csr(_)
-            | Error::CsrSignature
-            | Error::KeyNotAllowed(_)
-            | Error::Renewal(_)
-            | Error::Confirmation(_) => 400,
+            Error::Pki(tamga_pki::Error::TooLarge(_)) => 413,
+            Error::Pki(tamga_pki::Error::BadSerial(_)) | Error::UnknownSerial(_) => 404,
+            Error::Pki(_) | Error::Renewal(_) | Error::Confirmation(_) => 400,
             Error::Unauthorized => 401,
-            Error::UnknownSerial(_) => 404,
             Error::AlreadyRevoked(_) | Error::Conflict(_) => 409,
-            Error::TooLarge(_) => 413,
             _ => 500,
         }
     }
@@ -119,9 +102,16 @@ impl Error {
 /// Result with the crate's error.
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+impl Error {
+    /// A malformed JSON body or answer.
+    pub fn json(e: impl std::fmt::Display) -> Error {
+        Error::Pki(tamga_pki::Error::Json(e.to_string()))
+    }
+
+    /// A body over `limit` bytes.
+    pub fn too_large(limit: usize) -> Error {
+        Error::Pki(tamga_pki::Error::TooLarge(limit))
+    }
 }
 
 /// Seconds since the Unix epoch.

@@ -52,7 +52,7 @@ struct Reply {
 
 impl Reply {
     fn json(v: &impl serde::Serialize) -> Result<Reply> {
-        let body = serde_json::to_vec(v).map_err(|e| Error::Json(e.to_string()))?;
+        let body = serde_json::to_vec(v).map_err(|e| Error::json(e))?;
         Ok(Reply {
             status: 200,
             content_type: "application/json",
@@ -93,7 +93,7 @@ impl Api {
 
     fn body(&self, req: &mut Request) -> Result<Vec<u8>> {
         if req.body_length().is_some_and(|n| n > self.max_body) {
-            return Err(Error::TooLarge(self.max_body));
+            return Err(Error::too_large(self.max_body));
         }
         let mut buf = Vec::new();
         req.as_reader()
@@ -101,7 +101,7 @@ impl Api {
             .read_to_end(&mut buf)
             .map_err(|e| Error::io("request body", e))?;
         if buf.len() > self.max_body {
-            return Err(Error::TooLarge(self.max_body));
+            return Err(Error::too_large(self.max_body));
         }
         Ok(buf)
     }
@@ -152,8 +152,8 @@ impl Api {
                 )
             }
             (Method::Post, "/revoke") => {
-                let b: RevokeBody = serde_json::from_slice(&self.body(req)?)
-                    .map_err(|e| Error::Json(e.to_string()))?;
+                let b: RevokeBody =
+                    serde_json::from_slice(&self.body(req)?).map_err(|e| Error::json(e))?;
                 Reply::json(&self.ca.revoke(&b.serial, b.reason, "http")?)
             }
             (Method::Post, "/crl") => Ok(Reply {

@@ -11,7 +11,7 @@ use spki::{AlgorithmIdentifierOwned, EncodePublicKey, SubjectPublicKeyInfoOwned}
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use tamga_nca::oids;
+use tamga_pki::oids;
 
 /// A CA signing key: knows its public key and signature algorithm, signs DER blobs.
 ///

@@ -4,8 +4,10 @@
 //! primary key of `certificates`, so the database itself refuses a duplicate.
 
 use crate::{Error, Result};
+use rusqlite::types::Type;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::path::Path;
+use tamga_pki::{CertRecord, CertStatus, RevocationReason, Serial};
 
 /// Schema migrations; entry `i` brings `user_version` from `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -72,50 +74,20 @@ const MIGRATIONS: &[&str] = &[
 /// Schema version this build writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
-/// A certificate row.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
-pub struct CertRow {
-    /// Serial, hex.
-    pub serial: String,
-    /// Profile name.
-    pub profile: String,
-    /// Subject DN (RFC 4514 text).
-    pub subject: String,
-    /// Holder IIN.
-    pub iin: String,
-    /// BIN for legal-entity employees.
-    pub bin: Option<String>,
-    /// Subject key identifier, hex.
-    pub key_id: String,
-    /// notBefore, Unix seconds.
-    pub not_before: i64,
-    /// notAfter, Unix seconds.
-    pub not_after: i64,
-    /// valid or revoked.
-    pub status: String,
-    /// Revocation time, Unix seconds.
-    pub revoked_at: Option<i64>,
-    /// Revocation reason name.
-    pub revocation_reason: Option<String>,
-    /// Serial of the certificate this one replaced.
-    pub predecessor: Option<String>,
-    /// When the renewal was confirmed and its predecessor superseded, Unix seconds
-    /// (`None` for a first issue and for a renewal awaiting confirmation).
-    #[serde(default)]
-    pub confirmed_at: Option<i64>,
-    /// Certificate DER.
-    #[serde(skip)]
-    pub der: Vec<u8>,
+/// A certificate row: the public record and the request it answers. Private to the CA;
+/// what leaves it is the [`CertRecord`].
+#[derive(Clone, Debug)]
+pub(crate) struct CertRow {
+    /// The public record.
+    pub record: CertRecord,
     /// The request id.
-    #[serde(skip)]
     pub request_id: i64,
 }
 
-impl CertRow {
-    /// A valid renewal whose predecessor is not superseded yet: issued, but not yet
-    /// confirmed written to the card.
-    pub fn awaiting_confirmation(&self) -> bool {
-        self.status == "valid" && self.predecessor.is_some() && self.confirmed_at.is_none()
+impl std::ops::Deref for CertRow {
+    type Target = CertRecord;
+    fn deref(&self) -> &CertRecord {
+        &self.record
     }
 }
 
@@ -134,7 +106,7 @@ pub struct StoredSignature {
 
 /// A new request with its certificate, to be written in one transaction.
 #[derive(Clone, Debug)]
-pub struct NewIssue {
+pub(crate) struct NewIssue {
     /// CSR hash.
     pub hash: [u8; 32],
     /// issue or renew.
@@ -175,23 +147,56 @@ pub fn request_data(conn: &Connection, request_id: i64) -> Result<(String, Strin
     )?)
 }
 
+/// A text column parsed by `parse`; a value it refuses is a conversion error.
+fn parsed<T>(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+    parse: impl Fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            Type::Text,
+            format!("unexpected value {text:?}").into(),
+        )
+    })
+}
+
+fn optional<T>(
+    r: &rusqlite::Row<'_>,
+    i: usize,
+    parse: impl Fn(&str) -> Option<T>,
+) -> rusqlite::Result<Option<T>> {
+    match r.get::<_, Option<String>>(i)? {
+        None => Ok(None),
+        Some(_) => parsed(r, i, parse).map(Some),
+    }
+}
+
+fn serial(s: &str) -> Option<Serial> {
+    Serial::parse(s).ok()
+}
+
 fn cert_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CertRow> {
     Ok(CertRow {
-        serial: r.get(0)?,
-        profile: r.get(1)?,
-        subject: r.get(2)?,
-        iin: r.get(3)?,
-        bin: r.get(4)?,
-        key_id: r.get(5)?,
-        not_before: r.get(6)?,
-        not_after: r.get(7)?,
-        status: r.get(8)?,
-        revoked_at: r.get(9)?,
-        revocation_reason: r.get(10)?,
-        predecessor: r.get(11)?,
-        der: r.get(12)?,
+        record: CertRecord {
+            serial: parsed(r, 0, serial)?,
+            profile: r.get(1)?,
+            subject: r.get(2)?,
+            iin: r.get(3)?,
+            bin: r.get(4)?,
+            key_id: r.get(5)?,
+            not_before: r.get(6)?,
+            not_after: r.get(7)?,
+            status: parsed(r, 8, CertStatus::parse)?,
+            revoked_at: r.get(9)?,
+            revocation_reason: optional(r, 10, RevocationReason::parse)?,
+            predecessor: optional(r, 11, serial)?,
+            confirmed_at: r.get(14)?,
+            der: r.get(12)?,
+        },
         request_id: r.get(13)?,
-        confirmed_at: r.get(14)?,
     })
 }
 
@@ -209,6 +214,23 @@ impl Store {
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")?;
         let mut store = Store { conn };
         store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store to read it only: nothing is migrated or written.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let store = Store { conn };
+        let v = store.schema_version()?;
+        if v != SCHEMA_VERSION {
+            return Err(Error::Config(format!(
+                "store schema version {v}, this build reads {SCHEMA_VERSION}: open the CA with its key once to migrate"
+            )));
+        }
         Ok(store)
     }
 
@@ -247,7 +269,7 @@ impl Store {
     }
 
     /// The certificate issued for a request hash, with the request's profile and applicant JSON.
-    pub fn by_request_hash(
+    pub(crate) fn by_request_hash(
         conn: &Connection,
         hash: &[u8],
     ) -> Result<Option<(CertRow, String, String)>> {
@@ -268,7 +290,7 @@ impl Store {
 
     /// The live (valid, unexpired) certificate for a key and profile, with the
     /// applicant JSON of its request.
-    pub fn live_by_key(
+    pub(crate) fn live_by_key(
         conn: &Connection,
         key_id: &str,
         profile: &str,
@@ -288,7 +310,7 @@ impl Store {
     }
 
     /// Inserts a request and its certificate. Fails on a duplicate serial or request hash.
-    pub fn insert_issue(tx: &Transaction<'_>, n: &NewIssue, now: i64) -> Result<()> {
+    pub(crate) fn insert_issue(tx: &Transaction<'_>, n: &NewIssue, now: i64) -> Result<()> {
         tx.execute(
             "INSERT INTO requests (hash, kind, profile, applicant, csr, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             params![&n.hash[..], n.kind, n.profile, n.applicant, n.csr, now],
@@ -304,7 +326,7 @@ impl Store {
         tx.execute(
             "INSERT INTO certificates (serial, request_id, profile, subject, iin, bin, key_id, not_before, not_after, predecessor, issued_at, der) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![c.serial, request_id, c.profile, c.subject, c.iin, c.bin, c.key_id, c.not_before, c.not_after, c.predecessor, now, c.der],
+            params![c.serial.as_str(), request_id, c.profile, c.subject, c.iin, c.bin, c.key_id, c.not_before, c.not_after, c.predecessor.as_ref().map(Serial::as_str), now, c.der],
         )?;
         Ok(())
     }
@@ -325,7 +347,7 @@ impl Store {
     }
 
     /// One certificate by serial (hex, case-insensitive).
-    pub fn get(conn: &Connection, serial: &str) -> Result<Option<CertRow>> {
+    pub(crate) fn get(conn: &Connection, serial: &str) -> Result<Option<CertRow>> {
         let sql = format!("SELECT {CERT_COLUMNS} FROM certificates WHERE serial = ?1");
         Ok(conn
             .query_row(&sql, [serial.to_ascii_lowercase()], cert_row)
@@ -343,9 +365,12 @@ impl Store {
     }
 
     /// The valid renewal of `predecessor` that awaits confirmation, if any.
-    /// (The rule is [`CertRow::awaiting_confirmation`]'s alone: a certificate
+    /// (The rule is [`CertRecord::awaiting_confirmation`]'s alone: a certificate
     /// has few renewals, so they are all read.)
-    pub fn awaiting_successor(conn: &Connection, predecessor: &str) -> Result<Option<CertRow>> {
+    pub(crate) fn awaiting_successor(
+        conn: &Connection,
+        predecessor: &str,
+    ) -> Result<Option<CertRow>> {
         let sql = format!("SELECT {CERT_COLUMNS} FROM certificates WHERE predecessor = ?1");
         let mut stmt = conn.prepare(&sql)?;
         for row in stmt.query_map([predecessor], cert_row)? {
@@ -367,12 +392,13 @@ impl Store {
     }
 
     /// Certificates, newest first; optionally only those of one IIN.
-    pub fn list(&self, iin: Option<&str>, limit: usize) -> Result<Vec<CertRow>> {
+    pub fn list(&self, iin: Option<&str>, limit: usize) -> Result<Vec<CertRecord>> {
         let sql = format!(
             "SELECT {CERT_COLUMNS} FROM certificates WHERE (?1 IS NULL OR iin = ?1) ORDER BY issued_at DESC, serial LIMIT ?2"
         );
         let mut st = self.conn.prepare(&sql)?;
-        let rows = st.query_map(params![iin, limit as i64], cert_row)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = st.query_map(params![iin, limit], |r| Ok(cert_row(r)?.record))?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 

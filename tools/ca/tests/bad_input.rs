@@ -6,7 +6,7 @@ use base64::Engine;
 use common::*;
 use tamga_ca::bench::{p256_csr, sample_applicant};
 use tamga_ca::{Application, Error, KeyAlgorithm, RevocationReason};
-use tamga_nca::ProfileName;
+use tamga_pki::ProfileName;
 
 fn b64(b: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(b)
@@ -125,13 +125,13 @@ fn bad_requests_are_refused_and_change_nothing() {
         ("{".to_string(), "EOF while parsing"),
     ];
     for (json, msg) in json_cases {
-        let e = Application::from_json(json.as_bytes()).unwrap_err();
-        assert!(matches!(e, Error::Json(_) | Error::Nca(_)), "{e}");
+        let e = Error::from(Application::from_json(json.as_bytes()).unwrap_err());
+        assert!(matches!(e, Error::Pki(_)), "{e}");
         assert_eq!(e.http_status(), 400);
         assert!(e.to_string().contains(msg), "{msg}: {e}");
     }
     let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(70 * 1024));
-    let e = Application::from_json(big.as_bytes()).unwrap_err();
+    let e = Error::from(Application::from_json(big.as_bytes()).unwrap_err());
     assert_eq!(e.to_string(), "request body larger than 65536 bytes");
     assert_eq!(e.http_status(), 413);
 
@@ -140,7 +140,7 @@ fn bad_requests_are_refused_and_change_nothing() {
         .issue(&app(ProfileName::LegalSign, a2.clone(), csr2.clone()), "t")
         .unwrap_err();
     assert_eq!(e.to_string(), "required field legal_entity is missing");
-    let mut le = sample_applicant(2, Some(tamga_nca::Role::Hr));
+    let mut le = sample_applicant(2, Some(tamga_pki::Role::Hr));
     let e = ca
         .issue(
             &app(ProfileName::IndividualAuth, le.clone(), csr2.clone()),

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 use tamga_ca::bench::{p256_csr, sample_applicant};
 use tamga_ca::{Ca, KeyAlgorithm};
-use tamga_nca::ProfileName;
+use tamga_pki::{CertStatus, ProfileName};
 
 fn random_u64() -> u64 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -139,7 +139,7 @@ fn sigkill_during_bulk_issuance_loses_nothing_and_duplicates_nothing() {
         let row = ca
             .show(s)
             .unwrap_or_else(|e| panic!("returned serial {s} not in store: {e}"));
-        assert_eq!(row.status, "valid");
+        assert_eq!(row.status, CertStatus::Valid);
         assert_eq!(
             &final_serials[*i], s,
             "application {i} got two certificates"

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use tamga_ca::KeyAlgorithm;
 use tamga_ca::bench::{p256_csr, sample_applicant};
-use tamga_nca::ProfileName;
+use tamga_pki::ProfileName;
 
 const TOKEN: &str = "test-operator-token-0123456789";
 

@@ -7,7 +7,7 @@ use common::*;
 use der::Decode;
 use tamga_ca::bench::{p256_csr, sample_applicant};
 use tamga_ca::{Error, KeyAlgorithm, RevocationReason};
-use tamga_nca::{ProfileName, Role};
+use tamga_pki::{CertStatus, ProfileName, Role, Serial};
 use x509_cert::Certificate;
 
 #[test]
@@ -77,8 +77,11 @@ fn revocation_reasons_and_crl() {
     }
     for (s, r) in serials.iter().zip(RevocationReason::ALL) {
         let row = ca.revoke(s, r, "t").unwrap();
-        assert_eq!(row.status, "revoked");
-        assert_eq!(row.revocation_reason.as_deref(), Some(r.as_str()));
+        assert_eq!(row.status, CertStatus::Revoked);
+        assert_eq!(
+            row.revocation_reason.map(RevocationReason::as_str),
+            Some(r.as_str())
+        );
     }
     let e = ca
         .revoke(&serials[0], RevocationReason::Death, "t")
@@ -90,7 +93,7 @@ fn revocation_reasons_and_crl() {
         s.conn()
             .execute(
                 "UPDATE certificates SET not_after = 1000 WHERE serial = ?1",
-                [&serials[4]],
+                [serials[4].as_str()],
             )
             .map_err(Error::from)
     })
@@ -98,7 +101,8 @@ fn revocation_reasons_and_crl() {
 
     let (n1, _) = ca.crl("t").unwrap();
     let (n2, der) = ca.crl("t").unwrap();
-    assert_eq!((n1, n2), (1, 2));
+    // init published CRL 1.
+    assert_eq!((n1, n2), (2, 3));
     let crl_path = write(tmp.path(), "crl.der", &der);
     let chain = tmp.path().join("ca/chain.pem");
     let (ok, text) = openssl(&[
@@ -115,7 +119,7 @@ fn revocation_reasons_and_crl() {
     ]);
     assert!(ok && text.contains("verify OK"), "{text}");
     assert!(
-        text.contains("X509v3 CRL Number: \n                2") || text.contains("CRL Number: \n2"),
+        text.contains("X509v3 CRL Number: \n                3") || text.contains("CRL Number: \n3"),
         "{text}"
     );
     assert!(text.contains("Next Update"), "{text}");
@@ -192,7 +196,7 @@ fn revocation_reasons_and_crl() {
 }
 
 /// Serials on a fresh CRL, with the superseded flag of their reason code.
-fn crl_entries(ca: &tamga_ca::Ca) -> Vec<(String, bool)> {
+fn crl_entries(ca: &tamga_ca::Ca) -> Vec<(Serial, bool)> {
     use der::Encode;
     let (_, der) = ca.crl("t").unwrap();
     let crl: x509_cert::crl::CertificateList = Decode::from_der(&der).unwrap();
@@ -204,7 +208,7 @@ fn crl_entries(ca: &tamga_ca::Ca) -> Vec<(String, bool)> {
         .unwrap_or_default()
         .iter()
         .map(|r| {
-            let serial = tamga_ca::hex(r.serial_number.as_bytes());
+            let serial = Serial::from_bytes(r.serial_number.as_bytes()).unwrap();
             let reason = r.crl_entry_extensions.iter().flatten().any(|e| {
                 e.extn_id == const_oid::db::rfc5280::ID_CE_CRL_REASONS
                     && e.extn_value.as_bytes() == superseded.as_slice()
@@ -215,7 +219,7 @@ fn crl_entries(ca: &tamga_ca::Ca) -> Vec<(String, bool)> {
 }
 
 /// Serial, status, revocation reason and confirmation time of a certificate.
-type RowState = (String, String, Option<String>, Option<i64>);
+type RowState = (Serial, CertStatus, Option<RevocationReason>, Option<i64>);
 
 /// The state of every certificate, and the row counts: what a refused operation must
 /// leave alone.
@@ -274,7 +278,7 @@ fn renewal_supersedes_once_confirmed() {
     let req = renew_request(&sign.serial, &sign_key, &items, tmp.path());
     let renewed = ca.renew(&req, "t").unwrap();
     assert_eq!(renewed.len(), 2);
-    let new_serials: Vec<String> = renewed.iter().map(|i| i.serial.clone()).collect();
+    let new_serials: Vec<Serial> = renewed.iter().map(|i| i.serial.clone()).collect();
     for (new, old) in renewed.iter().zip([&auth, &sign]) {
         assert_eq!(new.profile, old.profile);
         let row = ca.show(&new.serial).unwrap();
@@ -283,12 +287,12 @@ fn renewal_supersedes_once_confirmed() {
         // Not confirmed yet: the old certificate stays valid.
         let old_row = ca.show(&old.serial).unwrap();
         assert_eq!(
-            (old_row.status.as_str(), old_row.revocation_reason),
-            ("valid", None)
+            (old_row.status, old_row.revocation_reason),
+            (CertStatus::Valid, None)
         );
         let cert = Certificate::from_der(&new.der).unwrap();
-        let profile = tamga_nca::Profile::resolve(new.profile.parse().unwrap(), &a).unwrap();
-        tamga_nca::check_certificate(&cert, &profile, &a).unwrap();
+        let profile = tamga_pki::Profile::resolve(new.profile.parse().unwrap(), &a).unwrap();
+        tamga_pki::check_certificate(&cert, &profile, &a).unwrap();
     }
     assert!(
         crl_entries(&ca).is_empty(),
@@ -329,14 +333,11 @@ fn renewal_supersedes_once_confirmed() {
         );
         let old_row = ca.show(&old.serial).unwrap();
         assert_eq!(
-            (
-                old_row.status.as_str(),
-                old_row.revocation_reason.as_deref()
-            ),
-            ("revoked", Some("superseded"))
+            (old_row.status, old_row.revocation_reason),
+            (CertStatus::Revoked, Some(RevocationReason::Superseded))
         );
         let new_row = ca.show(&c.serial).unwrap();
-        assert_eq!(new_row.status, "valid");
+        assert_eq!(new_row.status, CertStatus::Valid);
         assert!(new_row.confirmed_at.is_some() && !new_row.awaiting_confirmation());
     }
     let mut listed = crl_entries(&ca);
@@ -393,7 +394,7 @@ fn store_is_wal_full_sync_and_versioned() {
             .execute(
                 "INSERT INTO certificates (serial, request_id, profile, subject, iin, key_id, not_before, not_after, issued_at, der) \
                  SELECT serial, request_id + 1000, profile, subject, iin, key_id, not_before, not_after, issued_at, der FROM certificates WHERE serial = ?1",
-                [&issued.serial],
+                [issued.serial.as_str()],
             )
             .map_err(Error::from)
     });
@@ -539,11 +540,11 @@ fn bad_confirmations_are_refused_and_change_nothing() {
     let cases: [(Vec<String>, &str); 5] = [
         (vec![unknown.clone()], "unknown serial"),
         (
-            vec![pending.serial.clone(), unknown.clone()],
+            vec![pending.serial.to_string(), unknown.clone()],
             "unknown serial",
         ),
         (
-            vec![first.serial.clone()],
+            vec![first.serial.to_string()],
             "confirmation refused: certificate",
         ),
         (vec!["not hex".into()], "unknown serial"),
@@ -581,13 +582,13 @@ fn bad_confirmations_are_refused_and_change_nothing() {
     );
     assert_eq!(e.http_status(), 409);
     assert_eq!(state(&ca), before);
-    assert_eq!(ca.show(&first.serial).unwrap().status, "valid");
+    assert_eq!(ca.show(&first.serial).unwrap().status, CertStatus::Valid);
     // With the failed renewal revoked, the certificate can be renewed again.
     let next = renew(&first.serial).unwrap().remove(0);
     assert_ne!(next.serial, pending.serial);
     ca.confirm(&[next.serial], "t").unwrap();
     assert_eq!(
-        ca.show(&first.serial).unwrap().revocation_reason.as_deref(),
-        Some("superseded")
+        ca.show(&first.serial).unwrap().revocation_reason,
+        Some(RevocationReason::Superseded)
     );
 }

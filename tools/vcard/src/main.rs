@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use clap::Parser;
+use tamga_board_host::vpcd;
 
 /// Present a Tamga card on vpcd.
 #[derive(Parser, Debug)]
@@ -42,14 +43,14 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .try_init();
-    let opts = tamga::vpcd::Options {
+    let opts = vpcd::Options {
         state: args.state,
         vpcd: args.vpcd,
         trace: args.trace,
         once: args.once,
         fsync: args.fsync,
     };
-    match tamga::vpcd::run(&opts, Arc::new(AtomicBool::new(false))) {
+    match vpcd::run(&opts, Arc::new(AtomicBool::new(false))) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tamga-vcard: {e}");

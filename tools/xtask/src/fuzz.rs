@@ -9,8 +9,7 @@
 
 use std::process::Command;
 
-use crate::qemu::{arg_value, have, root};
-use crate::qemu_cmd::{self, run};
+use crate::cmd::{arg_value, cargo, have, root, run};
 
 /// Coverage flags (libFuzzer's `-fsanitize=fuzzer` counters and compare
 /// tracing), debug assertions and overflow checks on.
@@ -50,7 +49,7 @@ pub fn fuzz(args: &[String]) -> Result<(), String> {
         std::fs::write(&path, seed).map_err(|e| format!("{}: {e}", path.display()))?;
     }
     let triple = host_triple()?;
-    let mut build = qemu_cmd::cargo();
+    let mut build = cargo();
     build
         .current_dir(&root)
         .args(["build", "--release", "-p", "tamga-fuzz", "--features"])

@@ -6,47 +6,20 @@
 //!   `target/nextest/ci/junit.xml`) and the doc tests.
 //! - `demo`: the embedded default scenario on an emulated card.
 //! - `bench`: the firmware benchmark (instruction counts).
-//! - `qemu`, `qemu-check`, `size`, `bench-m4`: the firmware on an emulated
-//!   Cortex-M4 (see `qemu.rs`).
+//! - `qemu` (`serve.rs`), `qemu-check` (`check.rs`), `size` (`size.rs`),
+//!   `bench-m4` (`bench_m4.rs`): the firmware on an emulated Cortex-M4, whose
+//!   images `board.rs` builds.
 //! - `fuzz`: coverage-guided fuzzing of the applet (see `fuzz.rs`).
+//!
+//! The tasks live in the library (`src/lib.rs`), so that the integration test
+//! `tests/qemu_pcsc.rs` runs the PC/SC check itself.
 
 use std::env;
 use std::process::{Command, ExitCode};
 
-mod fuzz;
-mod qemu;
-mod qemu_cmd;
-
-use qemu_cmd::run;
-
-/// Debian packages the test suites use.
-const PACKAGES: &[&str] = &[
-    "valgrind",
-    "openssl",
-    "pkg-config",
-    "qemu-system-arm",
-    "clang-14",
-    "binutils-arm-none-eabi",
-    "pcscd",
-    "vsmartcard-vpcd",
-    "opensc",
-    "opensc-pkcs11",
-    "yubico-piv-tool",
-    "ykcs11",
-    "libengine-pkcs11-openssl",
-    "pcsc-tools",
-    "libpcsclite-dev",
-    "iproute2",
-];
-
-/// The embedded target the firmware must keep building for.
-const EMBEDDED_TARGET: &str = "thumbv7em-none-eabihf";
-
-/// APDU sequences the firmware property test runs in `test`.
-const PROP_CASES: &str = "100000";
-
-/// Random sessions the fuzz harness runs on stable in `test`.
-const FUZZ_SESSIONS: &str = "30000";
+use xtask::cmd::{cargo, root, run};
+use xtask::test::EMBEDDED_TARGET;
+use xtask::{bench_m4, check, fuzz, serve, size, test};
 
 fn usage() {
     eprintln!(
@@ -72,14 +45,14 @@ fn usage() {
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("test") => test(),
-        Some("demo") => cargo(&["run", "--quiet", "-p", "tamga", "--", "demo"]),
-        Some("bench") => cargo(&["bench", "-p", "tamga-firmware", "--bench", "ops"]),
+        Some("test") => test::test(),
+        Some("demo") => cargo_task(&["run", "--quiet", "-p", "tamga", "--", "demo"]),
+        Some("bench") => cargo_task(&["bench", "-p", "tamga-firmware", "--bench", "ops"]),
         Some("bench-enroll") => bench_enroll(),
-        Some("qemu") => qemu::qemu(&args[1..]),
-        Some("qemu-check") => qemu::qemu_check(&args[1..]),
-        Some("size") => qemu::size(),
-        Some("bench-m4") => qemu::bench_m4(&args[1..]),
+        Some("qemu") => serve::qemu(&args[1..]),
+        Some("qemu-check") => check::qemu_check(&args[1..]),
+        Some("size") => size::size(),
+        Some("bench-m4") => bench_m4::bench_m4(&args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("-h" | "--help" | "help") => {
             usage();
@@ -99,45 +72,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn step(what: &str) {
-    println!("\n==> {what}");
-}
-
-fn cargo(args: &[&str]) -> Result<(), String> {
-    run(qemu_cmd::cargo().args(args))
-}
-
-fn installed(package: &str) -> bool {
-    Command::new("dpkg-query")
-        .args(["-W", "-f=${Status}", package])
-        .output()
-        .map(|o| o.stdout.ends_with(b"install ok installed"))
-        .unwrap_or(false)
-}
-
-fn install_packages() -> Result<(), String> {
-    let missing: Vec<&str> = PACKAGES.iter().copied().filter(|p| !installed(p)).collect();
-    if missing.is_empty() {
-        println!("Debian packages present: {}", PACKAGES.join(" "));
-        return Ok(());
-    }
-    if !qemu_cmd::is_root() {
-        println!(
-            "warning: not root, cannot install {}; tests needing them may fail",
-            missing.join(" ")
-        );
-        return Ok(());
-    }
-    run(Command::new("apt-get").args(["update", "-q"]))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "-q", "--no-install-recommends"])
-        .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive"))
+/// `cargo <args>`.
+fn cargo_task(args: &[&str]) -> Result<(), String> {
+    run(cargo().args(args))
 }
 
 /// The enrolment benchmark (release build) through pcscd + vpcd.
 fn bench_enroll() -> Result<(), String> {
-    cargo(&[
+    cargo_task(&[
         "build",
         "--release",
         "-p",
@@ -150,76 +92,6 @@ fn bench_enroll() -> Result<(), String> {
         "tamga-hil",
     ])?;
     run(&mut Command::new(
-        qemu::root().join("target/release/bench-enroll"),
+        root().join("target/release/bench-enroll"),
     ))
-}
-
-fn has_nextest() -> bool {
-    qemu_cmd::cargo()
-        .args(["nextest", "--version"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-}
-
-fn test() -> Result<(), String> {
-    step("Debian packages");
-    install_packages()?;
-    step(&format!("Rust target {EMBEDDED_TARGET}"));
-    run(Command::new("rustup").args(["target", "add", EMBEDDED_TARGET]))?;
-    step("cargo fmt --check");
-    cargo(&["fmt", "--all", "--check"])?;
-    step("cargo clippy");
-    cargo(&[
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
-    step(&format!("firmware for {EMBEDDED_TARGET} (release)"));
-    cargo(&[
-        "build",
-        "-p",
-        "tamga-firmware",
-        "--target",
-        EMBEDDED_TARGET,
-        "--release",
-    ])?;
-    step(&format!(
-        "board tamga-mps2 for {EMBEDDED_TARGET}: fmt, build, clippy"
-    ));
-    qemu::board_checks()?;
-    step(&format!(
-        "tests (property test: {PROP_CASES} APDU sequences; fuzz harness: {FUZZ_SESSIONS} random sessions)"
-    ));
-    // One pcscd for the whole suite, stopped afterwards if we started it
-    // (the fixtures would otherwise start one and leave it running).
-    let _pcscd = qemu::Pcscd::ensure()?;
-    if has_nextest() {
-        run(qemu_cmd::cargo()
-            .args([
-                "nextest",
-                "run",
-                "--workspace",
-                "--profile",
-                "ci",
-                "--no-tests",
-                "fail",
-            ])
-            .env("TAMGA_PROP_CASES", PROP_CASES)
-            .env("TAMGA_FUZZ_SESSIONS", FUZZ_SESSIONS)
-            .env("TAMGA_QEMU_IMAGE", qemu::Image::Card.elf()))?;
-    } else {
-        println!("cargo-nextest not found: running cargo test (no JUnit output)");
-        run(qemu_cmd::cargo()
-            .args(["test", "--workspace", "--all-targets"])
-            .env("TAMGA_PROP_CASES", PROP_CASES)
-            .env("TAMGA_FUZZ_SESSIONS", FUZZ_SESSIONS)
-            .env("TAMGA_QEMU_IMAGE", qemu::Image::Card.elf()))?;
-    }
-    step("doc tests");
-    cargo(&["test", "--workspace", "--doc"])?;
-    Ok(())
 }

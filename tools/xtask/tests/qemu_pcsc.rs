@@ -7,19 +7,14 @@
 //! second port (reader `Virtual PCD 00 01`) so that a card on the first one
 //! (`cargo xtask qemu`) is left alone.
 
-#[allow(dead_code)]
-#[path = "../src/qemu.rs"]
-mod qemu;
-
-#[allow(dead_code)]
-#[path = "../src/qemu_cmd.rs"]
-mod qemu_cmd;
+use tamga_testkit::vpcd::SLOTS;
+use xtask::check::{Outcome, pcsc_check};
 
 #[test]
 fn firmware_on_qemu_through_pcsc() {
-    match qemu::pcsc_check(qemu::VPCD_PORT + 1, true) {
-        Ok(qemu::Outcome::Passed(summary)) => println!("{summary}"),
-        Ok(qemu::Outcome::Skipped(why)) => {
+    match pcsc_check(SLOTS[1].0, true) {
+        Ok(Outcome::Passed(summary)) => println!("{summary}"),
+        Ok(Outcome::Skipped(why)) => {
             eprintln!("SKIPPED firmware_on_qemu_through_pcsc: {why}");
             println!("SKIPPED firmware_on_qemu_through_pcsc: {why}");
         }

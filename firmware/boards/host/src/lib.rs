@@ -9,11 +9,27 @@
 //!   and erase is written through and `fsync`ed).
 //! - [`OsRng`]: the operating system RNG as a `rand_core` `CryptoRng`.
 //! - [`SeededRng`]: a deterministic ChaCha20 RNG, **for tests and benchmarks only**.
+//!
+//! With the feature `emu`, the emulated card on this board:
+//!
+//! - [`emu::EmuCard`]: the firmware on a [`FileFlash`] (what `tamga` opens for an
+//!   `emu:PATH` card);
+//! - [`vpcd::run`]: that card on vsmartcard's vpcd, so pcscd shows it in a reader
+//!   (`tamga-vcard`);
+//! - [`trace`]: the APDU trace it writes (secrets masked), which `tamga trace` reads.
 
+#[cfg(feature = "emu")]
+pub mod emu;
 mod file;
 mod rng;
 mod sim;
+#[cfg(feature = "emu")]
+pub mod trace;
+#[cfg(feature = "emu")]
+pub mod vpcd;
 
+#[cfg(feature = "emu")]
+pub use emu::EmuCard;
 pub use file::FileFlash;
 pub use rng::{OsRng, SeededRng};
 pub use sim::SimFlash;

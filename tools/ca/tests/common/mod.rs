@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use tamga_ca::{Application, Ca, CaConfig, InitOptions, KeyAlgorithm, RenewItem, RenewRequest};
-use tamga_nca::{Applicant, ProfileName};
+use tamga_pki::{Applicant, ProfileName};
 
 /// A directory removed on drop.
 pub struct TempDir(pub PathBuf);

@@ -1,0 +1,38 @@
+//! What Tamga's test suites (host tests, `tamga-hil`) and `cargo xtask` share:
+//!
+//! - [`pcscd`]: is the PC/SC stack here, start pcscd with one policy (without
+//!   `-a`: it would log APDUs, PINs included), wait for a reader's state, a
+//!   private pcscd in its own mount namespace;
+//! - [`vpcd`]: vpcd's ports and the reader names pcscd gives them;
+//! - [`qemu`]: the QEMU command line of the Cortex-M4 card (`tamga-mps2`).
+//!
+//! Test support only (`publish = false`); errors are one-line strings.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub mod pcscd;
+pub mod qemu;
+pub mod vpcd;
+
+/// Where `program` is on PATH or in `/usr/sbin`, `/sbin` (or `program`
+/// itself, when it is a path that exists).
+pub fn which(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Path::new(program).exists().then(|| program.into());
+    }
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .chain(["/usr/sbin", "/sbin"])
+        .map(|d| Path::new(d).join(program))
+        .find(|p| p.is_file())
+}
+
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
