@@ -125,6 +125,39 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The process exit code for this error (documented in `tamga --help`).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::NoReader
+            | Error::NoCard(_)
+            | Error::ReaderChoice { .. }
+            | Error::Ambiguous(_)
+            | Error::Pcsc(_) => 3,
+            Error::CardRemoved | Error::CardReset => 4,
+            Error::WrongPin(_)
+            | Error::WrongPuk(_)
+            | Error::PinBlocked
+            | Error::PukBlocked
+            | Error::WrongManagementKey
+            | Error::NeedsPin { .. }
+            | Error::NeedsManagementKey(_) => 5,
+            Error::Ca(_) => 6,
+            Error::Invalid(_) | Error::Io { .. } | Error::Emulator { .. } | Error::Pki(_) => 7,
+            Error::Card { .. }
+            | Error::NotPiv(_)
+            | Error::Malformed { .. }
+            | Error::EmptySlot(_)
+            | Error::Unsupported(_)
+            | Error::NoRoom
+            | Error::ResetRefused
+            | Error::CardProof
+            | Error::BadCardOutput(_) => 8,
+            Error::Rng(_) => 1,
+        }
+    }
+}
+
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -32,7 +32,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("tamga: {e}");
-            ExitCode::from(cli::exit_code(&e))
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -515,3 +515,214 @@ fn no_reader_or_bad_card_is_a_clear_error() {
     );
     let _ = Path::new("");
 }
+
+/// Serve the CA of `env` on a free loopback port; the URL and the token.
+fn serve(env: &Env) -> (String, String) {
+    let token = "operator-token-0123456789".to_string();
+    let token_file = env.path("token");
+    std::fs::write(&token_file, &token).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let opts = tamga_ca::server::ServeOptions {
+        listen: format!("127.0.0.1:{port}"),
+        token_file,
+        allow_remote: false,
+        max_body: 64 * 1024,
+    };
+    let ca = tamga_ca::Ca::open(&env.path("ca")).unwrap();
+    std::thread::spawn(move || tamga_ca::server::serve(ca, &opts));
+    let url = format!("http://127.0.0.1:{port}");
+    let remote = tamga::ca::RemoteCa::new(&url, None).unwrap();
+    let up = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        tamga::ca::CaClient::ca_certificate(&remote).is_ok()
+    });
+    assert!(up, "tamga-ca serve did not come up");
+    (url, token)
+}
+
+#[test]
+fn remote_revoke_after_the_crl_was_fetched_lists_both_serials() {
+    let env = Env::new();
+    let (url, token) = serve(&env);
+    let remote = |args: &[&str]| {
+        let mut a = vec!["--ca-url", url.as_str()];
+        a.extend_from_slice(args);
+        // --ca-url wins over the --ca that Env::run passes: they conflict, so
+        // run without it.
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tamga"));
+        c.arg("--card")
+            .arg(env.card())
+            .args(&a)
+            .env_remove("TAMGA_CA")
+            .env_remove("TAMGA_CARD")
+            .env("TAMGA_PIN", "123456")
+            .env("TAMGA_CA_TOKEN", &token);
+        c.output().unwrap()
+    };
+    let mut args = vec!["enroll", "--alg", "p256"];
+    args.extend_from_slice(PERSON);
+    ok(&remote(&args));
+    // A relying party fetches the published CRL: the server caches it.
+    let published = tamga::ca::CaClient::current_crl(&tamga::ca::RemoteCa::new(&url, None).unwrap())
+        .unwrap();
+    assert!(!published.is_empty());
+    let out = ok(&remote(&["revoke", "--reason", "death"]));
+    assert_eq!(out.matches("on the CRL: yes").count(), 2, "{out}");
+    // And what the server publishes from now on lists them too.
+    let doc = env.path("doc.txt");
+    std::fs::write(&doc, "x").unwrap();
+    let ca_pem = env.path("ca/ca.pem");
+    let o = remote(&[
+        "verify",
+        doc.to_str().unwrap(),
+        "--ca-cert",
+        ca_pem.to_str().unwrap(),
+    ]);
+    // No signature file: a clear input error, not a CA one.
+    fails(&o, 7, "doc.txt.p7s");
+}
+
+/// Rows of a CA table, read through the CA crate (with the key).
+fn rows(env: &Env, table: &str) -> i64 {
+    tamga_ca::Ca::open(&env.path("ca"))
+        .unwrap()
+        .with_store(|s| s.count(table))
+        .unwrap()
+}
+
+#[test]
+fn verify_reads_the_published_crl_without_the_ca_key_and_writes_nothing() {
+    let env = Env::new();
+    let mut args = vec!["enroll", "--alg", "p256"];
+    args.extend_from_slice(PERSON);
+    ok(&env.run(&args, &[]));
+    let doc = env.path("doc.txt");
+    std::fs::write(&doc, "Заявление\n").unwrap();
+    let d = doc.to_str().unwrap();
+    ok(&env.run(&["sign", d], &[]));
+    let (crls, audit) = (rows(&env, "crls"), rows(&env, "audit"));
+    // The CA key is gone: verify still works and changes nothing.
+    let key = env.path("ca/ca.key");
+    let aside = env.path("ca.key.aside");
+    std::fs::rename(&key, &aside).unwrap();
+    let v = ok(&env.run(&["verify", d], &[]));
+    assert!(v.contains("not revoked"), "{v}");
+    fails(&env.run(&["revoke", "--reason", "death"], &[]), 6, "ca.key");
+    std::fs::rename(&aside, &key).unwrap();
+    assert_eq!((rows(&env, "crls"), rows(&env, "audit")), (crls, audit));
+    // An expired CRL is not silently trusted.
+    tamga_ca::Ca::open(&env.path("ca"))
+        .unwrap()
+        .with_store(|s| {
+            s.conn()
+                .execute("UPDATE crls SET next_update = 1000", [])
+                .map_err(tamga_ca::Error::from)
+        })
+        .unwrap();
+    fails(&env.run(&["verify", d], &[]), 6, "has expired");
+}
+
+#[test]
+fn exit_codes_follow_what_went_wrong() {
+    use tamga::piv::{MgmtKey, Pin};
+    use tamga_spec::{Algorithm, PinPolicy, TouchPolicy};
+    let env = Env::new();
+    let doc = env.path("doc.txt");
+    std::fs::write(&doc, "x").unwrap();
+    let d = doc.to_str().unwrap();
+    let mut piv = Piv::new(EmuCard::open(env.path("card.flash")).unwrap());
+    piv.select().unwrap();
+    // An empty slot: the card refuses (8), not "invalid input".
+    let e = piv
+        .sign(KeyRef::Signature, Algorithm::EccP256, &[0; 32])
+        .unwrap_err();
+    assert!(matches!(e, tamga::Error::EmptySlot(0x9C)), "{e}");
+    assert_eq!(e.exit_code(), 8);
+    // Generating needs the management key: a key problem (5).
+    let e = piv
+        .generate(
+            KeyRef::Signature,
+            Algorithm::EccP256,
+            PinPolicy::Default,
+            TouchPolicy::Default,
+        )
+        .unwrap_err();
+    assert!(matches!(e, tamga::Error::NeedsManagementKey(_)), "{e}");
+    assert_eq!(e.exit_code(), 5);
+    // The command line: a certificate in 9C, no key there.
+    piv.authenticate(&MgmtKey::default_key()).unwrap();
+    let ca_pem = std::fs::read_to_string(env.path("ca/ca.pem")).unwrap();
+    let (_, ca_der) = pem_rfc7468::decode_vec(ca_pem.as_bytes()).unwrap();
+    piv.write_certificate(KeyRef::Signature, &ca_der).unwrap();
+    drop(piv);
+    fails(&env.run(&["sign", d], &[]), 8, "slot 9C holds no key");
+    // A key that is not the certificate's: refused before anything is signed.
+    let mut piv = Piv::new(EmuCard::open(env.path("card.flash")).unwrap());
+    piv.select().unwrap();
+    piv.authenticate(&MgmtKey::default_key()).unwrap();
+    piv.generate(
+        KeyRef::Signature,
+        Algorithm::EccP256,
+        PinPolicy::Default,
+        TouchPolicy::Default,
+    )
+    .unwrap();
+    // Signing without the PIN: a PIN problem (5).
+    let e = piv
+        .sign(KeyRef::Signature, Algorithm::EccP256, &[0; 32])
+        .unwrap_err();
+    assert!(matches!(e, tamga::Error::NeedsPin { slot: 0x9C, .. }), "{e}");
+    assert_eq!(e.exit_code(), 5);
+    piv.verify_pin(&Pin::new(b"123456").unwrap()).unwrap();
+    assert_eq!(
+        piv.sign(KeyRef::Signature, Algorithm::EccP256, &[0; 32])
+            .unwrap()
+            .first(),
+        Some(&0x30),
+        "a DER signature once the PIN is verified"
+    );
+    drop(piv);
+    fails(&env.run(&["sign", d], &[]), 7, "not for the key in 9C");
+    assert!(!env.path("doc.txt.p7s").exists());
+}
+
+#[test]
+fn an_os_rng_failure_exits_1_not_no_reader() {
+    // A shim that makes getrandom(2) fail with EIO for requests of 32 bytes
+    // (the new AES-256 management key); others (the standard library's hash
+    // keys) go to the kernel.
+    let env = Env::new();
+    let src = env.path("rngfail.c");
+    std::fs::write(
+        &src,
+        "#define _GNU_SOURCE\n#include <errno.h>\n#include <unistd.h>\n#include <sys/syscall.h>\n\
+         ssize_t getrandom(void *b, size_t n, unsigned f) {\n\
+           if (n == 32) { errno = EIO; return -1; }\n\
+           return syscall(SYS_getrandom, b, n, f);\n}\n",
+    )
+    .unwrap();
+    let so = env.path("rngfail.so");
+    let cc = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&so)
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(cc.status.success(), "{}", String::from_utf8_lossy(&cc.stderr));
+    let key = env.path("card.key");
+    let o = env.run(
+        &["init", "--new-mgmt-key-file", key.to_str().unwrap()],
+        &[
+            ("LD_PRELOAD", so.to_str().unwrap()),
+            ("TAMGA_NEW_PIN", "24681357"),
+            ("TAMGA_NEW_PUK", "13572468"),
+            ("TAMGA_PUK", "12345678"),
+        ],
+    );
+    fails(&o, 1, "OS random number generator");
+    assert!(!key.exists(), "no key file written");
+}

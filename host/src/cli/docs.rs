@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use der::{Decode, DecodePem};
+use der::{Decode, DecodePem, Encode};
 use serde_json::json;
 use tamga::signer::CardSigner;
 use tamga::{Error, secrets};
@@ -58,7 +58,17 @@ pub fn sign(ctx: &Ctx, a: &SignArgs) -> Result<(), Error> {
     let key = piv
         .metadata(KeyRef::Signature)?
         .and_then(|m| m.public)
-        .ok_or_else(|| Error::Invalid("the card has no signature key (9C)".into()))?;
+        .ok_or(Error::EmptySlot(KeyRef::Signature.to_u8()))?;
+    let cert_key = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|_| Error::Malformed { op: "certificate 9C" })?;
+    if key.spki_der()? != cert_key {
+        return Err(Error::Invalid(
+            "the certificate in 9C is not for the key in 9C: enrol or renew the card".into(),
+        ));
+    }
     let signer = CardSigner::new(&mut piv, KeyRef::Signature, &key, Some(&pin))?;
     let sig = tamga::cms::sign(&signer, &cert, &content)?;
     let out = a.out.clone().unwrap_or_else(|| {

@@ -166,23 +166,6 @@ pub fn run(args: Args) -> Result<(), Error> {
     }
 }
 
-/// The process exit code for an error (documented in `tamga --help`).
-pub fn exit_code(e: &Error) -> u8 {
-    match e {
-        Error::NoReader | Error::NoCard(_) | Error::ReaderChoice { .. } | Error::Ambiguous(_) => 3,
-        Error::Pcsc(_) => 3,
-        Error::CardRemoved | Error::CardReset => 4,
-        Error::Ca(_) => 6,
-        Error::WrongPin(_) | Error::WrongPuk(_) | Error::PinBlocked | Error::PukBlocked => 5,
-        Error::WrongManagementKey | Error::NeedsPin { .. } | Error::NeedsManagementKey(_) => 5,
-        Error::Invalid(_) | Error::Io { .. } | Error::Emulator { .. } | Error::Pki(_) => 7,
-        Error::Card { .. } | Error::NotPiv(_) | Error::Malformed { .. } => 8,
-        Error::EmptySlot(_) | Error::Unsupported(_) | Error::NoRoom | Error::ResetRefused => 8,
-        Error::CardProof | Error::BadCardOutput(_) => 8,
-        Error::Rng(_) => 1,
-    }
-}
-
 /// Log APDUs (masked) when `--trace` is given or `RUST_LOG` asks.
 pub fn init_tracing(trace: bool) {
     let filter = if trace {

@@ -83,7 +83,7 @@ fn openssl_run(dir: &Path, csrs: &[String], w: &mut dyn Write) -> Result<f64> {
                 "-sha256",
             ])
             .arg("-set_serial")
-            .arg(format!("0x{}", hex::encode(&serial)))
+            .arg(format!("0x{}", hex::encode(serial)))
             .arg("-in")
             .arg(dir.join(format!("req{i}.pem")))
             .arg("-CA")

@@ -460,7 +460,7 @@ impl Ca {
             csr.public_key.clone(),
         )?;
         let v = cert.tbs_certificate().validity();
-        let applicant_json = serde_json::to_string(applicant).map_err(|e| Error::json(e))?;
+        let applicant_json = serde_json::to_string(applicant).map_err(Error::json)?;
         Ok(NewIssue {
             hash: csr.hash,
             kind,
@@ -722,7 +722,7 @@ impl Ca {
             drop(st);
             let profile: ProfileName = profile.parse()?;
             let applicant: Applicant =
-                serde_json::from_str(&applicant_json).map_err(|e| Error::json(e))?;
+                serde_json::from_str(&applicant_json).map_err(Error::json)?;
             let holder_sig = vec![StoredSignature {
                 role: "holder".to_string(),
                 certificate: Some(holder.der.clone()),

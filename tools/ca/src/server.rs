@@ -19,6 +19,7 @@
 
 use crate::{Application, Ca, ConfirmRequest, Error, RenewRequest, Result, RevocationReason};
 use std::io::Read;
+use subtle::ConstantTimeEq;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -52,7 +53,7 @@ struct Reply {
 
 impl Reply {
     fn json(v: &impl serde::Serialize) -> Result<Reply> {
-        let body = serde_json::to_vec(v).map_err(|e| Error::json(e))?;
+        let body = serde_json::to_vec(v).map_err(Error::json)?;
         Ok(Reply {
             status: 200,
             content_type: "application/json",
@@ -69,13 +70,6 @@ impl Reply {
     }
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 struct Api {
     ca: Ca,
     token: Vec<u8>,
@@ -88,7 +82,7 @@ impl Api {
             .iter()
             .find(|h| h.field.equiv("Authorization"))
             .and_then(|h| h.value.as_str().strip_prefix("Bearer "))
-            .is_some_and(|t| constant_time_eq(t.trim().as_bytes(), &self.token))
+            .is_some_and(|t| bool::from(t.trim().as_bytes().ct_eq(&self.token)))
     }
 
     fn body(&self, req: &mut Request) -> Result<Vec<u8>> {
@@ -153,7 +147,7 @@ impl Api {
             }
             (Method::Post, "/revoke") => {
                 let b: RevokeBody =
-                    serde_json::from_slice(&self.body(req)?).map_err(|e| Error::json(e))?;
+                    serde_json::from_slice(&self.body(req)?).map_err(Error::json)?;
                 Reply::json(&self.ca.revoke(&b.serial, b.reason, "http")?)
             }
             (Method::Post, "/crl") => Ok(Reply {
