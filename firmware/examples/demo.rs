@@ -30,10 +30,6 @@ impl Report {
     }
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn main() {
     let mut r = Report {
         n: 0,
@@ -91,7 +87,7 @@ fn main() {
         0x9000,
         format!(
             "{}... in {:.1} ms",
-            &hex(&auth_pub)[..18],
+            &hex::encode(&auth_pub)[..18],
             t.elapsed().as_secs_f64() * 1e3
         ),
     );
@@ -99,7 +95,7 @@ fn main() {
     r.step(
         "GENERATE 9C signature key (P-256)",
         0x9000,
-        format!("{}...", &hex(&sign_pub)[..18]),
+        format!("{}...", &hex::encode(&sign_pub)[..18]),
     );
 
     // Signing rules of the NCA signature key.

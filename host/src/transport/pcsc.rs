@@ -49,7 +49,7 @@ pub fn readers() -> Result<Vec<ReaderInfo>> {
                 index,
                 name: s.name().to_string_lossy().into_owned(),
                 card,
-                atr: card.then(|| s.atr().iter().map(|b| format!("{b:02X}")).collect()),
+                atr: card.then(|| hex::encode_upper(s.atr())),
             }
         })
         .collect())
