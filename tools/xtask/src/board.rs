@@ -77,6 +77,7 @@ pub fn build(image: Image) -> Result<PathBuf, String> {
 fn image_args<'a>(command: &'a str, image: Image, dir: &'a str) -> Vec<&'a str> {
     let mut args = vec![
         command,
+        "--locked",
         "--release",
         "--target",
         TARGET,

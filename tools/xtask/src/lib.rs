@@ -7,6 +7,7 @@ pub mod bench_m4;
 pub mod board;
 pub mod check;
 pub mod cmd;
+pub mod deny;
 pub mod fuzz;
 pub mod opensc;
 pub mod piv_tool;

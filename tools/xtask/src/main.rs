@@ -19,7 +19,7 @@ use std::process::{Command, ExitCode};
 
 use xtask::cmd::{cargo, root, run};
 use xtask::test::EMBEDDED_TARGET;
-use xtask::{bench_m4, check, fuzz, serve, size, test};
+use xtask::{bench_m4, check, deny, fuzz, serve, size, test};
 
 fn usage() {
     eprintln!(
@@ -33,7 +33,8 @@ fn usage() {
          qemu [--port N] [--flash PATH] [--seed N] [--no-quickack]\n          \
                  run the firmware on an emulated Cortex-M4 (QEMU), connected to vpcd\n  \
          qemu-check [--port N]  the PC/SC check: QEMU + pcscd + vpcd, ATR, APDUs, restart\n  \
-         size    footprint of the Cortex-M4 image (sections, measured stack)\n  \
+         size    footprint of the Cortex-M4 image (sections, measured stack); fails over budget\n  \
+         deny    cargo deny: licenses, bans, sources; advisories when the database is reachable\n  \
          bench-m4 [--rsa-seeds N]  instructions per operation on the Cortex-M4 build (QEMU\n          \
                  -icount), both P-256 backends compared; RSA-2048 keygen median/max over\n          \
                  seeds 1..=N (default 21, 0: skip)\n  \
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
         Some("qemu") => serve::qemu(&args[1..]),
         Some("qemu-check") => check::qemu_check(&args[1..]),
         Some("size") => size::size(),
+        Some("deny") => deny::deny(),
         Some("bench-m4") => bench_m4::bench_m4(&args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("-h" | "--help" | "help") => {

@@ -43,6 +43,13 @@ fn sections(elf: &Path) -> Result<Vec<(String, u32, u32)>, String> {
     Ok(out)
 }
 
+/// Flash budget of the card image (the MCU class Tamga targets: 128 KiB flash).
+pub const FLASH_BUDGET: u64 = 128 * 1024;
+/// RAM budget: static data plus the measured peak stack (16 KiB of RAM).
+pub const RAM_BUDGET: u64 = 16 * 1024;
+/// Stack budget of the card image (measured peak while serving the PC/SC check).
+pub const STACK_BUDGET: u64 = 10 * 1024;
+
 fn kib(n: u64) -> String {
     format!("{:.1} KiB", n as f64 / 1024.0)
 }
@@ -115,19 +122,40 @@ pub fn size() -> Result<(), String> {
         );
     }
     println!("| store (emulated NOR flash, 32 x 2 KiB pages) | 65536 | flash, outside the image |");
-    let flash_ok = if flash <= 128 * 1024 { "met" } else { "MISSED" };
+    let verdict = |n: u64, budget: u64| if n <= budget { "met" } else { "MISSED" };
     let ram = ram_static + peak;
-    let ram_ok = if ram <= 16 * 1024 { "met" } else { "MISSED" };
     println!(
-        "\nflash (image): {flash} bytes = {} (goal <= 128 KiB: {flash_ok})",
-        kib(flash)
+        "\nflash (image): {flash} bytes = {} (budget {}: {})",
+        kib(flash),
+        kib(FLASH_BUDGET),
+        verdict(flash, FLASH_BUDGET)
     );
     println!(
-        "RAM: {ram_static} static + {peak} peak stack = {ram} bytes = {} (goal <= 16 KiB: {ram_ok})",
-        kib(ram)
+        "RAM: {ram_static} static + {peak} peak stack = {ram} bytes = {} (budget {}: {})",
+        kib(ram),
+        kib(RAM_BUDGET),
+        verdict(ram, RAM_BUDGET)
+    );
+    println!(
+        "stack: {peak} bytes peak (budget {}: {})",
+        kib(STACK_BUDGET),
+        verdict(peak, STACK_BUDGET)
     );
     if session.is_none() {
         println!("(card stack not measured: the RAM total is the static part only)");
     }
-    Ok(())
+    let over: Vec<String> = [
+        ("flash", flash, FLASH_BUDGET),
+        ("RAM", ram, RAM_BUDGET),
+        ("stack", peak, STACK_BUDGET),
+    ]
+    .into_iter()
+    .filter(|(_, n, budget)| n > budget)
+    .map(|(what, n, budget)| format!("{what} {n} > {budget} bytes"))
+    .collect();
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("over budget: {}", over.join(", ")))
+    }
 }

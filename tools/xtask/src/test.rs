@@ -1,7 +1,8 @@
 //! `cargo xtask test`: everything CI checks — the Debian packages the suites
 //! need (installed when root), formatting and lints, the firmware for
 //! Cortex-M4, every test suite with nextest (JUnit in
-//! `target/nextest/ci/junit.xml`), the doc tests.
+//! `target/nextest/ci/junit.xml`), the doc tests; `cargo doc` and `cargo deny`.
+//! Every cargo step runs `--locked`.
 
 use std::process::Command;
 
@@ -94,15 +95,23 @@ pub fn test() -> Result<(), String> {
     step("cargo clippy");
     cargo_ok(&[
         "clippy",
+        "--locked",
         "--workspace",
         "--all-targets",
         "--",
         "-D",
         "warnings",
     ])?;
+    step("cargo doc (warnings are errors)");
+    run(cargo()
+        .args(["doc", "--locked", "--workspace", "--no-deps"])
+        .env("RUSTDOCFLAGS", "-D warnings"))?;
+    step("cargo deny");
+    crate::deny::deny()?;
     step(&format!("firmware for {EMBEDDED_TARGET} (release)"));
     cargo_ok(&[
         "build",
+        "--locked",
         "-p",
         "tamga-firmware",
         "--target",
@@ -124,6 +133,7 @@ pub fn test() -> Result<(), String> {
             .args([
                 "nextest",
                 "run",
+                "--locked",
                 "--workspace",
                 "--profile",
                 "ci",
@@ -136,12 +146,12 @@ pub fn test() -> Result<(), String> {
     } else {
         println!("cargo-nextest not found: running cargo test (no JUnit output)");
         run(cargo()
-            .args(["test", "--workspace", "--all-targets"])
+            .args(["test", "--locked", "--workspace", "--all-targets"])
             .env("TAMGA_PROP_CASES", PROP_CASES)
             .env("TAMGA_FUZZ_SESSIONS", FUZZ_SESSIONS)
             .env("TAMGA_QEMU_IMAGE", board::Image::Card.elf()))?;
     }
     step("doc tests");
-    cargo_ok(&["test", "--workspace", "--doc"])?;
+    cargo_ok(&["test", "--locked", "--workspace", "--doc"])?;
     Ok(())
 }
