@@ -144,3 +144,27 @@ impl<T: Transport> Channel<T> {
         Ok(Response { data: out, status })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::emu::EmuCard;
+
+    #[test]
+    fn extended_data_over_65535_bytes_is_refused_not_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ch = Channel::new(EmuCard::open(dir.path().join("card")).unwrap());
+        ch.extended = true;
+        let e = ch
+            .send(Ins::PutData, 0x3F, 0xFF, &vec![0u8; 65_536])
+            .unwrap_err();
+        assert!(e.to_string().contains("too long"), "{e}");
+        assert_eq!(ch.apdus, 0, "nothing was sent");
+        // 65,535 bytes go out as one extended APDU (the card refuses the content).
+        let r = ch
+            .send(Ins::PutData, 0x3F, 0xFF, &vec![0u8; 65_535])
+            .unwrap();
+        assert_eq!(ch.apdus, 1);
+        assert!(!r.is_ok());
+    }
+}

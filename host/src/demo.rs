@@ -21,9 +21,7 @@ use tamga_spec::{Algorithm, KeyRef};
 /// The sample citizen (a valid IIN from the NCA reference).
 pub fn sample_applicant() -> Result<Applicant> {
     let a = Applicant {
-        iin: "871008401427"
-            .parse()
-            .map_err(|e: tamga_pki::Error| Error::Invalid(e.to_string()))?,
+        iin: "871008401427".parse()?,
         surname: "ИСМАИЛОВ".into(),
         name: "АЙДАР".into(),
         patronymic: Some("СЕРИКОВИЧ".into()),
@@ -33,7 +31,7 @@ pub fn sample_applicant() -> Result<Applicant> {
         region: None,
         legal_entity: None,
     };
-    a.validate().map_err(|e| Error::Invalid(e.to_string()))?;
+    a.validate()?;
     Ok(a)
 }
 

@@ -200,10 +200,8 @@ pub fn card_request<T: Transport>(
     applicant: &Applicant,
     pin: &Pin,
 ) -> Result<String> {
-    let subject = tamga_pki::subject_name(applicant).map_err(|e| Error::Invalid(e.to_string()))?;
-    let exts = profile
-        .extensions(applicant)
-        .map_err(|e| Error::Invalid(e.to_string()))?;
+    let subject = tamga_pki::subject_name(applicant)?;
+    let exts = profile.extensions(applicant)?;
     request_with(piv, slot, key, subject, exts, pin)
 }
 
@@ -246,16 +244,13 @@ pub fn enroll<T: Transport>(
     mgmt: &MgmtKey,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Report> {
-    req.applicant
-        .validate()
-        .map_err(|e| Error::Invalid(e.to_string()))?;
+    req.applicant.validate()?;
     let legal = req.applicant.legal_entity.is_some();
     let (mut t, card_serial) = Timer::open(piv, mgmt, progress)?;
     let mut slots = Vec::new();
     for (slot, kind) in NCA_SLOTS {
         let name = ProfileName::of(legal, kind);
-        let profile =
-            Profile::resolve(name, &req.applicant).map_err(|e| Error::Invalid(e.to_string()))?;
+        let profile = Profile::resolve(name, &req.applicant)?;
         let s = slot.to_u8();
         let (meta, on_card) = t.step(format!("{s:02X} read"), || {
             Ok((piv.metadata(slot)?, piv.read_certificate(slot)?))
@@ -351,8 +346,8 @@ fn retire<T: Transport>(piv: &mut Piv<T>, old: &[u8]) -> Result<()> {
             None => {}
         }
     }
-    let slot =
-        free.ok_or_else(|| Error::Invalid("all 20 retired certificate objects are in use".into()))?;
+    // All 20 retired certificate objects are in use.
+    let slot = free.ok_or(Error::NoRoom)?;
     piv.write_certificate(slot, old)?;
     // Key history: certificates kept on the card, none off the card.
     let history = [0xC1, 0x01, count + 1, 0xC2, 0x01, 0x00, 0xFE, 0x00];
@@ -372,7 +367,7 @@ fn card_cert<T: Transport>(piv: &mut Piv<T>, slot: KeyRef) -> Result<Certificate
 fn card_key<T: Transport>(piv: &mut Piv<T>, slot: KeyRef) -> Result<PublicKey> {
     piv.metadata(slot)?
         .and_then(|m| m.public)
-        .ok_or_else(|| Error::Invalid(format!("slot {:02X} holds no key", slot.to_u8())))
+        .ok_or(Error::EmptySlot(slot.to_u8()))
 }
 
 /// Renew both NCA certificates: for each slot a new key on the card, a request

@@ -567,8 +567,8 @@ fn remote_revoke_after_the_crl_was_fetched_lists_both_serials() {
     args.extend_from_slice(PERSON);
     ok(&remote(&args));
     // A relying party fetches the published CRL: the server caches it.
-    let published = tamga::ca::CaClient::current_crl(&tamga::ca::RemoteCa::new(&url, None).unwrap())
-        .unwrap();
+    let published =
+        tamga::ca::CaClient::current_crl(&tamga::ca::RemoteCa::new(&url, None).unwrap()).unwrap();
     assert!(!published.is_empty());
     let out = ok(&remote(&["revoke", "--reason", "death"]));
     assert_eq!(out.matches("on the CRL: yes").count(), 2, "{out}");
@@ -675,7 +675,10 @@ fn exit_codes_follow_what_went_wrong() {
     let e = piv
         .sign(KeyRef::Signature, Algorithm::EccP256, &[0; 32])
         .unwrap_err();
-    assert!(matches!(e, tamga::Error::NeedsPin { slot: 0x9C, .. }), "{e}");
+    assert!(
+        matches!(e, tamga::Error::NeedsPin { slot: 0x9C, .. }),
+        "{e}"
+    );
     assert_eq!(e.exit_code(), 5);
     piv.verify_pin(&Pin::new(b"123456").unwrap()).unwrap();
     assert_eq!(
@@ -712,7 +715,11 @@ fn an_os_rng_failure_exits_1_not_no_reader() {
         .arg(&src)
         .output()
         .unwrap();
-    assert!(cc.status.success(), "{}", String::from_utf8_lossy(&cc.stderr));
+    assert!(
+        cc.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cc.stderr)
+    );
     let key = env.path("card.key");
     let o = env.run(
         &["init", "--new-mgmt-key-file", key.to_str().unwrap()],

@@ -63,7 +63,9 @@ pub fn sign(ctx: &Ctx, a: &SignArgs) -> Result<(), Error> {
         .tbs_certificate()
         .subject_public_key_info()
         .to_der()
-        .map_err(|_| Error::Malformed { op: "certificate 9C" })?;
+        .map_err(|_| Error::Malformed {
+            op: "certificate 9C",
+        })?;
     if key.spki_der()? != cert_key {
         return Err(Error::Invalid(
             "the certificate in 9C is not for the key in 9C: enrol or renew the card".into(),

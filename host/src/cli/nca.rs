@@ -168,7 +168,7 @@ pub struct EnrollArgs {
 }
 
 fn applicant(a: &EnrollArgs) -> Result<Applicant, Error> {
-    let invalid = |e: tamga_pki::Error| Error::Invalid(e.to_string());
+    let invalid = Error::Pki;
     if let Some(path) = &a.applicant {
         let text = std::fs::read(path).map_err(|source| Error::Io {
             path: path.display().to_string(),
