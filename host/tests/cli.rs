@@ -2,8 +2,12 @@
 //! its output and exit code, the error paths, and the issued certificates
 //! checked by x509-cert (every NCA field) and by `openssl verify -purpose`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use common::{fails, ok};
 
 use der::{Decode, EncodePem};
 use tamga::piv::Piv;
@@ -34,48 +38,26 @@ impl Env {
 
     /// Run tamga with `--card` and `--ca` set, PIN 123456 unless `env` overrides.
     fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tamga"));
-        c.arg("--card")
-            .arg(self.card())
-            .arg("--ca")
-            .arg(self.path("ca"))
-            .arg("--audit")
-            .arg(self.path("audit.jsonl"))
-            .args(args)
-            .env_remove("TAMGA_CARD")
-            .env_remove("TAMGA_CA")
-            .env_remove("TAMGA_MGMT_KEY")
-            .env("TAMGA_PIN", "123456");
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        c.output().unwrap()
+        let (ca, audit) = (self.path("ca"), self.path("audit.jsonl"));
+        let mut all = vec![
+            "--ca",
+            ca.to_str().unwrap(),
+            "--audit",
+            audit.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        common::tamga(&self.card(), &all, env)
     }
-}
 
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-/// Assert a failure with exit `code` and a one-line message containing `text`.
-fn fails(o: &Output, code: i32, text: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(code), "stderr: {err}");
-    assert!(err.contains(text), "expected {text:?} in {err:?}");
-    // Usage errors (exit 2) come from clap with its help; every other error is one line.
-    if code != 2 {
-        assert_eq!(
-            err.trim().lines().count(),
-            1,
-            "one line, no stack trace: {err}"
-        );
+    /// Enrol the sample citizen (P-256) and sign `doc.txt`; its path.
+    fn enrolled_and_signed(&self) -> PathBuf {
+        let mut args = vec!["enroll", "--alg", "p256"];
+        args.extend_from_slice(PERSON);
+        ok(&self.run(&args, &[]));
+        let doc = self.path("doc.txt");
+        std::fs::write(&doc, "Заявление\n").unwrap();
+        ok(&self.run(&["sign", doc.to_str().unwrap()], &[]));
+        doc
     }
 }
 
@@ -372,13 +354,8 @@ fn enroll_both_profiles_is_idempotent_and_the_certificates_pass_openssl() {
 #[test]
 fn sign_verify_revoke_renew() {
     let env = Env::new();
-    let mut args = vec!["enroll", "--alg", "p256"];
-    args.extend_from_slice(PERSON);
-    ok(&env.run(&args, &[]));
-    let doc = env.path("doc.txt");
-    std::fs::write(&doc, "Заявление\n").unwrap();
+    let doc = env.enrolled_and_signed();
     let d = doc.to_str().unwrap();
-    ok(&env.run(&["sign", d], &[]));
     let v = ok(&env.run(&["verify", d], &[]));
     assert!(
         v.contains("valid signature by") && v.contains("not revoked"),
@@ -516,52 +493,14 @@ fn no_reader_or_bad_card_is_a_clear_error() {
     let _ = Path::new("");
 }
 
-/// Serve the CA of `env` on a free loopback port; the URL and the token.
-fn serve(env: &Env) -> (String, String) {
-    let token = "operator-token-0123456789".to_string();
-    let token_file = env.path("token");
-    std::fs::write(&token_file, &token).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let opts = tamga_ca::server::ServeOptions {
-        listen: format!("127.0.0.1:{port}"),
-        token_file,
-        allow_remote: false,
-        max_body: 64 * 1024,
-    };
-    let ca = tamga_ca::Ca::open(&env.path("ca")).unwrap();
-    std::thread::spawn(move || tamga_ca::server::serve(ca, &opts));
-    let url = format!("http://127.0.0.1:{port}");
-    let remote = tamga::ca::RemoteCa::new(&url, None).unwrap();
-    let up = (0..100).any(|_| {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        tamga::ca::CaClient::ca_certificate(&remote).is_ok()
-    });
-    assert!(up, "tamga-ca serve did not come up");
-    (url, token)
-}
-
 #[test]
 fn remote_revoke_after_the_crl_was_fetched_lists_both_serials() {
     let env = Env::new();
-    let (url, token) = serve(&env);
+    let url = common::serve(&env.path("ca"));
     let remote = |args: &[&str]| {
         let mut a = vec!["--ca-url", url.as_str()];
         a.extend_from_slice(args);
-        // --ca-url wins over the --ca that Env::run passes: they conflict, so
-        // run without it.
-        let mut c = Command::new(env!("CARGO_BIN_EXE_tamga"));
-        c.arg("--card")
-            .arg(env.card())
-            .args(&a)
-            .env_remove("TAMGA_CA")
-            .env_remove("TAMGA_CARD")
-            .env("TAMGA_PIN", "123456")
-            .env("TAMGA_CA_TOKEN", &token);
-        c.output().unwrap()
+        common::tamga(&env.card(), &a, &[("TAMGA_CA_TOKEN", common::TOKEN)])
     };
     let mut args = vec!["enroll", "--alg", "p256"];
     args.extend_from_slice(PERSON);
@@ -572,18 +511,16 @@ fn remote_revoke_after_the_crl_was_fetched_lists_both_serials() {
     assert!(!published.is_empty());
     let out = ok(&remote(&["revoke", "--reason", "death"]));
     assert_eq!(out.matches("on the CRL: yes").count(), 2, "{out}");
-    // And what the server publishes from now on lists them too.
-    let doc = env.path("doc.txt");
-    std::fs::write(&doc, "x").unwrap();
-    let ca_pem = env.path("ca/ca.pem");
-    let o = remote(&[
-        "verify",
-        doc.to_str().unwrap(),
-        "--ca-cert",
-        ca_pem.to_str().unwrap(),
-    ]);
-    // No signature file: a clear input error, not a CA one.
-    fails(&o, 7, "doc.txt.p7s");
+    // What the server publishes from now on lists them too.
+    let ca_pem = std::fs::read_to_string(env.path("ca/ca.pem")).unwrap();
+    let ca_cert = <Certificate as der::DecodePem>::from_pem(ca_pem.as_bytes()).unwrap();
+    let published = tamga::ca::RemoteCa::new(&url, None).unwrap();
+    let crl = tamga_pki::chain::crl(
+        &tamga::ca::CaClient::current_crl(&published).unwrap(),
+        &ca_cert,
+    )
+    .unwrap();
+    assert_eq!(crl.revoked.len(), 2);
 }
 
 /// Rows of a CA table, read through the CA crate (with the key).
@@ -597,13 +534,8 @@ fn rows(env: &Env, table: &str) -> i64 {
 #[test]
 fn verify_reads_the_published_crl_without_the_ca_key_and_writes_nothing() {
     let env = Env::new();
-    let mut args = vec!["enroll", "--alg", "p256"];
-    args.extend_from_slice(PERSON);
-    ok(&env.run(&args, &[]));
-    let doc = env.path("doc.txt");
-    std::fs::write(&doc, "Заявление\n").unwrap();
+    let doc = env.enrolled_and_signed();
     let d = doc.to_str().unwrap();
-    ok(&env.run(&["sign", d], &[]));
     let (crls, audit) = (rows(&env, "crls"), rows(&env, "audit"));
     // The CA key is gone: verify still works and changes nothing.
     let key = env.path("ca/ca.key");

@@ -6,6 +6,8 @@
 //! certificates are confirmed on the card, the old ones stay valid.
 //! And the same flows through a remote `tamga-ca serve`.
 
+mod common;
+
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -289,33 +291,8 @@ fn enrol_sign_revoke_through_a_remote_ca() {
     let dir = tempfile::tempdir().unwrap();
     let ca_dir = dir.path().join("ca");
     tamga_ca::Ca::init(&ca_dir, &Default::default()).unwrap();
-    let token = dir.path().join("token");
-    std::fs::write(&token, "operator-token-0123456789").unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let opts = tamga_ca::server::ServeOptions {
-        listen: format!("127.0.0.1:{port}"),
-        token_file: token,
-        allow_remote: false,
-        max_body: 64 * 1024,
-    };
-    let ca = tamga_ca::Ca::open(&ca_dir).unwrap();
-    std::thread::spawn(move || tamga_ca::server::serve(ca, &opts));
-    let url = format!("http://127.0.0.1:{port}");
-    let remote = RemoteCa::new(&url, Some("operator-token-0123456789".into())).unwrap();
-    // Wait for the server (bounded).
-    let mut up = false;
-    for _ in 0..100 {
-        if remote.ca_certificate().is_ok() {
-            up = true;
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(up, "tamga-ca serve did not come up");
+    let url = common::serve(&ca_dir);
+    let remote = RemoteCa::new(&url, Some(common::TOKEN.into())).unwrap();
     let pin = Pin::new(b"123456").unwrap();
     let mut piv = card(dir.path());
     let r = enroll::enroll(

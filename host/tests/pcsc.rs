@@ -3,7 +3,11 @@
 //! reader `Virtual PCD 00 01`. Skipped, visibly, where pcscd or vpcd is not
 //! installed (`cargo xtask test` installs them).
 
+mod common;
+
 use std::process::{Command, Output};
+
+use common::ok;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -15,26 +19,10 @@ const PORT: u16 = SLOTS[1].0;
 const READER: &str = SLOTS[1].1;
 
 fn tamga(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tamga"));
-    c.args(["--card", READER, "--ca"])
-        .arg(dir.join("ca"))
-        .args(args)
-        .env("TAMGA_PIN", "123456")
-        .env_remove("TAMGA_MGMT_KEY");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().unwrap()
-}
-
-fn ok(o: &Output) -> String {
-    assert!(
-        o.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    let ca = dir.join("ca");
+    let mut all = vec!["--ca", ca.to_str().unwrap()];
+    all.extend_from_slice(args);
+    common::tamga(READER, &all, env)
 }
 
 #[test]

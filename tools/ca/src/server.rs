@@ -19,10 +19,10 @@
 
 use crate::{Application, Ca, ConfirmRequest, Error, RenewRequest, Result, RevocationReason};
 use std::io::Read;
-use subtle::ConstantTimeEq;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use subtle::ConstantTimeEq;
 use tiny_http::{Header, Method, Request, Response, Server};
 
 /// Options of `serve`.

