@@ -8,6 +8,7 @@ pub mod board;
 pub mod check;
 pub mod cmd;
 pub mod deny;
+pub mod deps;
 pub mod fuzz;
 pub mod opensc;
 pub mod piv_tool;

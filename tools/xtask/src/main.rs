@@ -19,7 +19,7 @@ use std::process::{Command, ExitCode};
 
 use xtask::cmd::{cargo, root, run};
 use xtask::test::EMBEDDED_TARGET;
-use xtask::{bench_m4, check, deny, fuzz, serve, size, test};
+use xtask::{bench_m4, check, deny, deps, fuzz, serve, size, test};
 
 fn usage() {
     eprintln!(
@@ -34,7 +34,8 @@ fn usage() {
                  run the firmware on an emulated Cortex-M4 (QEMU), connected to vpcd\n  \
          qemu-check [--port N]  the PC/SC check: QEMU + pcscd + vpcd, ATR, APDUs, restart\n  \
          size    footprint of the Cortex-M4 image (sections, measured stack); fails over budget\n  \
-         deny    cargo deny: licenses, bans, sources; advisories when the database is reachable\n  \
+         deny    cargo deny: licenses, bans, sources; advisories with a local RustSec copy\n  \
+         deps    the crate layering rules (README), checked on cargo metadata\n  \
          bench-m4 [--rsa-seeds N]  instructions per operation on the Cortex-M4 build (QEMU\n          \
                  -icount), both P-256 backends compared; RSA-2048 keygen median/max over\n          \
                  seeds 1..=N (default 21, 0: skip)\n  \
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
         Some("qemu-check") => check::qemu_check(&args[1..]),
         Some("size") => size::size(),
         Some("deny") => deny::deny(),
+        Some("deps") => deps::deps(),
         Some("bench-m4") => bench_m4::bench_m4(&args[1..]),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("-h" | "--help" | "help") => {

@@ -108,6 +108,8 @@ pub fn test() -> Result<(), String> {
         .env("RUSTDOCFLAGS", "-D warnings"))?;
     step("cargo deny");
     crate::deny::deny()?;
+    step("crate layering");
+    crate::deps::deps()?;
     step(&format!("firmware for {EMBEDDED_TARGET} (release)"));
     cargo_ok(&[
         "build",
