@@ -9,7 +9,6 @@
 use std::cell::RefCell;
 
 use der::Any;
-use der::asn1::ObjectIdentifier;
 use sha2::{Digest, Sha256};
 use signature::{Keypair, Signer};
 use spki::{AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier};
@@ -19,10 +18,8 @@ use crate::error::Error;
 use crate::piv::{Pin, Piv, PublicKey};
 use crate::transport::Transport;
 
-/// ecdsa-with-SHA256.
-pub const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-/// sha256WithRSAEncryption.
-pub const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+use tamga_pki::oids::{ECDSA_WITH_SHA256, SHA256_WITH_RSA};
+
 /// RSA-2048 modulus length.
 const RSA_LEN: usize = 256;
 /// DER DigestInfo prefix for SHA-256 (RFC 8017 §9.2 note 1).
