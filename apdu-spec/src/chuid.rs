@@ -18,22 +18,48 @@ pub const DEFAULT_CHUID_LEN: usize = tlv::encoded_len(tags::CHUID_FASCN, TEST_FA
     + tlv::encoded_len(tags::CHUID_SIGNATURE, 0)
     + tlv::encoded_len(tags::ERROR_DETECTION, 0);
 
-/// Write the default CHUID content (the tag 53 value) for a card with `guid`:
-/// the test FASC-N, the GUID, [`DEFAULT_EXPIRY`], an empty signature.
-pub fn write_default_chuid(w: &mut tlv::Writer<'_>, guid: &[u8; 16]) -> Result<(), tlv::TlvError> {
-    w.tlv(tags::CHUID_FASCN, &TEST_FASCN)?
-        .tlv(tags::CHUID_GUID, guid)?
-        .tlv(tags::CHUID_EXPIRY, DEFAULT_EXPIRY)?
-        .tlv(tags::CHUID_SIGNATURE, &[])?
-        .tlv(tags::ERROR_DETECTION, &[])?;
-    Ok(())
+/// Offset of the GUID's 16 bytes in the default CHUID content.
+pub const GUID_OFFSET: usize = tlv::encoded_len(tags::CHUID_FASCN, TEST_FASCN.len()) + 2;
+
+/// The default CHUID content (the tag 53 value) with an all-zero GUID at
+/// [`GUID_OFFSET`]: the test FASC-N, the GUID, [`DEFAULT_EXPIRY`], an empty
+/// signature, an empty error detection code. Every tag is one byte and every
+/// length below 128, so each TLV is tag, length, value.
+pub const DEFAULT_CHUID_TEMPLATE: [u8; DEFAULT_CHUID_LEN] = template();
+
+const fn template() -> [u8; DEFAULT_CHUID_LEN] {
+    let parts: [(u16, &[u8]); 5] = [
+        (tags::CHUID_FASCN, &TEST_FASCN),
+        (tags::CHUID_GUID, &[0; 16]),
+        (tags::CHUID_EXPIRY, DEFAULT_EXPIRY),
+        (tags::CHUID_SIGNATURE, &[]),
+        (tags::ERROR_DETECTION, &[]),
+    ];
+    let mut out = [0u8; DEFAULT_CHUID_LEN];
+    let mut at = 0;
+    let mut p = 0;
+    while p < parts.len() {
+        let (tag, value) = parts[p];
+        out[at] = tag.to_be_bytes()[1];
+        out[at + 1] = value.len().to_be_bytes()[core::mem::size_of::<usize>() - 1];
+        at += 2;
+        let mut i = 0;
+        while i < value.len() {
+            out[at + i] = value[i];
+            i += 1;
+        }
+        at += value.len();
+        p += 1;
+    }
+    out
 }
 
 /// The default CHUID content for a card with `guid`.
 pub fn default_chuid(guid: &[u8; 16]) -> [u8; DEFAULT_CHUID_LEN] {
-    let mut out = [0u8; DEFAULT_CHUID_LEN];
-    // The buffer is exactly the content's length.
-    let _ = write_default_chuid(&mut tlv::Writer::new(&mut out), guid);
+    let mut out = DEFAULT_CHUID_TEMPLATE;
+    if let Some(g) = out.get_mut(GUID_OFFSET..GUID_OFFSET + guid.len()) {
+        g.copy_from_slice(guid);
+    }
     out
 }
 
@@ -55,5 +81,16 @@ mod tests {
             Ok(Some(&DEFAULT_EXPIRY[..]))
         );
         assert_eq!(c.len(), 2 + 25 + 2 + 16 + 2 + 8 + 2 + 2);
+        // The same as writing the TLVs one by one.
+        let mut buf = [0u8; DEFAULT_CHUID_LEN];
+        let mut w = tlv::Writer::new(&mut buf);
+        w.tlv(tags::CHUID_FASCN, &TEST_FASCN)
+            .and_then(|w| w.tlv(tags::CHUID_GUID, &guid))
+            .and_then(|w| w.tlv(tags::CHUID_EXPIRY, DEFAULT_EXPIRY))
+            .and_then(|w| w.tlv(tags::CHUID_SIGNATURE, &[]))
+            .and_then(|w| w.tlv(tags::ERROR_DETECTION, &[]))
+            .unwrap();
+        assert_eq!(w.len(), DEFAULT_CHUID_LEN);
+        assert_eq!(buf, c);
     }
 }

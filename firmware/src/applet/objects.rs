@@ -2,14 +2,14 @@
 
 use embedded_storage::nor_flash::NorFlash;
 use rand_core::CryptoRng;
-use tamga_spec::chuid::{DEFAULT_CHUID_LEN, write_default_chuid};
-use tamga_spec::{ObjectTag, ReadAccess, Status, aid, defaults, tags, tlv};
+use tamga_spec::chuid::{DEFAULT_CHUID_LEN, DEFAULT_CHUID_TEMPLATE, GUID_OFFSET};
+use tamga_spec::{ObjectTag, ReadAccess, Status, aid, defaults, tags};
 use tamga_store::Op;
 
 use super::state::Core;
 use crate::crypto::P256;
 use crate::records;
-use crate::response::{Outgoing, overflow};
+use crate::response::Outgoing;
 
 impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
     /// GET DATA: the discovery object (generated), a stored object (streamed
@@ -32,8 +32,11 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
                 Ok(())
             }
             None if tag == ObjectTag::CHUID => {
-                let c = out.tlv_in_place(tags::OBJECT_DATA, DEFAULT_CHUID_LEN)?;
-                write_default_chuid(&mut tlv::Writer::new(c), &self.id.guid).map_err(overflow)
+                let (head, tail) = DEFAULT_CHUID_TEMPLATE.split_at(GUID_OFFSET);
+                out.header(tags::OBJECT_DATA, DEFAULT_CHUID_LEN)?;
+                out.bytes(head)?;
+                out.bytes(&self.id.guid)?;
+                out.bytes(tail.get(self.id.guid.len()..).unwrap_or(&[]))
             }
             None => Err(Status::NotFound),
         }

@@ -8,7 +8,8 @@
 //! - [`FileFlash`]: the same strict semantics, persisted in a file (every program
 //!   and erase is written through and `fsync`ed).
 //! - [`OsRng`]: the operating system RNG as a `rand_core` `CryptoRng`.
-//! - [`SeededRng`]: a deterministic ChaCha20 RNG, **for tests and benchmarks only**.
+//! - `SeededRng` (feature `test-rng`): a deterministic ChaCha20 RNG, **for tests
+//!   and benchmarks only**.
 //!
 //! With the feature `emu`, the emulated card on this board:
 //!
@@ -31,7 +32,9 @@ pub mod vpcd;
 #[cfg(feature = "emu")]
 pub use emu::EmuCard;
 pub use file::FileFlash;
-pub use rng::{OsRng, SeededRng};
+pub use rng::OsRng;
+#[cfg(feature = "test-rng")]
+pub use rng::SeededRng;
 pub use sim::SimFlash;
 
 use embedded_storage::nor_flash::{NorFlashError, NorFlashErrorKind};

@@ -2,8 +2,11 @@
 
 use std::convert::Infallible;
 
+#[cfg(feature = "test-rng")]
 use rand_chacha::ChaCha20Rng;
-use rand_core::{SeedableRng, TryCryptoRng, TryRng};
+#[cfg(feature = "test-rng")]
+use rand_core::SeedableRng;
+use rand_core::{TryCryptoRng, TryRng};
 
 /// The operating system's RNG (`getrandom`), a `rand_core` `CryptoRng`.
 ///
@@ -34,10 +37,12 @@ impl TryCryptoRng for OsRng {}
 
 /// Deterministic ChaCha20 RNG from a `u64` seed: **for tests and benchmarks only**
 /// (reproducible runs). Anyone who knows the seed knows every output; never use it
-/// for real keys.
+/// for real keys. Only with the feature `test-rng` (tests' dev-dependencies).
+#[cfg(feature = "test-rng")]
 #[derive(Clone, Debug)]
 pub struct SeededRng(ChaCha20Rng);
 
+#[cfg(feature = "test-rng")]
 impl SeededRng {
     /// A generator whose whole output is determined by `seed`.
     pub fn new(seed: u64) -> Self {
@@ -45,6 +50,7 @@ impl SeededRng {
     }
 }
 
+#[cfg(feature = "test-rng")]
 impl TryRng for SeededRng {
     type Error = Infallible;
 
@@ -63,6 +69,7 @@ impl TryRng for SeededRng {
 
 /// Marked crypto so it can stand in for [`OsRng`] where a `CryptoRng` is required
 /// (tests only: see the type's documentation).
+#[cfg(feature = "test-rng")]
 impl TryCryptoRng for SeededRng {}
 
 #[cfg(test)]
@@ -72,12 +79,17 @@ mod tests {
 
     fn needs_crypto(_: &mut impl rand_core::CryptoRng) {}
 
+    #[cfg(feature = "test-rng")]
     #[test]
-    fn rngs() {
+    fn seeded_rng() {
         let mut a = SeededRng::new(7);
         let mut b = SeededRng::new(7);
         assert_eq!(a.next_u64(), b.next_u64());
         needs_crypto(&mut a);
+    }
+
+    #[test]
+    fn os_rng() {
         let mut os = OsRng;
         needs_crypto(&mut os);
         let mut buf = [0u8; 32];
