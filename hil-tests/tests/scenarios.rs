@@ -101,18 +101,19 @@ fn enrol(lab: &Lab, t: &Target, legal: bool, alg: Algorithm) -> Result<()> {
         )
         .unwrap();
     }
-    let r = enroll::enroll(
-        &mut piv,
-        &lab.ca,
-        &req,
-        &pin(),
-        &MgmtKey::default_key(),
-        &mut |_| {},
-    )?;
-    check(
-        r.slots.iter().all(|s| s.outcome == "enrolled"),
-        "both enrolled",
-    )?;
+    let enrol = |piv: &mut Piv<_>, outcome: &str, what: &str| -> Result<enroll::Report> {
+        let r = enroll::enroll(
+            piv,
+            &lab.ca,
+            &req,
+            &pin(),
+            &MgmtKey::default_key(),
+            &mut |_| {},
+        )?;
+        check(r.slots.iter().all(|s| s.outcome == outcome), what)?;
+        Ok(r)
+    };
+    let r = enrol(&mut piv, "enrolled", "both enrolled")?;
     check(
         r.slots[0].profile
             == if legal {
@@ -125,18 +126,7 @@ fn enrol(lab: &Lab, t: &Target, legal: bool, alg: Algorithm) -> Result<()> {
     drop(piv);
     // After a power cycle, the same request finds the job done.
     let mut piv = card.open()?;
-    let again = enroll::enroll(
-        &mut piv,
-        &lab.ca,
-        &req,
-        &pin(),
-        &MgmtKey::default_key(),
-        &mut |_| {},
-    )?;
-    check(
-        again.slots.iter().all(|s| s.outcome == "already enrolled"),
-        "idempotent",
-    )?;
+    enrol(&mut piv, "already enrolled", "idempotent")?;
     check(live(lab) == 2, "two live certificates")
 }
 
@@ -152,17 +142,22 @@ fn enrol_rsa2048(lab: &Lab, t: &Target) -> Result<()> {
     enrol(lab, t, false, Algorithm::Rsa2048)
 }
 
-fn enrolled(lab: &Lab, t: &Target) -> Result<(Card, Piv<Box<dyn Transport>>)> {
-    let card = Card::start(t, lab.dir.path(), 0)?;
-    let mut piv = card.open()?;
+/// Enrol sample citizen `i` (P-256) on the card, with the default management key.
+fn enrol_sample<T: Transport>(lab: &Lab, piv: &mut Piv<T>, i: u32) -> Result<enroll::Report> {
     enroll::enroll(
-        &mut piv,
+        piv,
         &lab.ca,
-        &request(0, Algorithm::EccP256),
+        &request(i, Algorithm::EccP256),
         &pin(),
         &MgmtKey::default_key(),
         &mut |_| {},
-    )?;
+    )
+}
+
+fn enrolled(lab: &Lab, t: &Target) -> Result<(Card, Piv<Box<dyn Transport>>)> {
+    let card = Card::start(t, lab.dir.path(), 0)?;
+    let mut piv = card.open()?;
+    enrol_sample(lab, &mut piv, 0)?;
     Ok((card, piv))
 }
 
@@ -189,12 +184,17 @@ fn renew(lab: &Lab, t: &Target) -> Result<()> {
     check(live(lab) == 2, "the old ones superseded")
 }
 
-fn revoke(lab: &Lab, t: &Target) -> Result<()> {
-    let (_card, mut piv) = enrolled(lab, t)?;
+/// The certificate in 9C.
+fn signature_certificate<T: Transport>(piv: &mut Piv<T>) -> Result<Certificate> {
     let der = piv
         .read_certificate(KeyRef::Signature)?
         .ok_or(Error::Invalid("no cert".into()))?;
-    let c = Certificate::from_der(&der).map_err(|_| Error::Malformed { op: "cert" })?;
+    Certificate::from_der(&der).map_err(|_| Error::Malformed { op: "cert" })
+}
+
+fn revoke(lab: &Lab, t: &Target) -> Result<()> {
+    let (_card, mut piv) = enrolled(lab, t)?;
+    let c = signature_certificate(&mut piv)?;
     let serial = tamga_pki::Serial::from_bytes(c.tbs_certificate().serial_number().as_bytes())?;
     lab.ca
         .revoke(&serial, tamga_pki::RevocationReason::FalseInformation)?;
@@ -204,10 +204,7 @@ fn revoke(lab: &Lab, t: &Target) -> Result<()> {
 
 fn sign_and_verify(lab: &Lab, t: &Target) -> Result<()> {
     let (_card, mut piv) = enrolled(lab, t)?;
-    let der = piv
-        .read_certificate(KeyRef::Signature)?
-        .ok_or(Error::Invalid("no cert".into()))?;
-    let cert = Certificate::from_der(&der).map_err(|_| Error::Malformed { op: "cert" })?;
+    let cert = signature_certificate(&mut piv)?;
     let key = piv
         .metadata(KeyRef::Signature)?
         .and_then(|m| m.public)
@@ -337,14 +334,7 @@ fn interrupted_enrolment(lab: &Lab, t: &Target, cut: Cut) -> Result<()> {
         dead: false,
     });
     piv.select()?;
-    let first = enroll::enroll(
-        &mut piv,
-        &lab.ca,
-        &request(0, Algorithm::EccP256),
-        &pin(),
-        &MgmtKey::default_key(),
-        &mut |_| {},
-    );
+    let first = enrol_sample(lab, &mut piv, 0);
     check(first.is_err(), "the disrupted enrolment fails")?;
     drop(piv);
     if cut == Cut::Power {
@@ -352,14 +342,7 @@ fn interrupted_enrolment(lab: &Lab, t: &Target, cut: Cut) -> Result<()> {
         card.power_on()?;
     }
     let mut piv = card.open()?;
-    let r = enroll::enroll(
-        &mut piv,
-        &lab.ca,
-        &request(0, Algorithm::EccP256),
-        &pin(),
-        &MgmtKey::default_key(),
-        &mut |_| {},
-    )?;
+    let r = enrol_sample(lab, &mut piv, 0)?;
     check(r.slots.len() == 2, "both certificates")?;
     check(live(lab) == 2, "no second live certificate")
 }
@@ -397,14 +380,7 @@ fn two_cards(lab: &Lab, t: &Target) -> Result<()> {
     let b = Card::start(t, lab.dir.path(), 1)?;
     for (card, i) in [(&a, 0), (&b, 1)] {
         let mut piv = card.open()?;
-        enroll::enroll(
-            &mut piv,
-            &lab.ca,
-            &request(i, Algorithm::EccP256),
-            &pin(),
-            &MgmtKey::default_key(),
-            &mut |_| {},
-        )?;
+        enrol_sample(lab, &mut piv, i)?;
     }
     let sa = enrolled_iin(&mut a.open()?)?;
     let sb = enrolled_iin(&mut b.open()?)?;

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{fails, ok};
+use common::{PERSON, fails, ok};
 
 use der::{Decode, EncodePem};
 use tamga::piv::Piv;
@@ -67,21 +67,6 @@ fn slots_with(out: &str, outcome: &str) -> usize {
         .filter(|l| l.trim_start().starts_with('9') && l.contains(outcome))
         .count()
 }
-
-const PERSON: &[&str] = &[
-    "--iin",
-    "871008401427",
-    "--surname",
-    "ИСМАИЛОВ",
-    "--name",
-    "АЙДАР",
-    "--patronymic",
-    "СЕРИКОВИЧ",
-    "--email",
-    "aidar@example.kz",
-    "--locality",
-    "АСТАНА",
-];
 
 fn applicant(legal: bool) -> Applicant {
     let mut a: Applicant = serde_json::from_value(serde_json::json!({

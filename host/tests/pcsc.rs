@@ -55,19 +55,9 @@ fn the_cli_through_pcscd_and_vpcd() {
         &["init", "--new-mgmt-key-file", key.to_str().unwrap()],
         &[("TAMGA_NEW_PIN", "24681357"), ("TAMGA_NEW_PUK", "87654321")],
     ));
-    let enroll = [
-        "enroll",
-        "--alg",
-        "p256",
-        "--iin",
-        "871008401427",
-        "--surname",
-        "ИСМАИЛОВ",
-        "--name",
-        "АЙДАР",
-        "--mgmt-key-file",
-        key.to_str().unwrap(),
-    ];
+    let mut enroll = vec!["enroll", "--alg", "p256"];
+    enroll.extend_from_slice(&common::PERSON[..6]);
+    enroll.extend_from_slice(&["--mgmt-key-file", key.to_str().unwrap()]);
     let out = ok(&tamga(d, &enroll, &[("TAMGA_PIN", "24681357")]));
     assert!(
         out.contains("individual-auth") && out.contains("individual-sign"),

@@ -80,3 +80,19 @@ pub fn serve(ca: &Path) -> String {
     assert!(up, "tamga-ca serve did not come up");
     url
 }
+
+/// The sample citizen's `tamga enroll` options (a valid IIN from the NCA reference).
+pub const PERSON: &[&str] = &[
+    "--iin",
+    "871008401427",
+    "--surname",
+    "ИСМАИЛОВ",
+    "--name",
+    "АЙДАР",
+    "--patronymic",
+    "СЕРИКОВИЧ",
+    "--email",
+    "aidar@example.kz",
+    "--locality",
+    "АСТАНА",
+];
