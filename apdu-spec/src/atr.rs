@@ -27,6 +27,10 @@ pub const HISTORICAL_CHAINING: [u8; 11] = historical(false);
 /// TCK is always present). `N` must be `3 + interface.len() +
 /// historical.len()`; a mismatch fails the constant's evaluation at compile
 /// time.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "const fn: the historical length is asserted <= 15 first"
+)]
 pub const fn build<const N: usize>(interface: &[u8], historical: &[u8]) -> [u8; N] {
     assert!(N == 3 + interface.len() + historical.len() && historical.len() <= 15);
     let mut atr = [0u8; N];

@@ -36,10 +36,10 @@ impl KeyRef {
         all[1] = KeyRef::Signature;
         all[2] = KeyRef::KeyManagement;
         all[3] = KeyRef::CardAuthentication;
-        let mut i = 0;
-        while i < RETIRED_SLOTS as usize {
-            all[4 + i] = KeyRef::Retired(i as u8 + 1);
-            i += 1;
+        let mut n: u8 = 0;
+        while n < RETIRED_SLOTS {
+            all[4 + n as usize] = KeyRef::Retired(n + 1);
+            n += 1;
         }
         all
     };

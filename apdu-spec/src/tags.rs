@@ -72,6 +72,23 @@ pub const META_DEFAULT: u16 = 0x05;
 /// GET METADATA: retries (total, remaining).
 pub const META_RETRIES: u16 = 0x06;
 
+/// GENERATE ASYMMETRIC KEY PAIR: the control template naming only the
+/// algorithm, `AC 03 80 01 <alg>`.
+///
+/// ```
+/// use tamga_spec::{Algorithm, tags};
+/// assert_eq!(tags::gen_control(Algorithm::EccP256.to_u8()), [0xAC, 0x03, 0x80, 0x01, 0x11]);
+/// ```
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "const fn: GEN_CONTROL and ALGORITHM are one-byte tags"
+)]
+pub const fn gen_control(alg: u8) -> [u8; 5] {
+    [GEN_CONTROL as u8, 3, ALGORITHM as u8, 1, alg]
+}
+
+/// Discovery object: its template tag (the object's tag, [`crate::ObjectTag::DISCOVERY`]).
+pub const DISCOVERY: u16 = 0x7E;
 /// Discovery object: PIV card application AID.
 pub const DISCOVERY_AID: u16 = 0x4F;
 /// Discovery object: PIN usage policy.

@@ -122,6 +122,21 @@ pub const fn encoded_len(tag: u16, len: usize) -> usize {
     tag_len(tag) + len_len(len) + len
 }
 
+/// One TLV (tag, minimal length, value) in a new vector (hosts and tests).
+///
+/// ```
+/// assert_eq!(tamga_spec::tlv::to_vec(0x53, &[1, 2]), [0x53, 0x02, 1, 2]);
+/// ```
+#[cfg(feature = "alloc")]
+pub fn to_vec(tag: u16, value: &[u8]) -> alloc::vec::Vec<u8> {
+    let mut out = alloc::vec![0u8; encoded_len(tag, value.len())];
+    let mut w = Writer::new(&mut out);
+    // Sized exactly by `encoded_len`; a value over 65,535 bytes has no BER
+    // length here and leaves the header unwritten (zeros).
+    let _ = w.tlv(tag, value);
+    out
+}
+
 /// Writes TLVs into a caller-owned buffer.
 #[derive(Debug)]
 pub struct Writer<'a> {
@@ -151,19 +166,23 @@ impl<'a> Writer<'a> {
 
     /// Append a tag and a length; the caller appends `len` bytes of value next.
     pub fn header(&mut self, tag: u16, len: usize) -> Result<&mut Self, TlvError> {
-        if tag > 0xFF {
-            self.bytes(&tag.to_be_bytes())?;
-        } else {
-            self.bytes(&[tag as u8])?;
-        }
-        match len {
-            0..=0x7F => self.bytes(&[len as u8]),
-            0x80..=0xFF => self.bytes(&[0x81, len as u8]),
-            0x100..=0xFFFF => {
-                let l = (len as u16).to_be_bytes();
-                self.bytes(&[0x82, l[0], l[1]])
+        match u8::try_from(tag) {
+            Ok(one) => self.bytes(&[one])?,
+            Err(_) => self.bytes(&tag.to_be_bytes())?,
+        };
+        self.length(len)
+    }
+
+    /// Append a length field alone (minimal BER encoding, at most 65,535).
+    pub fn length(&mut self, len: usize) -> Result<&mut Self, TlvError> {
+        match (u8::try_from(len), u16::try_from(len)) {
+            (Ok(short @ 0..=0x7F), _) => self.bytes(&[short]),
+            (Ok(one), _) => self.bytes(&[0x81, one]),
+            (Err(_), Ok(two)) => {
+                let [hi, lo] = two.to_be_bytes();
+                self.bytes(&[0x82, hi, lo])
             }
-            _ => Err(TlvError::BadLength),
+            (Err(_), Err(_)) => Err(TlvError::BadLength),
         }
     }
 

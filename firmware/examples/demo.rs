@@ -61,10 +61,17 @@ fn main() {
     let aes: Vec<u8> = (0..32u8).map(|i| i.wrapping_mul(73) ^ 0x5C).collect();
     let mut d = vec![Algorithm::Aes256.to_u8(), 0x9B, 32];
     d.extend_from_slice(&aes);
-    let sw = call(&mut card, 0xFF, 0xFF, 0xFF, &d).sw;
+    let sw = call(&mut card, Ins::SetManagementKey, 0xFF, 0xFF, &d).sw;
     r.step("SET MANAGEMENT KEY (AES-256)", sw, "");
     let change = |card: &mut Card, p2: u8, old: &[u8], new: &[u8]| {
-        call(card, 0x24, 0x00, p2, &[pad(old), pad(new)].concat()).sw
+        call(
+            card,
+            Ins::ChangeReference,
+            0x00,
+            p2,
+            &[pad(old), pad(new)].concat(),
+        )
+        .sw
     };
     let sw = change(&mut card, 0x80, b"123456", b"20261123");
     r.step("CHANGE REFERENCE DATA (PIN)", sw, "");
@@ -126,7 +133,7 @@ fn main() {
     );
 
     // Certificates come back from the CA and go onto the card.
-    let cert: Vec<u8> = (0..2048).map(|i| (i * 31 % 251) as u8).collect();
+    let cert: Vec<u8> = (0..2048).map(|i| byte(i * 31 % 251)).collect();
     let mut content = vec![0x70, 0x82, 0x08, 0x00];
     content.extend_from_slice(&cert);
     content.extend_from_slice(&[0x71, 0x01, 0x00, 0xFE, 0x00]);
@@ -161,7 +168,7 @@ fn main() {
     r.step("right PIN after that", sw, "");
     let sw = call(
         &mut card,
-        0x2C,
+        Ins::ResetRetryCounter,
         0x00,
         0x80,
         &[pad(b"71044021"), pad(b"13572468")].concat(),

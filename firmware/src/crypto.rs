@@ -255,7 +255,7 @@ mod tests {
         for len in [16usize, 20, 31, 32, 48, 64] {
             let mut buf = [0u8; 64];
             for (i, b) in buf.iter_mut().enumerate() {
-                *b = (i as u8).wrapping_mul(37) ^ 0xA5;
+                *b = (i.to_le_bytes()[0]).wrapping_mul(37) ^ 0xA5;
             }
             let hash = &buf[..len];
             let (want, _) =

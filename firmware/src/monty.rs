@@ -35,7 +35,16 @@ const WINDOW: u32 = 4;
 /// `a·b + c + d` as (low, high) words; never overflows.
 #[inline(always)]
 fn mac(a: Word, b: Word, c: Word, d: Word) -> (Word, Word) {
-    let t = WideWord::from(a) * WideWord::from(b) + WideWord::from(c) + WideWord::from(d);
+    split(WideWord::from(a) * WideWord::from(b) + WideWord::from(c) + WideWord::from(d))
+}
+
+/// A double word as (low, high) words.
+#[inline(always)]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "taking the low word, then the high one, is the point"
+)]
+fn split(t: WideWord) -> (Word, Word) {
     (t as Word, (t >> WORD_BITS) as Word)
 }
 
@@ -170,8 +179,7 @@ pub(crate) fn mac_row2(
 /// `a + b + carry` (carry 0 or 1) as (sum, carry).
 #[inline(always)]
 fn adc(a: Word, b: Word, carry: Word) -> (Word, Word) {
-    let t = WideWord::from(a) + WideWord::from(b) + WideWord::from(carry);
-    (t as Word, (t >> WORD_BITS) as Word)
+    split(WideWord::from(a) + WideWord::from(b) + WideWord::from(carry))
 }
 
 /// `a − b − borrow` (borrow 0 or 1) as (difference, borrow).
@@ -180,13 +188,14 @@ fn sbb(a: Word, b: Word, borrow: Word) -> (Word, Word) {
     let t = WideWord::from(a)
         .wrapping_sub(WideWord::from(b))
         .wrapping_sub(WideWord::from(borrow));
-    (t as Word, ((t >> WORD_BITS) as Word) & 1)
+    let (low, high) = split(t);
+    (low, high & 1)
 }
 
 /// All ones if `bit` (0 or 1) is 1, else zero.
 #[inline(always)]
 fn mask_if_one(bit: Word) -> Word {
-    mask(Choice::from(bit as u8))
+    mask(Choice::from(bit.to_le_bytes()[0]))
 }
 
 /// All ones if `carry` is 0 and `borrow` (0 or 1) is 1, else zero, without a
@@ -235,9 +244,19 @@ fn trailing_zeros(x: &[Word]) -> usize {
     n
 }
 
+/// A bit count as (whole words, bits within a word).
+#[inline(always)]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "the remainder is below WORD_BITS"
+)]
+fn word_and_bit(t: usize) -> (usize, u32) {
+    (t / WORD_BITS as usize, (t % WORD_BITS as usize) as u32)
+}
+
 /// `x >>= t` in place.
 fn shr_bits(x: &mut [Word], t: usize) {
-    let (words, bits) = (t / WORD_BITS as usize, t as u32 % WORD_BITS);
+    let (words, bits) = word_and_bit(t);
     if words > 0 {
         let len = x.len();
         x.copy_within(words.min(len).., 0);
@@ -272,7 +291,7 @@ fn shl_bits(x: &mut [Word], t: u32) -> Word {
 /// `x <<= t` for x of `len` words in use inside an array of L words (the
 /// caller's bounds keep it below 2^(w·L)); returns the new length.
 fn shl_len<const L: usize>(x: &mut [Word; L], len: usize, t: usize) -> Option<usize> {
-    let (words, bits) = (t / WORD_BITS as usize, t as u32 % WORD_BITS);
+    let (words, bits) = word_and_bit(t);
     let mut len = len;
     if words > 0 {
         let end = (len + words).min(L);
@@ -862,6 +881,10 @@ impl Modulus<N> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "test data: small counters as bytes"
+)]
 mod tests {
     use super::*;
     use crate::crypto::SoftP256 as S;

@@ -22,7 +22,9 @@ pub const MGMT: Key = 0x0012;
 
 /// Store key of an asymmetric key slot.
 pub fn slot_key(slot: KeyRef) -> Option<Key> {
-    slot.slot_index().map(|i| 0x0100 + i as Key)
+    slot.slot_index()
+        .and_then(|i| Key::try_from(i).ok())
+        .map(|i| 0x0100 + i)
 }
 
 /// Store key of a data object.

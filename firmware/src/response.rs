@@ -55,8 +55,7 @@ impl Outgoing {
         let mut tmp = [0u8; 5];
         let mut w = tlv::Writer::new(&mut tmp);
         w.header(tag, len).map_err(overflow)?;
-        let n = w.len();
-        self.bytes(tmp.get(..n).unwrap_or(&[]))
+        self.bytes(w.as_slice())
     }
 
     /// Append a whole TLV.
@@ -98,21 +97,9 @@ impl Outgoing {
             self.buf.insert(start, 0).map_err(overflow)?;
         }
         let mut tmp = [0u8; 3];
-        let field: &[u8] = match len {
-            0..=0x7F => {
-                tmp[0] = len as u8;
-                &tmp[..1]
-            }
-            0x80..=0xFF => {
-                tmp = [0x81, len as u8, 0];
-                &tmp[..2]
-            }
-            _ => {
-                let l = (len as u16).to_be_bytes();
-                tmp = [0x82, l[0], l[1]];
-                &tmp[..3]
-            }
-        };
+        let mut w = tlv::Writer::new(&mut tmp);
+        w.length(len).map_err(overflow)?;
+        let field = w.as_slice();
         self.buf
             .get_mut(len_at..len_at + field.len())
             .ok_or(Status::UnspecifiedCheckingError)?

@@ -108,8 +108,9 @@ const fn count_small_primes() -> usize {
     n
 }
 
-// Evaluated at compile time only: an index out of range is a build error.
-#[allow(clippy::indexing_slicing)]
+// Evaluated at compile time only: an index out of range is a build error,
+// and every prime is below SIEVE_BOUND, which fits a u16.
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 const fn small_primes() -> [u16; SMALL_PRIME_COUNT] {
     let c = sieve();
     let mut out = [0u16; SMALL_PRIME_COUNT];
@@ -360,11 +361,11 @@ fn invert_e(m: &[u8], out: &mut [u8]) -> bool {
     let mut carry = 1u64;
     for (dst, &b) in x.iter_mut().rev().zip(m.iter().rev()) {
         let v = u64::from(b) * k + carry;
-        *dst = v as u8;
+        *dst = v.to_le_bytes()[0];
         carry = v >> 8;
     }
     for dst in x.iter_mut().take(KL_LEN - MODULUS_LEN).rev() {
-        *dst = carry as u8;
+        *dst = carry.to_le_bytes()[0];
         carry >>= 8;
     }
     // d = x / e, exactly, in place (each quotient byte replaces a byte
@@ -372,7 +373,8 @@ fn invert_e(m: &[u8], out: &mut [u8]) -> bool {
     let mut r = 0u32;
     for b in x.iter_mut() {
         r = (r << 8) | u32::from(*b);
-        *b = (r / e) as u8;
+        // r < 256·e, so the quotient is one byte.
+        *b = (r / e).to_le_bytes()[0];
         r %= e;
     }
     let (head, tail) = x.split_at(KL_LEN - MODULUS_LEN);

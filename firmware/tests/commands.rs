@@ -10,7 +10,7 @@ use tamga_firmware::spec::{Algorithm, KeyRef, ObjectTag, PIV_AID, defaults, tags
 fn select_accepts_every_truncation_of_the_piv_aid() {
     let mut card = new_card(1);
     for n in 5..=PIV_AID.len() {
-        let r = call(&mut card, 0xA4, 0x04, 0x00, &PIV_AID[..n]);
+        let r = call(&mut card, Ins::Select, 0x04, 0x00, &PIV_AID[..n]);
         let apt = inner(r.ok(), tags::APT);
         assert_eq!(find(&apt, tags::APT_AID).unwrap(), [0, 0, 0x10, 0, 1, 0]);
         assert_eq!(find(&apt, tags::APT_LABEL).unwrap(), b"Tamga PIV");
@@ -20,22 +20,28 @@ fn select_accepts_every_truncation_of_the_piv_aid() {
             "P-256 listed"
         );
     }
-    assert_eq!(call(&mut card, 0xA4, 0x04, 0x00, &PIV_AID[..4]).sw, 0x6A82);
     assert_eq!(
-        call(&mut card, 0xA4, 0x04, 0x00, &[0xA0, 0, 0, 5, 0x27]).sw,
+        call(&mut card, Ins::Select, 0x04, 0x00, &PIV_AID[..4]).sw,
         0x6A82
     );
-    assert_eq!(call(&mut card, 0xA4, 0x02, 0x00, &PIV_AID).sw, 0x6A86);
+    assert_eq!(
+        call(&mut card, Ins::Select, 0x04, 0x00, &[0xA0, 0, 0, 5, 0x27]).sw,
+        0x6A82
+    );
+    assert_eq!(
+        call(&mut card, Ins::Select, 0x02, 0x00, &PIV_AID).sw,
+        0x6A86
+    );
 }
 
 #[test]
 fn nothing_but_select_before_selection() {
     let mut card = new_card(1);
-    assert_eq!(call(&mut card, 0xFD, 0, 0, &[]).sw, 0x6985);
+    assert_eq!(call(&mut card, Ins::GetVersion, 0, 0, &[]).sw, 0x6985);
     assert_eq!(verify(&mut card, b"123456"), 0x6985);
     select(&mut card).ok();
     assert_eq!(
-        call(&mut card, 0xFD, 0, 0, &[]).ok(),
+        call(&mut card, Ins::GetVersion, 0, 0, &[]).ok(),
         defaults::COMPAT_VERSION
     );
 }
@@ -48,13 +54,20 @@ fn selecting_another_application_clears_security_state() {
     assert_eq!(auth_mgmt(&mut card), 0x9000);
     // Re-selecting PIV keeps the session (OpenSC re-selects between operations).
     select(&mut card).ok();
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x9000);
+    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x9000);
     assert_eq!(
-        call(&mut card, 0xA4, 0x04, 0x00, &[0xA0, 0, 0, 5, 0x27, 0x20, 1]).sw,
+        call(
+            &mut card,
+            Ins::Select,
+            0x04,
+            0x00,
+            &[0xA0, 0, 0, 5, 0x27, 0x20, 1]
+        )
+        .sw,
         0x6A82
     );
     select(&mut card).ok();
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x63C3);
+    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x63C3);
     assert_eq!(put_data(&mut card, 0x5FC102, &[0x34, 0]), 0x6982);
 }
 
@@ -62,8 +75,8 @@ fn selecting_another_application_clears_security_state() {
 fn version_and_serial() {
     let mut card = new_card(7);
     select(&mut card).ok();
-    assert_eq!(call(&mut card, 0xFD, 0, 0, &[]).ok(), [5, 4, 3]);
-    let serial = call(&mut card, 0xF8, 0, 0, &[]).ok().to_vec();
+    assert_eq!(call(&mut card, Ins::GetVersion, 0, 0, &[]).ok(), [5, 4, 3]);
+    let serial = call(&mut card, Ins::GetSerial, 0, 0, &[]).ok().to_vec();
     assert_eq!(
         u32::from_be_bytes(serial.clone().try_into().unwrap()),
         card.serial()
@@ -103,9 +116,7 @@ fn discovery_and_default_chuid() {
 #[test]
 fn put_and_get_every_object_up_to_max_size() {
     let mut card = admin_card(3);
-    let big: Vec<u8> = (0..defaults::MAX_OBJECT_LEN)
-        .map(|i| (i * 7) as u8)
-        .collect();
+    let big: Vec<u8> = (0..defaults::MAX_OBJECT_LEN).map(|i| byte(i * 7)).collect();
     let objects: Vec<u32> = (0x5FC101..=0x5FC123).chain([0x7F61, 0x5FFF00]).collect();
     for (i, &tag) in objects.iter().enumerate() {
         let len = [1, 100, 255, 256, 1000, 3072][i % 6];
@@ -178,13 +189,13 @@ fn pin_protected_objects_need_the_pin() {
 fn verify_counts_down_blocks_and_reports() {
     let mut card = new_card(5);
     select(&mut card).ok();
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x63C3);
+    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x63C3);
     assert_eq!(verify(&mut card, b"654321"), 0x63C2);
     assert_eq!(verify(&mut card, b"123456"), 0x9000);
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x9000);
-    assert_eq!(call(&mut card, 0x20, 0xFF, 0x80, &[]).sw, 0x9000);
+    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x9000);
+    assert_eq!(call(&mut card, Ins::Verify, 0xFF, 0x80, &[]).sw, 0x9000);
     assert_eq!(
-        call(&mut card, 0x20, 0x00, 0x80, &[]).sw,
+        call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw,
         0x63C3,
         "reset, counter restored"
     );
@@ -192,7 +203,7 @@ fn verify_counts_down_blocks_and_reports() {
         assert_eq!(verify(&mut card, b"000000"), 0x63C0 | left);
     }
     assert_eq!(verify(&mut card, b"123456"), 0x6983, "blocked");
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x6983);
+    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x6983);
     // The block survives a reboot.
     let mut card = reboot(card, 6);
     select(&mut card).ok();
@@ -203,21 +214,24 @@ fn verify_counts_down_blocks_and_reports() {
 fn verify_rejects_malformed_input() {
     let mut card = new_card(5);
     select(&mut card).ok();
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, b"123456").sw, 0x6A80);
     assert_eq!(
-        call(&mut card, 0x20, 0x00, 0x81, &pad(b"123456")).sw,
-        0x6A88
-    );
-    assert_eq!(
-        call(&mut card, 0x20, 0x01, 0x80, &pad(b"123456")).sw,
-        0x6A86
-    );
-    assert_eq!(
-        call(&mut card, 0x20, 0xFF, 0x80, &pad(b"123456")).sw,
+        call(&mut card, Ins::Verify, 0x00, 0x80, b"123456").sw,
         0x6A80
     );
     assert_eq!(
-        call(&mut card, 0x20, 0x00, 0x80, &[]).sw,
+        call(&mut card, Ins::Verify, 0x00, 0x81, &pad(b"123456")).sw,
+        0x6A88
+    );
+    assert_eq!(
+        call(&mut card, Ins::Verify, 0x01, 0x80, &pad(b"123456")).sw,
+        0x6A86
+    );
+    assert_eq!(
+        call(&mut card, Ins::Verify, 0xFF, 0x80, &pad(b"123456")).sw,
+        0x6A80
+    );
+    assert_eq!(
+        call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw,
         0x63C3,
         "no try consumed"
     );
@@ -229,7 +243,7 @@ fn wrong_pin_clears_verification() {
     select(&mut card).ok();
     assert_eq!(verify(&mut card, b"123456"), 0x9000);
     assert_eq!(verify(&mut card, b"111111"), 0x63C2);
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x63C2);
+    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x63C2);
 }
 
 #[test]
@@ -239,7 +253,7 @@ fn change_pin_and_puk() {
     let change = |card: &mut Card, p2: u8, old: &[u8], new: &[u8]| {
         let mut d = pad(old).to_vec();
         d.extend_from_slice(&pad(new));
-        call(card, 0x24, 0x00, p2, &d).sw
+        call(card, Ins::ChangeReference, 0x00, p2, &d).sw
     };
     assert_eq!(change(&mut card, 0x80, b"000000", b"24681357"), 0x63C2);
     assert_eq!(
@@ -248,20 +262,20 @@ fn change_pin_and_puk() {
         "too short"
     );
     assert_eq!(
-        call(&mut card, 0x20, 0x00, 0x80, &[]).sw,
+        call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw,
         0x63C2,
         "format checked first"
     );
     let mut bad = pad(b"123456").to_vec();
     bad.extend_from_slice(&[b'1', b'2', 0xFF, b'4', b'5', b'6', b'7', 0xFF]);
     assert_eq!(
-        call(&mut card, 0x24, 0x00, 0x80, &bad).sw,
+        call(&mut card, Ins::ChangeReference, 0x00, 0x80, &bad).sw,
         0x6A80,
         "FF inside"
     );
     assert_eq!(change(&mut card, 0x80, b"123456", b"24681357"), 0x9000);
     assert_eq!(
-        call(&mut card, 0x20, 0x00, 0x80, &[]).sw,
+        call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw,
         0x63C3,
         "counter restored"
     );
@@ -275,7 +289,7 @@ fn change_pin_and_puk() {
     assert_eq!(change(&mut card, 0x81, b"12345678", b"11111111"), 0x63C2);
     assert_eq!(change(&mut card, 0x9B, b"12345678", b"11111111"), 0x6A88);
     assert_eq!(
-        call(&mut card, 0x24, 0x00, 0x80, &pad(b"123456")).sw,
+        call(&mut card, Ins::ChangeReference, 0x00, 0x80, &pad(b"123456")).sw,
         0x6A80
     );
 }
@@ -291,7 +305,7 @@ fn puk_unblocks_the_pin() {
     let rrc = |card: &mut Card, puk: &[u8], pin: &[u8]| {
         let mut d = pad(puk).to_vec();
         d.extend_from_slice(&pad(pin));
-        call(card, 0x2C, 0x00, 0x80, &d).sw
+        call(card, Ins::ResetRetryCounter, 0x00, 0x80, &d).sw
     };
     assert_eq!(rrc(&mut card, b"00000000", b"13572468"), 0x63C2);
     assert_eq!(rrc(&mut card, b"12345678", b"135"), 0x6A80);
@@ -304,7 +318,10 @@ fn puk_unblocks_the_pin() {
         assert_eq!(rrc(&mut card, b"00000000", b"11112222"), 0x63C0 | left);
     }
     assert_eq!(rrc(&mut card, b"12345678", b"11112222"), 0x6983);
-    assert_eq!(call(&mut card, 0x2C, 0x00, 0x81, &[0; 16]).sw, 0x6A88);
+    assert_eq!(
+        call(&mut card, Ins::ResetRetryCounter, 0x00, 0x81, &[0; 16]).sw,
+        0x6A88
+    );
 }
 
 #[test]
@@ -317,11 +334,14 @@ fn management_key_mutual_authentication_3des_and_aes() {
         (Algorithm::Tdes, 24),
     ] {
         let key: Vec<u8> = (0..len)
-            .map(|i| (i as u8).wrapping_mul(37).wrapping_add(len as u8))
+            .map(|i| byte(i).wrapping_mul(37).wrapping_add(byte(len)))
             .collect();
-        let mut d = vec![alg.to_u8(), 0x9B, len as u8];
-        d.extend_from_slice(&key);
-        assert_eq!(call(&mut card, 0xFF, 0xFF, 0xFF, &d).sw, 0x9000, "{alg:?}");
+        let d = set_mgmt_body(alg, &key);
+        assert_eq!(
+            call(&mut card, Ins::SetManagementKey, 0xFF, 0xFF, &d).sw,
+            0x9000,
+            "{alg:?}"
+        );
         let meta = metadata(&mut card, KeyRef::Management);
         assert_eq!(
             find(meta.ok(), tags::META_ALGORITHM).unwrap(),
@@ -347,7 +367,13 @@ fn management_key_mutual_authentication_3des_and_aes() {
 fn management_key_external_authentication() {
     let mut card = new_card(12);
     select(&mut card).ok();
-    let r = call(&mut card, 0x87, 0x03, 0x9B, &[0x7C, 0x02, 0x81, 0x00]);
+    let r = call(
+        &mut card,
+        Ins::GeneralAuthenticate,
+        0x03,
+        0x9B,
+        &[0x7C, 0x02, 0x81, 0x00],
+    );
     let challenge = find(&inner(r.ok(), 0x7C), 0x81).unwrap();
     assert_eq!(challenge.len(), 8);
     let mut enc = challenge.clone();
@@ -356,22 +382,34 @@ fn management_key_external_authentication() {
     // A wrong answer fails and consumes the challenge.
     let mut wrong = vec![0x7C, 0x0A, 0x82, 0x08];
     wrong.extend_from_slice(&[0u8; 8]);
-    assert_eq!(call(&mut card, 0x87, 0x03, 0x9B, &wrong).sw, 0x6982);
+    assert_eq!(
+        call(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &wrong).sw,
+        0x6982
+    );
     let mut right = vec![0x7C, 0x0A, 0x82, 0x08];
     right.extend_from_slice(&enc);
     assert_eq!(
-        call(&mut card, 0x87, 0x03, 0x9B, &right).sw,
+        call(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &right).sw,
         0x6985,
         "challenge is single-use"
     );
-    let r = call(&mut card, 0x87, 0x03, 0x9B, &[0x7C, 0x02, 0x81, 0x00]);
+    let r = call(
+        &mut card,
+        Ins::GeneralAuthenticate,
+        0x03,
+        0x9B,
+        &[0x7C, 0x02, 0x81, 0x00],
+    );
     let challenge = find(&inner(r.ok(), 0x7C), 0x81).unwrap();
     let mut enc = challenge.clone();
     tamga_firmware::crypto::mgmt_crypt(Algorithm::Tdes, &defaults::MANAGEMENT_KEY, &mut enc, true)
         .unwrap();
     let mut right = vec![0x7C, 0x0A, 0x82, 0x08];
     right.extend_from_slice(&enc);
-    assert_eq!(call(&mut card, 0x87, 0x03, 0x9B, &right).sw, 0x9000);
+    assert_eq!(
+        call(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &right).sw,
+        0x9000
+    );
     assert_eq!(put_data(&mut card, 0x5FC107, b"ccc"), 0x9000);
 }
 
@@ -382,40 +420,93 @@ fn management_key_gates() {
     // Step 2 without step 1.
     let mut d = vec![0x7C, 0x0A, 0x80, 0x08];
     d.extend_from_slice(&[1; 8]);
-    assert_eq!(call(&mut card, 0x87, 0x03, 0x9B, &d).sw, 0x6985);
+    assert_eq!(
+        call(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &d).sw,
+        0x6985
+    );
     // A wrong witness.
-    call(&mut card, 0x87, 0x03, 0x9B, &[0x7C, 0x02, 0x80, 0x00]).ok();
-    assert_eq!(call(&mut card, 0x87, 0x03, 0x9B, &d).sw, 0x6982);
+    call(
+        &mut card,
+        Ins::GeneralAuthenticate,
+        0x03,
+        0x9B,
+        &[0x7C, 0x02, 0x80, 0x00],
+    )
+    .ok();
+    assert_eq!(
+        call(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &d).sw,
+        0x6982
+    );
     // Any command between the steps abandons the authentication.
-    let r = call(&mut card, 0x87, 0x03, 0x9B, &[0x7C, 0x02, 0x80, 0x00]);
+    let r = call(
+        &mut card,
+        Ins::GeneralAuthenticate,
+        0x03,
+        0x9B,
+        &[0x7C, 0x02, 0x80, 0x00],
+    );
     let enc = find(&inner(r.ok(), 0x7C), 0x80).unwrap();
-    call(&mut card, 0xFD, 0, 0, &[]).ok();
+    call(&mut card, Ins::GetVersion, 0, 0, &[]).ok();
     let mut w = enc.clone();
     tamga_firmware::crypto::mgmt_crypt(Algorithm::Tdes, &defaults::MANAGEMENT_KEY, &mut w, false)
         .unwrap();
     let mut d = vec![0x7C, 0x0A, 0x80, 0x08];
     d.extend_from_slice(&w);
-    assert_eq!(call(&mut card, 0x87, 0x03, 0x9B, &d).sw, 0x6985);
+    assert_eq!(
+        call(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &d).sw,
+        0x6985
+    );
     // Wrong algorithm, malformed template.
     assert_eq!(
-        call(&mut card, 0x87, 0x08, 0x9B, &[0x7C, 0x02, 0x80, 0x00]).sw,
+        call(
+            &mut card,
+            Ins::GeneralAuthenticate,
+            0x08,
+            0x9B,
+            &[0x7C, 0x02, 0x80, 0x00]
+        )
+        .sw,
         0x6A86
     );
     assert_eq!(
-        call(&mut card, 0x87, 0x03, 0x9B, &[0x7C, 0x02, 0x99, 0x00]).sw,
+        call(
+            &mut card,
+            Ins::GeneralAuthenticate,
+            0x03,
+            0x9B,
+            &[0x7C, 0x02, 0x99, 0x00]
+        )
+        .sw,
         0x6A80
     );
     assert_eq!(
-        call(&mut card, 0x87, 0x03, 0x9B, &[0x7C, 0x05, 0x80, 0x00]).sw,
+        call(
+            &mut card,
+            Ins::GeneralAuthenticate,
+            0x03,
+            0x9B,
+            &[0x7C, 0x05, 0x80, 0x00]
+        )
+        .sw,
         0x6A80
     );
     // Admin commands refused without the key.
     let generate_cmd = [0xAC, 0x03, 0x80, 0x01, 0x11];
-    assert_eq!(call(&mut card, 0x47, 0x00, 0x9A, &generate_cmd).sw, 0x6982);
     assert_eq!(
         call(
             &mut card,
-            0xFF,
+            Ins::GenerateAsymmetric,
+            0x00,
+            0x9A,
+            &generate_cmd
+        )
+        .sw,
+        0x6982
+    );
+    assert_eq!(
+        call(
+            &mut card,
+            Ins::SetManagementKey,
             0xFF,
             0xFF,
             &[
@@ -426,10 +517,13 @@ fn management_key_gates() {
         0x6982
     );
     assert_eq!(
-        call(&mut card, 0xFE, 0x11, 0x9A, &[0x06, 0x01, 0x01]).sw,
+        call(&mut card, Ins::ImportKey, 0x11, 0x9A, &[0x06, 0x01, 0x01]).sw,
         0x6982
     );
-    assert_eq!(call(&mut card, 0xFA, 0x05, 0x05, &[]).sw, 0x6982);
+    assert_eq!(
+        call(&mut card, Ins::SetPinRetries, 0x05, 0x05, &[]).sw,
+        0x6982
+    );
     assert_eq!(
         metadata(&mut card, KeyRef::Authentication).sw,
         0x6A88,
@@ -512,20 +606,41 @@ fn sign_rejects_bad_input() {
     let mut body = vec![0x7C, 0x24, 0x82, 0x00, 0x81, 0x20];
     body.extend_from_slice(&[1; 32]);
     assert_eq!(
-        call(&mut card, 0x87, 0x07, 0x9A, &body).sw,
+        call(&mut card, Ins::GeneralAuthenticate, 0x07, 0x9A, &body).sw,
         0x6A86,
         "RSA on a P-256 key"
     );
     assert_eq!(
-        call(&mut card, 0x87, 0x11, 0x9A, &[0x7C, 0x02, 0x82, 0x00]).sw,
+        call(
+            &mut card,
+            Ins::GeneralAuthenticate,
+            0x11,
+            0x9A,
+            &[0x7C, 0x02, 0x82, 0x00]
+        )
+        .sw,
         0x6A80
     );
     assert_eq!(
-        call(&mut card, 0x87, 0x11, 0x9A, &[0x7D, 0x02, 0x82, 0x00]).sw,
+        call(
+            &mut card,
+            Ins::GeneralAuthenticate,
+            0x11,
+            0x9A,
+            &[0x7D, 0x02, 0x82, 0x00]
+        )
+        .sw,
         0x6A80
     );
     assert_eq!(
-        call(&mut card, 0x87, 0x11, 0x80, &[0x7C, 0x02, 0x82, 0x00]).sw,
+        call(
+            &mut card,
+            Ins::GeneralAuthenticate,
+            0x11,
+            0x80,
+            &[0x7C, 0x02, 0x82, 0x00]
+        )
+        .sw,
         0x6A88
     );
 }
@@ -540,7 +655,7 @@ fn ecdh_with_the_key_management_key() {
     let host_pub = host.public_key().to_sec1_point(false);
     let mut body = vec![0x7C, 0x45, 0x82, 0x00, 0x85, 0x41];
     body.extend_from_slice(host_pub.as_bytes());
-    let r = call(&mut card, 0x87, 0x11, 0x9D, &body);
+    let r = call(&mut card, Ins::GeneralAuthenticate, 0x11, 0x9D, &body);
     let shared = find(&inner(r.ok(), 0x7C), 0x82).unwrap();
     let card_pub = p256::PublicKey::from_sec1_bytes(&point).unwrap();
     let expected = p256::ecdh::diffie_hellman(host.to_nonzero_scalar(), card_pub.as_affine());
@@ -548,7 +663,10 @@ fn ecdh_with_the_key_management_key() {
     // A point off the curve is refused.
     let mut bad = body.clone();
     bad[10] ^= 1;
-    assert_eq!(call(&mut card, 0x87, 0x11, 0x9D, &bad).sw, 0x6A80);
+    assert_eq!(
+        call(&mut card, Ins::GeneralAuthenticate, 0x11, 0x9D, &bad).sw,
+        0x6A80
+    );
 }
 
 #[test]
@@ -556,22 +674,60 @@ fn unsupported_algorithms_are_refused_clearly() {
     let mut card = admin_card(17);
     // RSA-1024 and P-384 are recognized, not implemented (RSA-2048 is: tests/rsa.rs).
     assert_eq!(
-        call(&mut card, 0x47, 0x00, 0x9A, &[0xAC, 0x03, 0x80, 0x01, 0x06]).sw,
+        call(
+            &mut card,
+            Ins::GenerateAsymmetric,
+            0x00,
+            0x9A,
+            &[0xAC, 0x03, 0x80, 0x01, 0x06]
+        )
+        .sw,
         0x6A81
     );
     assert_eq!(
-        call(&mut card, 0x47, 0x00, 0x9A, &[0xAC, 0x03, 0x80, 0x01, 0x14]).sw,
+        call(
+            &mut card,
+            Ins::GenerateAsymmetric,
+            0x00,
+            0x9A,
+            &[0xAC, 0x03, 0x80, 0x01, 0x14]
+        )
+        .sw,
         0x6A81
     );
     assert_eq!(
-        call(&mut card, 0x47, 0x00, 0x9B, &[0xAC, 0x03, 0x80, 0x01, 0x11]).sw,
+        call(
+            &mut card,
+            Ins::GenerateAsymmetric,
+            0x00,
+            0x9B,
+            &[0xAC, 0x03, 0x80, 0x01, 0x11]
+        )
+        .sw,
         0x6A88
     );
     assert_eq!(
-        call(&mut card, 0x47, 0x01, 0x9A, &[0xAC, 0x03, 0x80, 0x01, 0x11]).sw,
+        call(
+            &mut card,
+            Ins::GenerateAsymmetric,
+            0x01,
+            0x9A,
+            &[0xAC, 0x03, 0x80, 0x01, 0x11]
+        )
+        .sw,
         0x6A86
     );
-    assert_eq!(call(&mut card, 0x47, 0x00, 0x9A, &[0xAC, 0x00]).sw, 0x6A80);
+    assert_eq!(
+        call(
+            &mut card,
+            Ins::GenerateAsymmetric,
+            0x00,
+            0x9A,
+            &[0xAC, 0x00]
+        )
+        .sw,
+        0x6A80
+    );
     assert_eq!(metadata(&mut card, KeyRef::Authentication).sw, 0x6A88);
 }
 
@@ -580,7 +736,7 @@ fn generate_with_explicit_policies() {
     let mut card = admin_card(18);
     let r = call(
         &mut card,
-        0x47,
+        Ins::GenerateAsymmetric,
         0x00,
         0x9A,
         &[
@@ -600,7 +756,7 @@ fn generate_with_explicit_policies() {
     assert_eq!(
         call(
             &mut card,
-            0x47,
+            Ins::GenerateAsymmetric,
             0x00,
             0x9A,
             &[0xAC, 0x06, 0x80, 0x01, 0x11, 0xAA, 0x01, 0x09]
@@ -618,7 +774,7 @@ fn import_key_records_origin() {
     let mut d = vec![0x06, 0x20];
     d.extend_from_slice(&[0x23; 32]);
     d.extend_from_slice(&[0xAA, 0x01, 0x02]);
-    assert_eq!(call(&mut card, 0xFE, 0x11, 0x9C, &d).sw, 0x9000);
+    assert_eq!(call(&mut card, Ins::ImportKey, 0x11, 0x9C, &d).sw, 0x9000);
     let meta = metadata(&mut card, KeyRef::Signature);
     assert_eq!(find(meta.ok(), tags::META_ORIGIN).unwrap(), [0x02]);
     assert_eq!(find(meta.ok(), tags::META_POLICY).unwrap(), [0x02, 0x01]);
@@ -633,25 +789,28 @@ fn import_key_records_origin() {
     // Bad scalars and algorithms.
     let mut zero = vec![0x06, 0x20];
     zero.extend_from_slice(&[0; 32]);
-    assert_eq!(call(&mut card, 0xFE, 0x11, 0x9A, &zero).sw, 0x6A80);
+    assert_eq!(
+        call(&mut card, Ins::ImportKey, 0x11, 0x9A, &zero).sw,
+        0x6A80
+    );
     let mut ff = vec![0x06, 0x20];
     ff.extend_from_slice(&[0xFF; 32]);
-    assert_eq!(call(&mut card, 0xFE, 0x11, 0x9A, &ff).sw, 0x6A80);
+    assert_eq!(call(&mut card, Ins::ImportKey, 0x11, 0x9A, &ff).sw, 0x6A80);
     assert_eq!(
-        call(&mut card, 0xFE, 0x11, 0x9A, &[0x06, 0x01, 0x01]).sw,
+        call(&mut card, Ins::ImportKey, 0x11, 0x9A, &[0x06, 0x01, 0x01]).sw,
         0x6A80
     );
     assert_eq!(
-        call(&mut card, 0xFE, 0x06, 0x9A, &[0x01, 0x01, 0x01]).sw,
+        call(&mut card, Ins::ImportKey, 0x06, 0x9A, &[0x01, 0x01, 0x01]).sw,
         0x6A81
     );
     // An incomplete RSA-2048 key.
     assert_eq!(
-        call(&mut card, 0xFE, 0x07, 0x9A, &[0x01, 0x01, 0x01]).sw,
+        call(&mut card, Ins::ImportKey, 0x07, 0x9A, &[0x01, 0x01, 0x01]).sw,
         0x6A80
     );
     assert_eq!(
-        call(&mut card, 0xFE, 0x11, 0x9A, &[0x09, 0x01, 0x01]).sw,
+        call(&mut card, Ins::ImportKey, 0x11, 0x9A, &[0x09, 0x01, 0x01]).sw,
         0x6A80
     );
     assert_eq!(metadata(&mut card, KeyRef::Authentication).sw, 0x6A88);
@@ -674,23 +833,38 @@ fn metadata_reports_defaults_and_retries() {
     assert_eq!(find(m.ok(), tags::META_ALGORITHM).unwrap(), [0x03]);
     assert_eq!(find(m.ok(), tags::META_DEFAULT).unwrap(), [1]);
     assert_eq!(metadata(&mut card, KeyRef::Attestation).sw, 0x6A88);
-    assert_eq!(call(&mut card, 0xF7, 0x00, 0x42, &[]).sw, 0x6A88);
-    assert_eq!(call(&mut card, 0xF7, 0x01, 0x80, &[]).sw, 0x6A86);
+    assert_eq!(
+        call(&mut card, Ins::GetMetadata, 0x00, 0x42, &[]).sw,
+        0x6A88
+    );
+    assert_eq!(
+        call(&mut card, Ins::GetMetadata, 0x01, 0x80, &[]).sw,
+        0x6A86
+    );
 }
 
 #[test]
 fn set_pin_retries_needs_key_and_pin_and_resets_both() {
     let mut card = admin_card(21);
     assert_eq!(
-        call(&mut card, 0xFA, 0x05, 0x07, &[]).sw,
+        call(&mut card, Ins::SetPinRetries, 0x05, 0x07, &[]).sw,
         0x6982,
         "PIN not verified"
     );
     verify(&mut card, b"123456");
-    assert_eq!(call(&mut card, 0xFA, 0x00, 0x07, &[]).sw, 0x6A86);
-    assert_eq!(call(&mut card, 0xFA, 0x10, 0x07, &[]).sw, 0x6A86);
-    assert_eq!(call(&mut card, 0xFA, 0x05, 0x07, &[]).sw, 0x9000);
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x63C5);
+    assert_eq!(
+        call(&mut card, Ins::SetPinRetries, 0x00, 0x07, &[]).sw,
+        0x6A86
+    );
+    assert_eq!(
+        call(&mut card, Ins::SetPinRetries, 0x10, 0x07, &[]).sw,
+        0x6A86
+    );
+    assert_eq!(
+        call(&mut card, Ins::SetPinRetries, 0x05, 0x07, &[]).sw,
+        0x9000
+    );
+    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x63C5);
     let puk = metadata(&mut card, KeyRef::Puk);
     assert_eq!(find(puk.ok(), tags::META_RETRIES).unwrap(), [7, 7]);
     assert_eq!(verify(&mut card, b"123456"), 0x9000, "PIN back to default");
@@ -703,22 +877,22 @@ fn reset_only_when_pin_and_puk_are_blocked() {
     put_data(&mut card, 0x5FC10A, b"certificate");
     let serial = card.serial();
     let guid = find(&inner(get_data(&mut card, 0x5FC102).ok(), 0x53), 0x34).unwrap();
-    assert_eq!(call(&mut card, 0xFB, 0, 0, &[]).sw, 0x6985);
+    assert_eq!(call(&mut card, Ins::Reset, 0, 0, &[]).sw, 0x6985);
     for _ in 0..3 {
         verify(&mut card, b"000000");
     }
     assert_eq!(
-        call(&mut card, 0xFB, 0, 0, &[]).sw,
+        call(&mut card, Ins::Reset, 0, 0, &[]).sw,
         0x6985,
         "PUK not blocked"
     );
     let mut d = pad(b"00000000").to_vec();
     d.extend_from_slice(&pad(b"123456"));
     for _ in 0..3 {
-        call(&mut card, 0x2C, 0x00, 0x80, &d);
+        call(&mut card, Ins::ResetRetryCounter, 0x00, 0x80, &d);
     }
-    assert_eq!(call(&mut card, 0xFB, 0, 1, &[]).sw, 0x6A86);
-    assert_eq!(call(&mut card, 0xFB, 0, 0, &[]).sw, 0x9000);
+    assert_eq!(call(&mut card, Ins::Reset, 0, 1, &[]).sw, 0x6A86);
+    assert_eq!(call(&mut card, Ins::Reset, 0, 0, &[]).sw, 0x9000);
     assert_eq!(
         metadata(&mut card, KeyRef::Signature).sw,
         0x6A88,
@@ -740,9 +914,9 @@ fn attest_is_not_implemented_yet() {
     let mut card = new_card(24);
     select(&mut card).ok();
     // yubico-piv-tool's encoding: 00 F9 <slot> 00.
-    assert_eq!(call(&mut card, 0xF9, 0x9A, 0x00, &[]).sw, 0x6D00);
-    assert_eq!(call(&mut card, 0xF9, 0x00, 0x9A, &[]).sw, 0x6A86);
-    assert_eq!(call(&mut card, 0xF9, 0x42, 0x00, &[]).sw, 0x6A88);
+    assert_eq!(call(&mut card, Ins::Attest, 0x9A, 0x00, &[]).sw, 0x6D00);
+    assert_eq!(call(&mut card, Ins::Attest, 0x00, 0x9A, &[]).sw, 0x6A86);
+    assert_eq!(call(&mut card, Ins::Attest, 0x42, 0x00, &[]).sw, 0x6A88);
 }
 
 #[test]
@@ -778,7 +952,7 @@ fn malformed_apdus_get_the_right_status() {
 #[test]
 fn extended_length_and_response_chaining() {
     let mut card = admin_card(26);
-    let cert: Vec<u8> = (0..3000).map(|i| i as u8).collect();
+    let cert: Vec<u8> = (0..3000).map(byte).collect();
     // Extended Lc: a 3000-byte object in one APDU.
     let mut body = vec![0x5C, 0x03, 0x5F, 0xC1, 0x05, 0x53, 0x82, 0x0B, 0xB8];
     body.extend_from_slice(&cert);
@@ -876,12 +1050,12 @@ fn state_persists_and_session_does_not() {
     verify(&mut card, b"000000");
     let mut card = reboot(card, 29);
     assert_eq!(
-        call(&mut card, 0xFD, 0, 0, &[]).sw,
+        call(&mut card, Ins::GetVersion, 0, 0, &[]).sw,
         0x6985,
         "not selected after power-up"
     );
     select(&mut card).ok();
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x63C2);
+    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x63C2);
     assert_eq!(put_data(&mut card, 0x5FC107, b"x"), 0x6982);
     let meta = metadata(&mut card, KeyRef::Authentication);
     assert_eq!(find(&find(meta.ok(), 4).unwrap(), 0x86).unwrap(), point);
@@ -895,9 +1069,12 @@ fn a_wrong_pin_in_change_reference_ends_the_verification() {
     assert_eq!(verify(&mut card, b"123456"), 0x9000);
     let mut d = pad(b"000000").to_vec();
     d.extend_from_slice(&pad(b"24681357"));
-    assert_eq!(call(&mut card, 0x24, 0x00, 0x80, &d).sw, 0x63C2);
     assert_eq!(
-        call(&mut card, 0x20, 0x00, 0x80, &[]).sw,
+        call(&mut card, Ins::ChangeReference, 0x00, 0x80, &d).sw,
+        0x63C2
+    );
+    assert_eq!(
+        call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw,
         0x63C2,
         "not verified any more"
     );
@@ -906,8 +1083,11 @@ fn a_wrong_pin_in_change_reference_ends_the_verification() {
     assert_eq!(verify(&mut card, b"123456"), 0x9000);
     let mut d = pad(b"12345678").to_vec();
     d.extend_from_slice(&pad(b"13572468"));
-    assert_eq!(call(&mut card, 0x2C, 0x00, 0x80, &d).sw, 0x9000);
-    assert_eq!(call(&mut card, 0x20, 0x00, 0x80, &[]).sw, 0x63C3);
+    assert_eq!(
+        call(&mut card, Ins::ResetRetryCounter, 0x00, 0x80, &d).sw,
+        0x9000
+    );
+    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x63C3);
 }
 
 #[test]
@@ -948,11 +1128,11 @@ fn get_response_with_wrong_parameters_keeps_the_response() {
 #[test]
 fn select_without_response_data() {
     let mut card = new_card(33);
-    let r = call(&mut card, 0xA4, 0x04, 0x0C, &PIV_AID);
+    let r = call(&mut card, Ins::Select, 0x04, 0x0C, &PIV_AID);
     assert_eq!(r.sw, 0x9000);
     assert!(r.data.is_empty());
     assert_eq!(
-        call(&mut card, 0xFD, 0, 0, &[]).ok(),
+        call(&mut card, Ins::GetVersion, 0, 0, &[]).ok(),
         defaults::COMPAT_VERSION
     );
 }
@@ -962,15 +1142,34 @@ fn default_algorithm_byte_means_the_management_key_algorithm() {
     // OpenSC's C_GenerateRandom: GENERAL AUTHENTICATE 00 87 00 9B 7C 02 81 00.
     let mut card = new_card(34);
     select(&mut card).ok();
-    let a = call(&mut card, 0x87, 0x00, 0x9B, &[0x7C, 0x02, 0x81, 0x00]);
-    let b = call(&mut card, 0x87, 0x00, 0x9B, &[0x7C, 0x02, 0x81, 0x00]);
+    let a = call(
+        &mut card,
+        Ins::GeneralAuthenticate,
+        0x00,
+        0x9B,
+        &[0x7C, 0x02, 0x81, 0x00],
+    );
+    let b = call(
+        &mut card,
+        Ins::GeneralAuthenticate,
+        0x00,
+        0x9B,
+        &[0x7C, 0x02, 0x81, 0x00],
+    );
     let ca = find(&inner(a.ok(), 0x7C), 0x81).unwrap();
     let cb = find(&inner(b.ok(), 0x7C), 0x81).unwrap();
     assert_eq!(ca.len(), 8);
     assert_ne!(ca, cb, "fresh randomness each time");
     // Another explicit algorithm is still refused.
     assert_eq!(
-        call(&mut card, 0x87, 0x08, 0x9B, &[0x7C, 0x02, 0x81, 0x00]).sw,
+        call(
+            &mut card,
+            Ins::GeneralAuthenticate,
+            0x08,
+            0x9B,
+            &[0x7C, 0x02, 0x81, 0x00]
+        )
+        .sw,
         0x6A86
     );
 }

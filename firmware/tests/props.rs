@@ -17,7 +17,15 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use tamga_board_host::{SeededRng, SimFlash};
 use tamga_firmware::Applet;
-use tamga_firmware::spec::{Algorithm, PIV_AID, defaults};
+use tamga_firmware::spec::apdu::{CLA, SHORT_LE_MAX};
+use tamga_firmware::spec::{Algorithm, KeyRef, ObjectTag, PIV_AID, defaults, tags};
+
+/// The PIN's key reference (P2 of VERIFY, CHANGE REFERENCE, RESET RETRY COUNTER).
+const PIN: u8 = KeyRef::Pin.to_u8();
+/// The management key's reference (P2 of GENERAL AUTHENTICATE).
+const MGMT: u8 = KeyRef::Management.to_u8();
+/// The P-256 algorithm byte (P1 of GENERAL AUTHENTICATE and IMPORT KEY).
+const P256: u8 = Algorithm::EccP256.to_u8();
 
 const PINS: [&[u8]; 3] = [b"123456", b"654321", b"1111111"];
 const PUKS: [&[u8]; 2] = [b"12345678", b"87654321"];
@@ -141,15 +149,11 @@ struct Model {
     secrets: Vec<Vec<u8>>,
 }
 
-fn tlv_body(tag: u8, value: &[u8]) -> Vec<u8> {
-    let mut v = vec![tag, value.len() as u8];
-    v.extend_from_slice(value);
-    v
-}
-
 /// The APDUs an action sends (most are one; mutation applies to the first).
 fn apdus(a: &Action) -> Vec<Vec<u8>> {
-    let one = |ins: u8, p1: u8, p2: u8, data: &[u8]| vec![apdu(0, ins, p1, p2, data, Some(256))];
+    let one = |ins: Ins, p1: u8, p2: u8, data: &[u8]| {
+        vec![apdu(CLA, ins.to_u8(), p1, p2, data, Some(SHORT_LE_MAX))]
+    };
     match a {
         Action::Raw(b) => vec![b.clone()],
         Action::Mutated {
@@ -170,72 +174,86 @@ fn apdus(a: &Action) -> Vec<Vec<u8>> {
             }
             v
         }
-        Action::Select(n) => one(0xA4, 0x04, 0x00, &PIV_AID[..*n]),
-        Action::Verify(i) => one(0x20, 0x00, 0x80, &pad(PINS[*i])),
-        Action::VerifyEmpty(p1) => one(0x20, *p1, 0x80, &[]),
-        Action::ChangePin(a, b) => one(0x24, 0, 0x80, &[pad(PINS[*a]), pad(PINS[*b])].concat()),
-        Action::ChangePuk(a, b) => one(0x24, 0, 0x81, &[pad(PUKS[*a]), pad(PUKS[*b])].concat()),
-        Action::Unblock(a, b) => one(0x2C, 0, 0x80, &[pad(PUKS[*a]), pad(PINS[*b])].concat()),
-        Action::GetData(t) => {
-            let tag = tamga_firmware::spec::ObjectTag(TAGS[*t]);
-            one(
-                0xCB,
-                0x3F,
-                0xFF,
-                &tlv_body(0x5C, &tag.to_bytes()[..tag.encoded_len()]),
-            )
-        }
+        Action::Select(n) => one(Ins::Select, 0x04, 0x00, &PIV_AID[..*n]),
+        Action::Verify(i) => one(Ins::Verify, 0x00, PIN, &pad(PINS[*i])),
+        Action::VerifyEmpty(p1) => one(Ins::Verify, *p1, PIN, &[]),
+        Action::ChangePin(a, b) => one(
+            Ins::ChangeReference,
+            0,
+            PIN,
+            &[pad(PINS[*a]), pad(PINS[*b])].concat(),
+        ),
+        Action::ChangePuk(a, b) => one(
+            Ins::ChangeReference,
+            0,
+            KeyRef::Puk.to_u8(),
+            &[pad(PUKS[*a]), pad(PUKS[*b])].concat(),
+        ),
+        Action::Unblock(a, b) => one(
+            Ins::ResetRetryCounter,
+            0,
+            PIN,
+            &[pad(PUKS[*a]), pad(PINS[*b])].concat(),
+        ),
+        Action::GetData(t) => one(Ins::GetData, 0x3F, 0xFF, &ObjectTag(TAGS[*t]).tag_list()),
         Action::PutData(t, n) => {
-            let tag = tamga_firmware::spec::ObjectTag(TAGS[*t]);
-            let mut d = tlv_body(0x5C, &tag.to_bytes()[..tag.encoded_len()]);
-            d.extend_from_slice(&[0x53, 0x82, (*n >> 8) as u8, *n as u8]);
-            d.extend((0..*n).map(|i| (i % 251) as u8));
-            // Chained in 255-byte parts.
-            let parts: Vec<&[u8]> = d.chunks(255).collect();
-            let last = parts.len() - 1;
-            parts
-                .iter()
-                .enumerate()
-                .map(|(i, p)| apdu(if i < last { 0x10 } else { 0 }, 0xDB, 0x3F, 0xFF, p, None))
-                .collect()
+            let content: Vec<u8> = (0..*n).map(|i| byte(i % 251)).collect();
+            let d = [
+                ObjectTag(TAGS[*t]).tag_list(),
+                tlv(tags::OBJECT_DATA, &content),
+            ]
+            .concat();
+            chained(Ins::PutData, 0x3F, 0xFF, &d, None)
         }
-        Action::Generate(s, alg) => one(0x47, 0, SLOTS[*s], &[0xAC, 0x03, 0x80, 0x01, *alg]),
+        Action::Generate(s, alg) => one(
+            Ins::GenerateAsymmetric,
+            0,
+            SLOTS[*s],
+            &tags::gen_control(*alg),
+        ),
         Action::Sign(s, n) => {
             let hash = vec![0xA5u8; *n];
-            let mut t = vec![0x82, 0x00];
-            t.extend_from_slice(&tlv_body(0x81, &hash));
-            one(0x87, 0x11, SLOTS[*s], &tlv_body(0x7C, &t))
+            let t = [
+                tlv(tags::DYN_RESPONSE, &[]),
+                tlv(tags::DYN_CHALLENGE, &hash),
+            ]
+            .concat();
+            one(
+                Ins::GeneralAuthenticate,
+                P256,
+                SLOTS[*s],
+                &tlv(tags::DYN_AUTH, &t),
+            )
         }
         Action::Ecdh(s) => {
             use p256::elliptic_curve::sec1::ToSec1Point;
             let k = p256::SecretKey::from_slice(&[0x19; 32]).unwrap();
-            let mut t = vec![0x82, 0x00];
-            t.extend_from_slice(&tlv_body(
-                0x85,
-                k.public_key().to_sec1_point(false).as_bytes(),
-            ));
-            one(0x87, 0x11, SLOTS[*s], &tlv_body(0x7C, &t))
+            let point = k.public_key().to_sec1_point(false);
+            let t = [
+                tlv(tags::DYN_RESPONSE, &[]),
+                tlv(tags::DYN_EXPONENTIATION, point.as_bytes()),
+            ]
+            .concat();
+            one(
+                Ins::GeneralAuthenticate,
+                P256,
+                SLOTS[*s],
+                &tlv(tags::DYN_AUTH, &t),
+            )
         }
-        Action::Import(s, k) => one(0xFE, 0x11, SLOTS[*s], &tlv_body(0x06, &SCALARS[*k])),
-        Action::ImportRsa(s) => {
-            let d = rsa_import_body(test_rsa_key(), &[]);
-            let parts: Vec<&[u8]> = d.chunks(255).collect();
-            let last = parts.len() - 1;
-            parts
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    apdu(
-                        if i < last { 0x10 } else { 0 },
-                        0xFE,
-                        0x07,
-                        SLOTS[*s],
-                        p,
-                        None,
-                    )
-                })
-                .collect()
-        }
+        Action::Import(s, k) => one(
+            Ins::ImportKey,
+            P256,
+            SLOTS[*s],
+            &tlv(tags::IMPORT_EC_PRIVATE, &SCALARS[*k]),
+        ),
+        Action::ImportRsa(s) => chained(
+            Ins::ImportKey,
+            Algorithm::Rsa2048.to_u8(),
+            SLOTS[*s],
+            &rsa_import_body(test_rsa_key(), &[]),
+            None,
+        ),
         Action::Rsa(s, b) => {
             let block = match b {
                 RsaBlock::Padded => pkcs1v15_pad(&[0x6D; 32]),
@@ -243,22 +261,37 @@ fn apdus(a: &Action) -> Vec<Vec<u8>> {
                 RsaBlock::Length(n) => vec![0x01; *n],
             };
             // Extended APDU.
-            one(0x87, 0x07, SLOTS[*s], &rsa_template(&block))
+            one(
+                Ins::GeneralAuthenticate,
+                Algorithm::Rsa2048.to_u8(),
+                SLOTS[*s],
+                &rsa_template(&block),
+            )
         }
-        Action::Metadata(k) => one(0xF7, 0, *k, &[]),
+        Action::Metadata(k) => one(Ins::GetMetadata, 0, *k, &[]),
         Action::SetMgmt(i) => {
             let (alg, key) = MGMT_KEYS[*i];
-            let mut d = vec![alg.to_u8(), 0x9B, key.len() as u8];
-            d.extend_from_slice(key);
-            one(0xFF, 0xFF, 0xFF, &d)
+            one(Ins::SetManagementKey, 0xFF, 0xFF, &set_mgmt_body(alg, key))
         }
         // Handled interactively in `run`.
         Action::AuthMgmt(_) => vec![],
-        Action::SetRetries(a, b) => one(0xFA, *a, *b, &[]),
-        Action::ResetApp => one(0xFB, 0, 0, &[]),
-        Action::GetResponse(le) => vec![vec![0, 0xC0, 0, 0, *le]],
-        Action::Version => one(0xFD, 0, 0, &[]),
-        Action::Serial => one(0xF8, 0, 0, &[]),
+        Action::SetRetries(a, b) => one(Ins::SetPinRetries, *a, *b, &[]),
+        Action::ResetApp => one(Ins::Reset, 0, 0, &[]),
+        // Le 00 asks for 256 bytes.
+        Action::GetResponse(le) => vec![apdu(
+            CLA,
+            Ins::GetResponse.to_u8(),
+            0,
+            0,
+            &[],
+            Some(if *le == 0 {
+                SHORT_LE_MAX
+            } else {
+                usize::from(*le)
+            }),
+        )],
+        Action::Version => one(Ins::GetVersion, 0, 0, &[]),
+        Action::Serial => one(Ins::GetSerial, 0, 0, &[]),
         Action::CardReset | Action::Reboot => vec![],
     }
 }
@@ -275,7 +308,8 @@ fn valid_sw(sw: u16) -> bool {
 
 /// Whether an APDU asks for an RSA-2048 key generation (also when mutated).
 fn rsa_generate(a: &[u8]) -> bool {
-    a.get(1) == Some(&0x47) && a.windows(3).any(|w| w == [0x80, 0x01, 0x07])
+    let alg = tags::gen_control(Algorithm::Rsa2048.to_u8());
+    a.get(1) == Some(&Ins::GenerateAsymmetric.to_u8()) && a.windows(3).any(|w| w == &alg[2..])
 }
 
 thread_local! {
@@ -308,17 +342,23 @@ fn auth(card: &mut Card, m: &mut Model, i: usize) -> Result<(), TestCaseError> {
     let (d, sw) = send(
         card,
         m,
-        &apdu(0, 0x87, alg.to_u8(), 0x9B, &[0x7C, 0x02, 0x80, 0x00], None),
+        &cmd(
+            Ins::GeneralAuthenticate,
+            alg.to_u8(),
+            MGMT,
+            &tlv(tags::DYN_AUTH, &tlv(tags::DYN_WITNESS, &[])),
+            None,
+        ),
     )?;
     if sw != 0x9000 {
         return Ok(());
     }
-    let t = tamga_firmware::spec::tlv::find(&d, 0x7C)
+    let t = tamga_firmware::spec::tlv::find(&d, tags::DYN_AUTH)
         .ok()
         .flatten()
         .unwrap_or(&[])
         .to_vec();
-    let enc = tamga_firmware::spec::tlv::find(&t, 0x80)
+    let enc = tamga_firmware::spec::tlv::find(&t, tags::DYN_WITNESS)
         .ok()
         .flatten()
         .unwrap_or(&[])
@@ -330,12 +370,11 @@ fn auth(card: &mut Card, m: &mut Model, i: usize) -> Result<(), TestCaseError> {
     let (_, sw) = send(
         card,
         m,
-        &apdu(
-            0,
-            0x87,
+        &cmd(
+            Ins::GeneralAuthenticate,
             alg.to_u8(),
-            0x9B,
-            &tlv_body(0x7C, &tlv_body(0x80, &w)),
+            MGMT,
+            &tlv(tags::DYN_AUTH, &tlv(tags::DYN_WITNESS, &w)),
             None,
         ),
     )?;
@@ -407,7 +446,8 @@ fn run(actions: Vec<Action>, seed: u64) -> Result<(), TestCaseError> {
                         RSA_KEYGENS.with(|c| c.set(c.get() + 1));
                     }
                     let (_, sw) = send(&mut card, &m, &x)?;
-                    if x.get(1..3) == Some(&[0x87, 0x07]) && (sw == 0x9000 || sw >> 8 == 0x61) {
+                    let rsa_op = [Ins::GeneralAuthenticate.to_u8(), Algorithm::Rsa2048.to_u8()];
+                    if x.get(1..3) == Some(&rsa_op[..]) && (sw == 0x9000 || sw >> 8 == 0x61) {
                         RSA_OPS.with(|c| c.set(c.get() + 1));
                     }
                     last_sw = sw;
@@ -416,7 +456,7 @@ fn run(actions: Vec<Action>, seed: u64) -> Result<(), TestCaseError> {
                         .get(1)
                         .copied()
                         .filter(|_| x.len() >= 4)
-                        .map(|i| (x[0], i, x[3]));
+                        .map(|i| (x[0], Ins::try_from(i).ok(), x[3]));
                 }
             }
         }
@@ -426,7 +466,16 @@ fn run(actions: Vec<Action>, seed: u64) -> Result<(), TestCaseError> {
         // Counters never rise without a successful unblocking command.
         if after.0 > before.0 {
             prop_assert!(
-                ok && matches!(ins, Some(0x20 | 0x24 | 0x2C | 0xFA | 0xFB)),
+                ok && matches!(
+                    ins,
+                    Some(Some(
+                        Ins::Verify
+                            | Ins::ChangeReference
+                            | Ins::ResetRetryCounter
+                            | Ins::SetPinRetries
+                            | Ins::Reset
+                    ))
+                ),
                 "PIN tries rose {:?} -> {:?} after {:?}",
                 before,
                 after,
@@ -435,7 +484,15 @@ fn run(actions: Vec<Action>, seed: u64) -> Result<(), TestCaseError> {
         }
         if after.1 > before.1 {
             prop_assert!(
-                ok && matches!(ins, Some(0x24 | 0x2C | 0xFA | 0xFB)),
+                ok && matches!(
+                    ins,
+                    Some(Some(
+                        Ins::ChangeReference
+                            | Ins::ResetRetryCounter
+                            | Ins::SetPinRetries
+                            | Ins::Reset
+                    ))
+                ),
                 "PUK tries rose {:?} -> {:?} after {:?}",
                 before,
                 after,
@@ -444,29 +501,42 @@ fn run(actions: Vec<Action>, seed: u64) -> Result<(), TestCaseError> {
         }
         // Administrative commands only with the management key.
         if let Some((cla, ins, p2)) = sent_ins {
-            let admin = matches!(ins, 0xDB | 0x47 | 0xFE | 0xFF | 0xFA) && cla == 0;
+            let admin = matches!(
+                ins,
+                Some(
+                    Ins::PutData
+                        | Ins::GenerateAsymmetric
+                        | Ins::ImportKey
+                        | Ins::SetManagementKey
+                        | Ins::SetPinRetries
+                )
+            ) && cla == CLA;
             if admin && ok {
                 prop_assert!(m.mgmt, "{:?} succeeded without the management key", a);
             }
             match (ins, ok, last_sw) {
-                (0xFF, true, _) if cla == 0 => {
+                (Some(Ins::SetManagementKey), true, _) if cla == CLA => {
                     if let Action::SetMgmt(i) = a {
                         m.mgmt_key = *i;
                     }
                 }
-                (0xA4, false, 0x6A82) => m.mgmt = false,
+                (Some(Ins::Select), false, 0x6A82) => m.mgmt = false,
                 // (A chained first part, CLA 10, answers 9000 and executes nothing.)
-                (0xFB, true, _) if cla == 0 => {
+                (Some(Ins::Reset), true, _) if cla == CLA => {
                     m.mgmt = false;
                     m.mgmt_key = 0;
                 }
-                (0x87, false, 0x6982) if p2 == 0x9B => m.mgmt = false,
+                (Some(Ins::GeneralAuthenticate), false, 0x6982) if p2 == MGMT => m.mgmt = false,
                 _ => {}
             }
             // A mutated SET MANAGEMENT KEY may install a key we do not know
             // (or, if the mutation changed nothing that matters, one we do).
             // (A chained first part, CLA 10, executes nothing.)
-            if ins == 0xFF && ok && cla == 0 && !matches!(a, Action::SetMgmt(_)) {
+            if ins == Some(Ins::SetManagementKey)
+                && ok
+                && cla == CLA
+                && !matches!(a, Action::SetMgmt(_))
+            {
                 m.mgmt_key = installed_key(&last_apdu);
             }
         }

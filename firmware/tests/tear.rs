@@ -13,7 +13,7 @@ mod common;
 use common::*;
 use tamga_board_host::{SeededRng, SimFlash};
 use tamga_firmware::Applet;
-use tamga_firmware::spec::{Algorithm, KeyRef, defaults};
+use tamga_firmware::spec::{Algorithm, KeyRef, ObjectTag, defaults, tags};
 
 /// A small flash (two 4 KiB banks) so that the script forces compactions often.
 const TEAR_FLASH: usize = 8 * 1024;
@@ -51,27 +51,10 @@ struct Step {
     visible: bool,
 }
 
-fn chained(ins: u8, p1: u8, p2: u8, data: &[u8]) -> Vec<Vec<u8>> {
-    let parts: Vec<&[u8]> = data.chunks(255).collect();
-    let last = parts.len() - 1;
-    parts
-        .iter()
-        .enumerate()
-        .map(|(i, p)| apdu(if i < last { 0x10 } else { 0 }, ins, p1, p2, p, None))
-        .collect()
-}
-
 fn put(tag: u32, len: usize, fill: u8) -> Vec<Vec<u8>> {
-    let t = tamga_firmware::spec::ObjectTag(tag);
-    let mut d = vec![0x5C, t.encoded_len() as u8];
-    d.extend_from_slice(&t.to_bytes()[..t.encoded_len()]);
-    if len > 0 {
-        d.extend_from_slice(&[0x53, 0x82, (len >> 8) as u8, len as u8]);
-    } else {
-        d.extend_from_slice(&[0x53, 0x00]);
-    }
-    d.extend((0..len).map(|i| fill.wrapping_add(i as u8)));
-    chained(0xDB, 0x3F, 0xFF, &d)
+    let content: Vec<u8> = (0..len).map(|i| fill.wrapping_add(byte(i))).collect();
+    let d = [ObjectTag(tag).tag_list(), tlv(tags::OBJECT_DATA, &content)].concat();
+    chained(Ins::PutData, 0x3F, 0xFF, &d, None)
 }
 
 fn step(name: &'static str, prep: Prep, apdus: Vec<Vec<u8>>) -> Step {
@@ -92,16 +75,15 @@ fn pair(a: &[u8], b: &[u8]) -> Vec<u8> {
 
 fn script() -> Vec<Step> {
     let gen_p256 = |slot: u8| {
-        vec![apdu(
-            0,
-            0x47,
+        vec![cmd(
+            Ins::GenerateAsymmetric,
             0,
             slot,
-            &[0xAC, 0x03, 0x80, 0x01, 0x11],
+            &tags::gen_control(Algorithm::EccP256.to_u8()),
             None,
         )]
     };
-    let verify_apdu = |pin: &[u8]| vec![apdu(0, 0x20, 0, 0x80, &pad(pin), None)];
+    let verify_apdu = |pin: &[u8]| vec![cmd(Ins::Verify, 0, 0x80, &pad(pin), None)];
     let aes = Mgmt(Algorithm::Aes192, (1..=24).collect());
     let mut s = vec![
         step("PUT DATA CHUID", Prep::Mgmt, put(0x5FC102, 59, 1)),
@@ -126,7 +108,13 @@ fn script() -> Vec<Step> {
             ..step(
                 "CHANGE REFERENCE DATA PIN",
                 Prep::None,
-                vec![apdu(0, 0x24, 0, 0x80, &pair(b"123456", b"24681357"), None)],
+                vec![cmd(
+                    Ins::ChangeReference,
+                    0,
+                    0x80,
+                    &pair(b"123456", b"24681357"),
+                    None,
+                )],
             )
         },
         Step {
@@ -134,9 +122,8 @@ fn script() -> Vec<Step> {
             ..step(
                 "CHANGE REFERENCE DATA PUK",
                 Prep::None,
-                vec![apdu(
-                    0,
-                    0x24,
+                vec![cmd(
+                    Ins::ChangeReference,
                     0,
                     0x81,
                     &pair(b"12345678", b"87654321"),
@@ -170,7 +157,13 @@ fn script() -> Vec<Step> {
         step(
             "IMPORT KEY RSA-2048 9A",
             Prep::Mgmt,
-            chained(0xFE, 0x07, 0x9A, &rsa_import_body(test_rsa_key(), &[])),
+            chained(
+                Ins::ImportKey,
+                Algorithm::Rsa2048.to_u8(),
+                0x9A,
+                &rsa_import_body(test_rsa_key(), &[]),
+                None,
+            ),
         ),
         Step {
             counter: Counter::Pin,
@@ -179,25 +172,25 @@ fn script() -> Vec<Step> {
                 let mut v = verify_apdu(b"24681357");
                 let hash = [0x4Bu8; 32];
                 v.extend(chained(
-                    0x87,
-                    0x07,
+                    Ins::GeneralAuthenticate,
+                    Algorithm::Rsa2048.to_u8(),
                     0x9A,
                     &rsa_template(&pkcs1v15_pad(&hash)),
+                    None,
                 ));
                 // 7C 82 01 04 82 82 01 00 <256>: 8 bytes after the first 256.
-                v.push(vec![0x00, 0xC0, 0x00, 0x00, 0x08]);
+                v.push(cmd(Ins::GetResponse, 0, 0, &[], Some(8)));
                 v
             })
         },
         step(
             "IMPORT KEY 9D",
             Prep::Mgmt,
-            vec![apdu(
-                0,
-                0xFE,
+            vec![cmd(
+                Ins::ImportKey,
                 0x11,
                 0x9D,
-                &[&[0x06u8, 0x20][..], &[0x42; 32]].concat(),
+                &tlv(tags::IMPORT_EC_PRIVATE, &[0x42; 32]),
                 None,
             )],
         ),
@@ -206,12 +199,11 @@ fn script() -> Vec<Step> {
             ..step(
                 "SET MANAGEMENT KEY AES-192",
                 Prep::Mgmt,
-                vec![apdu(
-                    0,
+                vec![cmd(
+                    Ins::SetManagementKey,
                     0xFF,
                     0xFF,
-                    0xFF,
-                    &[&[0x0A, 0x9B, 24][..], &aes.1].concat(),
+                    &set_mgmt_body(aes.0, &aes.1),
                     None,
                 )],
             )
@@ -219,7 +211,7 @@ fn script() -> Vec<Step> {
         step(
             "SET PIN RETRIES 2 2",
             Prep::MgmtPin(b"24681357"),
-            vec![apdu(0, 0xFA, 2, 2, &[], None)],
+            vec![cmd(Ins::SetPinRetries, 2, 2, &[], None)],
         ),
         Step {
             sw: 0x63C1,
@@ -238,9 +230,8 @@ fn script() -> Vec<Step> {
             ..step(
                 "RESET RETRY COUNTER",
                 Prep::None,
-                vec![apdu(
-                    0,
-                    0x2C,
+                vec![cmd(
+                    Ins::ResetRetryCounter,
                     0,
                     0x80,
                     &pair(b"12345678", b"11223344"),
@@ -265,9 +256,8 @@ fn script() -> Vec<Step> {
             ..step(
                 "RESET RETRY COUNTER wrong PUK",
                 Prep::None,
-                vec![apdu(
-                    0,
-                    0x2C,
+                vec![cmd(
+                    Ins::ResetRetryCounter,
                     0,
                     0x80,
                     &pair(b"00000000", b"11223344"),
@@ -280,9 +270,8 @@ fn script() -> Vec<Step> {
             ..step(
                 "RESET RETRY COUNTER wrong PUK, blocked",
                 Prep::None,
-                vec![apdu(
-                    0,
-                    0x2C,
+                vec![cmd(
+                    Ins::ResetRetryCounter,
                     0,
                     0x80,
                     &pair(b"00000000", b"11223344"),
@@ -292,7 +281,7 @@ fn script() -> Vec<Step> {
         },
         Step {
             new_mgmt: Some(Mgmt(Algorithm::Tdes, defaults::MANAGEMENT_KEY.to_vec())),
-            ..step("RESET", Prep::None, vec![apdu(0, 0xFB, 0, 0, &[], None)])
+            ..step("RESET", Prep::None, vec![cmd(Ins::Reset, 0, 0, &[], None)])
         },
         step("GENERATE 9E after RESET", Prep::Mgmt, gen_p256(0x9E)),
         // Last, so that no replay prefix repeats the key generation.
@@ -301,7 +290,7 @@ fn script() -> Vec<Step> {
             Prep::Mgmt,
             // 7F49 82 01 09 { 81 <256> 82 <3> }: 14 bytes after the first 256.
             vec![
-                apdu(0, 0x47, 0, 0x9C, &GEN_RSA, None),
+                cmd(Ins::GenerateAsymmetric, 0, 0x9C, &GEN_RSA, None),
                 vec![0x00, 0xC0, 0x00, 0x00, 0x0E],
             ],
         ),
@@ -354,8 +343,8 @@ fn observe(card: &mut Card) -> Vec<Resp> {
     card.reset();
     let mut out = vec![
         select(card),
-        call(card, 0xF8, 0, 0, &[]),
-        call(card, 0x20, 0, 0x80, &[]),
+        call(card, Ins::GetSerial, 0, 0, &[]),
+        call(card, Ins::Verify, 0, 0x80, &[]),
     ];
     for k in [0x80, 0x81, 0x9B, 0x9A, 0x9C, 0x9D, 0x9E, 0x82] {
         out.push(metadata(card, KeyRef::try_from(k).unwrap()));
@@ -456,9 +445,15 @@ fn every_command_is_atomic_at_every_cut_point() {
                 let (flash, mut card, key) = replay(&steps[..i]);
                 prep(&mut card, &s.prep, &key);
                 let wrong = if c == Counter::Pin {
-                    apdu(0, 0x20, 0, 0x80, &pad(b"999999"), None)
+                    cmd(Ins::Verify, 0, 0x80, &pad(b"999999"), None)
                 } else {
-                    apdu(0, 0x2C, 0, 0x80, &pair(b"99999999", b"11223344"), None)
+                    cmd(
+                        Ins::ResetRetryCounter,
+                        0,
+                        0x80,
+                        &pair(b"99999999", b"11223344"),
+                        None,
+                    )
                 };
                 assert_eq!(exchange(&mut card, &wrong).sw >> 4, 0x63C);
                 drop(card);

@@ -223,17 +223,6 @@ pub struct Piv<T: Transport> {
     ch: Channel<T>,
 }
 
-fn wrap(tag: u16, value: &[u8]) -> Vec<u8> {
-    let mut buf = vec![0u8; tlv::encoded_len(tag, value.len())];
-    let mut w = tlv::Writer::new(&mut buf);
-    let _ = w.tlv(tag, value);
-    buf
-}
-
-fn tag_list(tag: ObjectTag) -> Vec<u8> {
-    wrap(tags::TAG_LIST, &tag.to_bytes()[..tag.encoded_len()])
-}
-
 fn unwrap(data: &[u8], tag: u16, op: &'static str) -> Result<Vec<u8>> {
     match tlv::take(data) {
         Ok((t, rest)) if t.tag == tag && rest.is_empty() => Ok(t.value.to_vec()),
@@ -375,7 +364,7 @@ impl<T: Transport> Piv<T> {
     pub fn authenticate(&mut self, key: &MgmtKey) -> Result<()> {
         let alg = key.alg.to_u8();
         let mgmt = KeyRef::Management.to_u8();
-        let ask = wrap(tags::DYN_AUTH, &wrap(tags::DYN_WITNESS, &[]));
+        let ask = tlv::to_vec(tags::DYN_AUTH, &tlv::to_vec(tags::DYN_WITNESS, &[]));
         let data = self
             .send(Ins::GeneralAuthenticate, alg, mgmt, &ask)?
             .ok(Op::MgmtWitness)?;
@@ -392,14 +381,14 @@ impl<T: Transport> Piv<T> {
         key.crypt(&mut witness, false)?;
         let mut challenge = vec![0u8; witness.len()];
         crate::rng::fill(&mut challenge)?;
-        let mut inner = Zeroizing::new(wrap(tags::DYN_WITNESS, &witness));
-        inner.extend_from_slice(&wrap(tags::DYN_CHALLENGE, &challenge));
+        let mut inner = Zeroizing::new(tlv::to_vec(tags::DYN_WITNESS, &witness));
+        inner.extend_from_slice(&tlv::to_vec(tags::DYN_CHALLENGE, &challenge));
         let data = self
             .send(
                 Ins::GeneralAuthenticate,
                 alg,
                 mgmt,
-                &wrap(tags::DYN_AUTH, &inner),
+                &tlv::to_vec(tags::DYN_AUTH, &inner),
             )?
             .ok(Op::MgmtResponse)?;
         let t = unwrap(&data, tags::DYN_AUTH, "GENERAL AUTHENTICATE")?;
@@ -444,19 +433,19 @@ impl<T: Transport> Piv<T> {
         pin_policy: PinPolicy,
         touch: TouchPolicy,
     ) -> Result<PublicKey> {
-        let mut ac = wrap(tags::ALGORITHM, &[alg.to_u8()]);
+        let mut ac = tlv::to_vec(tags::ALGORITHM, &[alg.to_u8()]);
         if pin_policy != PinPolicy::Default {
-            ac.extend_from_slice(&wrap(tags::PIN_POLICY, &[pin_policy.to_u8()]));
+            ac.extend_from_slice(&tlv::to_vec(tags::PIN_POLICY, &[pin_policy.to_u8()]));
         }
         if touch != TouchPolicy::Default {
-            ac.extend_from_slice(&wrap(tags::TOUCH_POLICY, &[touch.to_u8()]));
+            ac.extend_from_slice(&tlv::to_vec(tags::TOUCH_POLICY, &[touch.to_u8()]));
         }
         let data = self
             .send(
                 Ins::GenerateAsymmetric,
                 0,
                 slot.to_u8(),
-                &wrap(tags::GEN_CONTROL, &ac),
+                &tlv::to_vec(tags::GEN_CONTROL, &ac),
             )?
             .ok(Op::Generate(alg))?;
         PublicKey::parse(&unwrap(&data, tags::PUBLIC_KEY, "GENERATE")?)
@@ -470,14 +459,14 @@ impl<T: Transport> Piv<T> {
         input: &[u8],
         op: &'static str,
     ) -> Result<Vec<u8>> {
-        let mut inner = wrap(tags::DYN_RESPONSE, &[]);
-        inner.extend_from_slice(&wrap(tag, input));
+        let mut inner = tlv::to_vec(tags::DYN_RESPONSE, &[]);
+        inner.extend_from_slice(&tlv::to_vec(tag, input));
         let data = self
             .send(
                 Ins::GeneralAuthenticate,
                 alg.to_u8(),
                 slot.to_u8(),
-                &wrap(tags::DYN_AUTH, &inner),
+                &tlv::to_vec(tags::DYN_AUTH, &inner),
             )?
             .ok(Op::UseKey { what: op, slot })?;
         let t = unwrap(&data, tags::DYN_AUTH, op)?;
@@ -520,7 +509,7 @@ impl<T: Transport> Piv<T> {
     /// GET DATA; `None` when the object is absent.
     pub fn read_object(&mut self, tag: ObjectTag) -> Result<Option<Vec<u8>>> {
         let (p1, p2) = P1P2_CURRENT_DF;
-        let r = self.send(Ins::GetData, p1, p2, &tag_list(tag))?;
+        let r = self.send(Ins::GetData, p1, p2, &tag.tag_list())?;
         if r.status == Status::NotFound {
             return Ok(None);
         }
@@ -534,8 +523,8 @@ impl<T: Transport> Piv<T> {
 
     /// PUT DATA (management key); empty content deletes the object.
     pub fn write_object(&mut self, tag: ObjectTag, content: &[u8]) -> Result<()> {
-        let mut d = tag_list(tag);
-        d.extend_from_slice(&wrap(tags::OBJECT_DATA, content));
+        let mut d = tag.tag_list();
+        d.extend_from_slice(&tlv::to_vec(tags::OBJECT_DATA, content));
         let (p1, p2) = P1P2_CURRENT_DF;
         self.send(Ins::PutData, p1, p2, &d)?.ok(Op::PutData)?;
         Ok(())
@@ -560,9 +549,9 @@ impl<T: Transport> Piv<T> {
         let tag = slot
             .certificate_object()
             .ok_or(Error::Invalid("not a key slot".into()))?;
-        let mut content = wrap(tags::CERT, der);
-        content.extend_from_slice(&wrap(tags::CERT_INFO, &[CERT_INFO_UNCOMPRESSED]));
-        content.extend_from_slice(&wrap(tags::ERROR_DETECTION, &[]));
+        let mut content = tlv::to_vec(tags::CERT, der);
+        content.extend_from_slice(&tlv::to_vec(tags::CERT_INFO, &[CERT_INFO_UNCOMPRESSED]));
+        content.extend_from_slice(&tlv::to_vec(tags::ERROR_DETECTION, &[]));
         self.write_object(tag, &content)
     }
 
@@ -573,9 +562,9 @@ impl<T: Transport> Piv<T> {
         scalar: &[u8],
         pin_policy: PinPolicy,
     ) -> Result<()> {
-        let mut d = Zeroizing::new(wrap(tags::IMPORT_EC_PRIVATE, scalar));
+        let mut d = Zeroizing::new(tlv::to_vec(tags::IMPORT_EC_PRIVATE, scalar));
         if pin_policy != PinPolicy::Default {
-            d.extend_from_slice(&wrap(tags::PIN_POLICY, &[pin_policy.to_u8()]));
+            d.extend_from_slice(&tlv::to_vec(tags::PIN_POLICY, &[pin_policy.to_u8()]));
         }
         self.send(Ins::ImportKey, Algorithm::EccP256.to_u8(), slot.to_u8(), &d)?
             .ok(Op::Import)?;
@@ -599,7 +588,7 @@ pub fn chuid(guid: &[u8; 16]) -> Vec<u8> {
 pub fn ccc(guid: &[u8; 16]) -> Vec<u8> {
     let mut id = vec![0xA0, 0x00, 0x00, 0x01, 0x16, 0xFF, 0x02];
     id.extend_from_slice(&guid[..14]);
-    let mut v = wrap(0xF0, &id);
+    let mut v = tlv::to_vec(0xF0, &id);
     for (tag, value) in [
         (0xF1u16, &[0x21u8][..]),
         (0xF2, &[0x21]),
@@ -614,7 +603,7 @@ pub fn ccc(guid: &[u8; 16]) -> Vec<u8> {
         (0xFD, &[]),
         (tags::ERROR_DETECTION, &[]),
     ] {
-        v.extend_from_slice(&wrap(tag, value));
+        v.extend_from_slice(&tlv::to_vec(tag, value));
     }
     v
 }

@@ -23,7 +23,7 @@ use tamga_spec::{Algorithm, KeyRef};
 /// A card that is pulled out at the n-th APDU.
 struct Pulled {
     card: EmuCard,
-    left: Rc<Cell<Option<u32>>>,
+    left: Rc<Cell<Option<u64>>>,
     /// Pull after the card handled the APDU (the answer is lost) instead of before.
     after: bool,
 }
@@ -79,7 +79,7 @@ fn pulled_at_every_apdu_then_rerun() {
         piv.select().unwrap();
         enroll::enroll(&mut piv, &ca, &request(), &pin, &key, &mut |_| {})
             .unwrap()
-            .apdus as u32
+            .apdus
     };
     let mut tried = 0;
     for after in [false, true] {
@@ -159,7 +159,7 @@ fn renew<T: Transport>(piv: &mut Piv<T>, ca: &dyn CaClient) -> Result<enroll::Re
 }
 
 /// The card in `dir`, pulled at APDU `n` (before the card handles it, or after).
-fn pulled_card(dir: &std::path::Path, n: u32, after: bool) -> Piv<Pulled> {
+fn pulled_card(dir: &std::path::Path, n: u64, after: bool) -> Piv<Pulled> {
     let left = Rc::new(Cell::new(None));
     let mut piv = Piv::new(Pulled {
         card: EmuCard::open(dir.join("card")).unwrap(),
@@ -210,7 +210,7 @@ fn renewal_pulled_at_every_apdu_then_rerun() {
         let dir = tempfile::tempdir().unwrap();
         let (ca, old) = enrolled(dir.path());
         let mut piv = card(dir.path());
-        let apdus = renew(&mut piv, &ca).unwrap().apdus as u32;
+        let apdus = renew(&mut piv, &ca).unwrap().apdus;
         drop(piv);
         renewed_once(ca.ca(), dir.path(), &old, "uninterrupted");
         apdus
@@ -256,7 +256,7 @@ fn renewal_interrupted_before_confirmation_keeps_the_old_certificates() {
         let copy = tempfile::tempdir().unwrap();
         let (ca, _) = enrolled(copy.path());
         let mut piv = card(copy.path());
-        renew(&mut piv, &ca).unwrap().apdus as u32
+        renew(&mut piv, &ca).unwrap().apdus
     };
     // Pulled at the last APDU: both new certificates written, the read-back cut short.
     let mut piv = pulled_card(dir.path(), total - 1, false);

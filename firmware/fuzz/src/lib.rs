@@ -27,7 +27,8 @@
 use tamga_board_host::{SeededRng, SimFlash};
 use tamga_firmware::Applet;
 use tamga_firmware::crypto::mgmt_crypt;
-use tamga_firmware::spec::{Algorithm, PIV_AID, defaults};
+use tamga_spec::apdu::{self, Form, Header, SHORT_LE_MAX};
+use tamga_spec::{Algorithm, Ins, KeyRef, ObjectTag, PIV_AID, defaults, tags, tlv};
 
 /// The simulated flash of each session.
 pub const FLASH: usize = 64 * 1024;
@@ -71,7 +72,32 @@ pub fn valid_sw(sw: u16) -> bool {
 
 /// Whether `apdu` asks for an RSA-2048 key pair (GENERATE with `80 01 07`).
 fn rsa_keygen(apdu: &[u8]) -> bool {
-    apdu.get(1) == Some(&0x47) && apdu.windows(3).any(|w| w == [0x80, 0x01, 0x07])
+    let control = tags::gen_control(Algorithm::Rsa2048.to_u8());
+    apdu.get(1) == Some(&Ins::GenerateAsymmetric.to_u8())
+        && apdu.windows(3).any(|w| w == &control[2..])
+}
+
+/// A command APDU, encoded by the spec (short when it fits, else extended).
+fn encode(header: Header, data: &[u8], le: Option<usize>) -> Vec<u8> {
+    apdu::to_vec(header, data, le, Form::Auto).expect("a command under 64 KiB")
+}
+
+/// A command with the plain class byte.
+fn cmd(ins: Ins, p1: u8, p2: u8, data: &[u8], le: Option<usize>) -> Vec<u8> {
+    encode(Header::new(ins.to_u8(), p1, p2), data, le)
+}
+
+/// The management key's reference.
+const MGMT: u8 = KeyRef::Management.to_u8();
+/// The PIN's reference.
+const PIN_REF: u8 = KeyRef::Pin.to_u8();
+/// The P-256 algorithm byte.
+const P256: u8 = Algorithm::EccP256.to_u8();
+
+/// The value of `inner` inside the `outer` template of `data`.
+fn nested(data: &[u8], outer: u16, inner: u16) -> Option<&[u8]> {
+    let t = tlv::find(data, outer).ok()??;
+    tlv::find(t, inner).ok()?
 }
 
 struct Session {
@@ -104,7 +130,7 @@ impl Session {
                 return (data, sw);
             }
             assert!(n > 0, "61xx without data to {apdu:02X?}");
-            (n, sw) = self.send(&[0x00, 0xC0, 0x00, 0x00, 0x00]);
+            (n, sw) = self.send(&cmd(Ins::GetResponse, 0, 0, &[], Some(SHORT_LE_MAX)));
         }
     }
 
@@ -119,24 +145,38 @@ impl Session {
     fn admin(&mut self) {
         let key = defaults::MANAGEMENT_KEY;
         let alg = Algorithm::Tdes.to_u8();
+        let ask = tlv::to_vec(tags::DYN_AUTH, &tlv::to_vec(tags::DYN_WITNESS, &[]));
         let r = self.must(
             "witness request",
-            &[0x00, 0x87, alg, 0x9B, 0x04, 0x7C, 0x02, 0x80, 0x00],
+            &cmd(Ins::GeneralAuthenticate, alg, MGMT, &ask, None),
         );
-        // 7C 0A 80 08 <witness>
-        let mut witness: [u8; 8] = r
-            .get(4..12)
+        let mut witness: [u8; 8] = nested(&r, tags::DYN_AUTH, tags::DYN_WITNESS)
             .and_then(|w| w.try_into().ok())
             .unwrap_or_else(|| panic!("witness answer {r:02X?}"));
         mgmt_crypt(Algorithm::Tdes, &key, &mut witness, false).expect("3DES");
-        let mut cmd = vec![0x00, 0x87, alg, 0x9B, 0x16, 0x7C, 0x14, 0x80, 0x08];
-        cmd.extend_from_slice(&witness);
-        cmd.extend_from_slice(&[0x81, 0x08]);
-        cmd.extend_from_slice(&[0x5A; 8]);
-        let r = self.must("witness and challenge", &cmd);
-        let mut expected = [0x5A; 8];
+        let challenge = [0x5A; 8];
+        let answer = [
+            tlv::to_vec(tags::DYN_WITNESS, &witness),
+            tlv::to_vec(tags::DYN_CHALLENGE, &challenge),
+        ]
+        .concat();
+        let r = self.must(
+            "witness and challenge",
+            &cmd(
+                Ins::GeneralAuthenticate,
+                alg,
+                MGMT,
+                &tlv::to_vec(tags::DYN_AUTH, &answer),
+                None,
+            ),
+        );
+        let mut expected = challenge;
         mgmt_crypt(Algorithm::Tdes, &key, &mut expected, true).expect("3DES");
-        assert_eq!(r.get(4..12), Some(&expected[..]), "the card proved its key");
+        assert_eq!(
+            nested(&r, tags::DYN_AUTH, tags::DYN_RESPONSE),
+            Some(&expected[..]),
+            "the card proved its key"
+        );
     }
 }
 
@@ -168,22 +208,21 @@ pub fn session(input: &[u8]) -> Stats {
         card,
         reply: vec![0; size],
     };
-    let mut select = vec![0x00, 0xA4, 0x04, 0x00, PIV_AID.len() as u8];
-    select.extend_from_slice(&PIV_AID);
+    let select = cmd(Ins::Select, 0x04, 0x00, &PIV_AID, None);
     s.must("SELECT", &select);
     if flags & PIN != 0 {
-        let mut verify = vec![0x00, 0x20, 0x00, 0x80, 0x08];
-        verify.extend_from_slice(defaults::PIN);
-        verify.resize(13, 0xFF);
-        s.must("VERIFY", &verify);
+        let mut pin = defaults::PIN.to_vec();
+        pin.resize(8, 0xFF);
+        s.must("VERIFY", &cmd(Ins::Verify, 0, PIN_REF, &pin, None));
     }
     if flags & ADMIN != 0 {
         s.admin();
         if flags & KEYS != 0 {
             for slot in [0x9A, 0x9C] {
+                let control = tags::gen_control(P256);
                 s.must(
                     "GENERATE P-256",
-                    &[0x00, 0x47, 0x00, slot, 0x05, 0xAC, 0x03, 0x80, 0x01, 0x11],
+                    &cmd(Ins::GenerateAsymmetric, 0, slot, &control, None),
                 );
             }
         }
@@ -218,65 +257,109 @@ pub fn seeds() -> Vec<Vec<u8>> {
     fn input(flags: u8, cmds: &[&[u8]]) -> Vec<u8> {
         let mut v = vec![flags];
         for c in cmds {
-            if c.len() < usize::from(LONG) {
-                v.push(c.len() as u8);
-            } else {
-                v.push(LONG);
-                v.extend_from_slice(&(c.len() as u16).to_be_bytes());
+            match u8::try_from(c.len()) {
+                Ok(n) if n < LONG => v.push(n),
+                _ => {
+                    let n = u16::try_from(c.len()).expect("a seed APDU under 64 KiB");
+                    v.push(LONG);
+                    v.extend_from_slice(&n.to_be_bytes());
+                }
             }
             v.extend_from_slice(c);
         }
         v
     }
-    let sign: &[u8] = &[
-        0x00, 0x87, 0x11, 0x9A, 0x26, 0x7C, 0x24, 0x82, 0x00, 0x81, 0x20, 1, 2, 3, 4, 5, 6, 7, 8,
-        9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31,
-        32,
-    ];
-    let mut ecdh = vec![
-        0x00, 0x87, 0x11, 0x9A, 0x47, 0x7C, 0x45, 0x82, 0x00, 0x85, 0x41, 0x04,
-    ];
-    ecdh.extend_from_slice(&[0x6B; 64]);
-    let mut cert = vec![0x5C, 0x03, 0x5F, 0xC1, 0x05, 0x53, 0x82, 0x01, 0x2C];
-    cert.extend((0..300u16).map(|i| i as u8));
-    let mut put = vec![0x00, 0xDB, 0x3F, 0xFF, 0x00];
-    put.extend_from_slice(&(cert.len() as u16).to_be_bytes());
-    put.extend_from_slice(&cert);
-    let mut chained1 = vec![0x10, 0xDB, 0x3F, 0xFF, 0xC8];
-    chained1.extend_from_slice(&cert[..200]);
-    let mut chained2 = vec![0x00, 0xDB, 0x3F, 0xFF, (cert.len() - 200) as u8];
-    chained2.extend_from_slice(&cert[200..]);
-    let get_cert: &[u8] = &[
-        0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x05, 0x00,
-    ];
+    let dyn_auth = |inner: &[Vec<u8>]| tlv::to_vec(tags::DYN_AUTH, &inner.concat());
+    let hash: Vec<u8> = (1..=32).collect();
+    let sign = cmd(
+        Ins::GeneralAuthenticate,
+        P256,
+        0x9A,
+        &dyn_auth(&[
+            tlv::to_vec(tags::DYN_RESPONSE, &[]),
+            tlv::to_vec(tags::DYN_CHALLENGE, &hash),
+        ]),
+        None,
+    );
+    let point = [&[0x04][..], &[0x6B; 64]].concat();
+    let ecdh = cmd(
+        Ins::GeneralAuthenticate,
+        P256,
+        0x9A,
+        &dyn_auth(&[
+            tlv::to_vec(tags::DYN_RESPONSE, &[]),
+            tlv::to_vec(tags::DYN_EXPONENTIATION, &point),
+        ]),
+        None,
+    );
+    let content: Vec<u8> = (0..300u16).map(|i| i.to_le_bytes()[0]).collect();
+    let cert = [
+        ObjectTag::CERT_AUTHENTICATION.tag_list(),
+        tlv::to_vec(tags::OBJECT_DATA, &content),
+    ]
+    .concat();
+    // One extended APDU, then the same in two chained short ones.
+    let put = cmd(Ins::PutData, 0x3F, 0xFF, &cert, None);
+    let header = Header::new(Ins::PutData.to_u8(), 0x3F, 0xFF);
+    let chained1 = encode(header.chained(true), &cert[..200], None);
+    let chained2 = encode(header, &cert[200..], None);
+    let tag_list = ObjectTag::CERT_AUTHENTICATION.tag_list();
+    let get_cert = cmd(Ins::GetData, 0x3F, 0xFF, &tag_list, Some(SHORT_LE_MAX));
+    let metadata = cmd(Ins::GetMetadata, 0, 0x9A, &[], Some(SHORT_LE_MAX));
+    let pin = |p: &[u8]| {
+        let mut v = p.to_vec();
+        v.resize(8, 0xFF);
+        v
+    };
     vec![
         input(
             0x00,
-            &[&[0x00, 0x20, 0x00, 0x80], &[0x00, 0xFD, 0x00, 0x00, 0x00]],
+            &[
+                &cmd(Ins::Verify, 0, PIN_REF, &[], None),
+                &cmd(Ins::GetVersion, 0, 0, &[], Some(SHORT_LE_MAX)),
+            ],
         ),
         input(
             0x00,
             &[
-                b"\x00\x20\x00\x80\x08654321\xFF\xFF",
-                b"\x00\x24\x00\x80\x10123456\xFF\xFF111111\xFF\xFF",
-                b"\x00\x2C\x00\x80\x1012345678123456\xFF\xFF",
+                &cmd(Ins::Verify, 0, PIN_REF, &pin(b"654321"), None),
+                &cmd(
+                    Ins::ChangeReference,
+                    0,
+                    PIN_REF,
+                    &[pin(b"123456"), pin(b"111111")].concat(),
+                    None,
+                ),
+                &cmd(
+                    Ins::ResetRetryCounter,
+                    0,
+                    PIN_REF,
+                    &[&b"12345678"[..], &pin(b"123456")].concat(),
+                    None,
+                ),
             ],
         ),
-        input(0x01 | 0x10, &[get_cert, &[0x00, 0xF7, 0x00, 0x9A, 0x00]]),
-        input(0x07, &[sign, &ecdh, &[0x00, 0xF7, 0x00, 0x9A, 0x00]]),
+        input(0x01 | 0x10, &[&get_cert, &metadata]),
+        input(0x07, &[&sign, &ecdh, &metadata]),
         input(
             0x07 | 0x20,
-            &[&put, get_cert, &[0x00, 0xC0, 0x00, 0x00, 0x00]],
+            &[
+                &put,
+                &get_cert,
+                &cmd(Ins::GetResponse, 0, 0, &[], Some(SHORT_LE_MAX)),
+            ],
         ),
-        input(0x03 | 0x30, &[&chained1, &chained2, get_cert]),
+        input(0x03 | 0x30, &[&chained1, &chained2, &get_cert]),
         input(
             0x03,
             &[
-                &[0x00, 0xFE, 0x11, 0x9E, 0x22, 0x06, 0x20],
-                &[0x00, 0xFF, 0xFF, 0xFE, 0x00],
-                &[0x00, 0xFB, 0x00, 0x00],
+                // IMPORT KEY whose Lc (0x22) promises more than it carries.
+                &[0x00, Ins::ImportKey.to_u8(), P256, 0x9E, 0x22, 0x06, 0x20],
+                &cmd(Ins::SetManagementKey, 0xFF, 0xFE, &[], Some(SHORT_LE_MAX)),
+                &cmd(Ins::Reset, 0, 0, &[], None),
             ],
         ),
+        // Malformed: empty, a lone byte, no P1/P2, an invalid class.
         input(
             0x00,
             &[&[], &[0x00], &[0x00, 0xA4], &[0xFF, 0xFF, 0xFF, 0xFF, 0xFF]],

@@ -1,6 +1,10 @@
 //! The fuzz harness on stable: the seed sessions do what they are meant to
 //! (so the fuzzer starts from the card's real paths), and random sessions
 //! (a fixed generator, `TAMGA_FUZZ_SESSIONS`, default 3,000) break no rule.
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "random test input: the generator's words truncated to bytes and small indices"
+)]
 
 use tamga_fuzz::{Stats, apdus, seeds, session, valid_sw};
 

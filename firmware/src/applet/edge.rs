@@ -112,7 +112,8 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Applet<F, R, E> {
             self.out.clear();
             Status::Success
         } else {
-            Status::MoreAvailable(left.min(SHORT_LE_MAX) as u8)
+            // SW2 = 00: 256 bytes or more are left.
+            Status::MoreAvailable(u8::try_from(left).unwrap_or(0))
         };
         put_sw(reply, n, sw)
     }

@@ -16,7 +16,7 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
     /// from the store), or the default CHUID of a card that has none.
     pub(super) fn get_data(&mut self, tag: ObjectTag, out: &mut Outgoing) -> Result<(), Status> {
         if tag == ObjectTag::DISCOVERY {
-            let d = out.open(ObjectTag::DISCOVERY.0 as u16)?;
+            let d = out.open(tags::DISCOVERY)?;
             out.tlv(tags::DISCOVERY_AID, &aid::PIV_AID)?;
             out.tlv(tags::DISCOVERY_PIN_POLICY, &[0x40, 0x00])?;
             return out.close(d);

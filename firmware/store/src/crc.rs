@@ -5,9 +5,9 @@ const POLY: u32 = 0xEDB8_8320;
 
 const TABLE: [u32; 16] = {
     let mut t = [0u32; 16];
-    let mut i = 0;
+    let mut i: u32 = 0;
     while i < 16 {
-        let mut c = i as u32;
+        let mut c = i;
         let mut k = 0;
         while k < 4 {
             c = if c & 1 != 0 { (c >> 1) ^ POLY } else { c >> 1 };
@@ -15,7 +15,7 @@ const TABLE: [u32; 16] = {
         }
         #[allow(clippy::indexing_slicing)] // i < 16
         {
-            t[i] = c;
+            t[i as usize] = c;
         }
         i += 1;
     }

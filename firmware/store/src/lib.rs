@@ -113,9 +113,25 @@ fn align_up(x: u32, a: u32) -> u32 {
     x.saturating_add(a - 1) & !(a - 1)
 }
 
+/// A byte count inside the store (a buffer, a chunk, a value) as a flash
+/// offset delta. Such counts are far below 4 GiB; one that is not saturates to
+/// an offset past any flash, which the device refuses.
+fn u32_len(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The length field of a value. Transactions check every value against
+/// [`MAX_VALUE_LEN`] (below [`DELETE_LEN`]) before anything is written, so the
+/// clamp never bites and a value never reads as a deletion.
+fn value_len(v: &[u8]) -> u16 {
+    u16::try_from(v.len().min(MAX_VALUE_LEN)).unwrap_or(0)
+}
+
+const _: () = assert!(MAX_VALUE_LEN < DELETE_LEN as usize);
+
 /// Bytes an entry with a value of `len` bytes takes in a record payload.
 fn entry_size(len: usize) -> u32 {
-    ENTRY_HDR_LEN + align_up(len as u32, 4)
+    ENTRY_HDR_LEN + align_up(u32_len(len), 4)
 }
 
 fn le_u16(b: &[u8], at: usize) -> u16 {
@@ -152,7 +168,7 @@ impl<F: NorFlash> Dev<F> {
             return self.f.read(off, buf).map_err(|_| Error::Flash);
         }
         while !buf.is_empty() {
-            let skew = (off % r as u32) as usize;
+            let skew = (off % u32_len(r)) as usize;
             let n;
             if skew == 0 && buf.len() >= r {
                 n = buf.len() - buf.len() % r;
@@ -162,14 +178,14 @@ impl<F: NorFlash> Dev<F> {
                 let mut tmp = [0u8; MAX_UNIT];
                 let t = tmp.get_mut(..r).ok_or(Error::Geometry)?;
                 self.f
-                    .read(off - skew as u32, t)
+                    .read(off - u32_len(skew), t)
                     .map_err(|_| Error::Flash)?;
                 n = (r - skew).min(buf.len());
                 let src = t.get(skew..skew + n).ok_or(Error::Flash)?;
                 let (head, _) = buf.split_at_mut(n);
                 head.copy_from_slice(src);
             }
-            off += n as u32;
+            off += u32_len(n);
             buf = core::mem::take(&mut buf).split_at_mut(n).1;
         }
         Ok(())
@@ -196,7 +212,7 @@ impl<F: NorFlash> Dev<F> {
             if b.iter().any(|&x| x != 0xFF) {
                 return Ok(false);
             }
-            from += n as u32;
+            from += u32_len(n);
         }
         Ok(true)
     }
@@ -237,13 +253,13 @@ impl ProgSink {
         if self.fill == 0 {
             return Ok(());
         }
-        let end = align_up(self.fill as u32, align) as usize;
+        let end = align_up(u32_len(self.fill), align) as usize;
         self.buf
             .get_mut(self.fill..end)
             .ok_or(Error::Flash)?
             .fill(PAD);
         dev.program(self.pos, self.buf.get(..end).ok_or(Error::Flash)?)?;
-        self.pos += end as u32;
+        self.pos += u32_len(end);
         self.fill = 0;
         Ok(())
     }
@@ -262,7 +278,7 @@ impl<F: NorFlash> Sink<F> for ProgSink {
             bytes = rest;
             if self.fill == CHUNK {
                 dev.program(self.pos, &self.buf)?;
-                self.pos += CHUNK as u32;
+                self.pos += u32_len(CHUNK);
                 self.fill = 0;
             }
         }
@@ -384,7 +400,7 @@ fn emit_item<F: NorFlash, S: Sink<F>>(
 ) -> Result<(), Error> {
     let (key, len) = match item {
         Item::Del(k) => (k, DELETE_LEN),
-        Item::Ram(k, v) => (k, v.len() as u16),
+        Item::Ram(k, v) => (k, value_len(v)),
         Item::Flash(k, _, l) => (k, l),
     };
     let k = key.to_le_bytes();
@@ -402,7 +418,7 @@ fn emit_item<F: NorFlash, S: Sink<F>>(
                 let b = buf.get_mut(..n).ok_or(Error::Flash)?;
                 dev.read(off + done, b)?;
                 sink.put(dev, b)?;
-                done += n as u32;
+                done += u32_len(n);
             }
         }
     }
@@ -444,7 +460,7 @@ impl Geo {
             .and_then(|b| u32::try_from(b.checked_mul(2)?).ok())
             .ok_or(Error::Geometry)?
             / 2;
-        let align = align as u32;
+        let align = u32::try_from(align).map_err(|_| Error::Geometry)?;
         let hdr_slot = align_up(BANK_HDR_LEN, align);
         if bank_size < hdr_slot + REC_HDR_LEN + ENTRY_HDR_LEN {
             return Err(Error::Geometry);
@@ -562,7 +578,7 @@ impl<F: NorFlash> Store<F> {
         }
         let n = (len - offset).min(buf.len());
         let dst = buf.get_mut(..n).ok_or(Error::Flash)?;
-        self.dev.read(e.off + offset as u32, dst)?;
+        self.dev.read(e.off + u32_len(offset), dst)?;
         Ok(n)
     }
 
@@ -641,7 +657,7 @@ impl<F: NorFlash> Store<F> {
 
     fn erase_bank(&mut self, bank: u8) -> Result<(), Error> {
         let base = self.bank_base(bank);
-        let e = F::ERASE_SIZE as u32;
+        let e = u32_len(F::ERASE_SIZE);
         let mut s = base;
         while s < base + self.geo.bank_size {
             self.dev.erase(s, s + e)?;
@@ -737,7 +753,7 @@ impl<F: NorFlash> Store<F> {
             let b = buf.get_mut(..n).ok_or(Error::Flash)?;
             self.dev.read(start + done, b)?;
             crc.update(b);
-            done += n as u32;
+            done += u32_len(n);
         }
         if crc.finish() != le_u32(&h, 12) {
             return Ok(None);
@@ -930,7 +946,7 @@ impl<F: NorFlash> Store<F> {
                     &mut self.index,
                     Entry {
                         key,
-                        len: v.len() as u16,
+                        len: value_len(v),
                         off: off + ENTRY_HDR_LEN,
                     },
                 );

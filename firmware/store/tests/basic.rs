@@ -1,4 +1,8 @@
 //! Functional behaviour of the store on simulated and file flash.
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "test data: small counters as keys, lengths and pattern bytes"
+)]
 
 mod common;
 

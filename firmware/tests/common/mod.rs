@@ -3,8 +3,11 @@
 
 use tamga_board_host::{SeededRng, SimFlash};
 use tamga_firmware::Applet;
+pub use tamga_firmware::spec::Ins;
 use tamga_firmware::spec::apdu::{CLA, Form, Header, SHORT_DATA_MAX, SHORT_LE_MAX, SW1_MORE_DATA};
-use tamga_firmware::spec::{Algorithm, Ins, KeyRef, defaults, tags, tlv};
+/// One TLV in a new vector: the spec's encoder.
+pub use tamga_firmware::spec::tlv::to_vec as tlv;
+use tamga_firmware::spec::{Algorithm, KeyRef, ObjectTag, defaults, tags, tlv};
 
 /// Flash size used by most tests.
 pub const FLASH: usize = 128 * 1024;
@@ -51,21 +54,51 @@ pub fn raw(card: &mut Card, apdu: &[u8]) -> Resp {
     }
 }
 
-/// Send a command with short APDUs: chain data over 255 bytes, follow 61xx.
-pub fn call(card: &mut Card, ins: u8, p1: u8, p2: u8, data: &[u8]) -> Resp {
+/// The short APDUs sending `data` with `ins`: chained in 255-byte parts, each
+/// asking for `le`.
+pub fn chained(ins: Ins, p1: u8, p2: u8, data: &[u8], le: Option<usize>) -> Vec<Vec<u8>> {
     let chunks: Vec<&[u8]> = if data.is_empty() {
         vec![&[][..]]
     } else {
         data.chunks(SHORT_DATA_MAX).collect()
     };
     let last = chunks.len() - 1;
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let h = Header::new(ins.to_u8(), p1, p2).chained(i < last);
+            apdu(h.cla, h.ins, p1, p2, c, le)
+        })
+        .collect()
+}
+
+/// One command APDU with the plain class byte.
+pub fn cmd(ins: Ins, p1: u8, p2: u8, data: &[u8], le: Option<usize>) -> Vec<u8> {
+    apdu(CLA, ins.to_u8(), p1, p2, data, le)
+}
+
+/// The low byte of a counter, for test patterns.
+pub fn byte(n: usize) -> u8 {
+    n.to_le_bytes()[0]
+}
+
+/// The SET MANAGEMENT KEY body: algorithm, then the key as a `9B` TLV.
+pub fn set_mgmt_body(alg: Algorithm, key: &[u8]) -> Vec<u8> {
+    let key_ref = u16::from(KeyRef::Management.to_u8());
+    [vec![alg.to_u8()], tlv(key_ref, key)].concat()
+}
+
+/// Send a command with short APDUs: chain data over 255 bytes, follow 61xx.
+pub fn call(card: &mut Card, ins: Ins, p1: u8, p2: u8, data: &[u8]) -> Resp {
+    let parts = chained(ins, p1, p2, data, Some(SHORT_LE_MAX));
+    let last = parts.len() - 1;
     let mut r = Resp {
         data: vec![],
         sw: 0,
     };
-    for (i, c) in chunks.iter().enumerate() {
-        let cla = Header::new(ins, p1, p2).chained(i < last).cla;
-        r = raw(card, &apdu(cla, ins, p1, p2, c, Some(SHORT_LE_MAX)));
+    for (i, a) in parts.iter().enumerate() {
+        r = raw(card, a);
         if i < last {
             assert_eq!(r.sw, 0x9000, "chained part {i} refused");
         }
@@ -73,9 +106,9 @@ pub fn call(card: &mut Card, ins: u8, p1: u8, p2: u8, data: &[u8]) -> Resp {
     let mut data = r.data;
     let mut sw = r.sw;
     while sw >> 8 == u16::from(SW1_MORE_DATA) {
-        let le = match sw & 0xFF {
+        let le = match sw.to_be_bytes()[1] {
             0 => SHORT_LE_MAX,
-            n => usize::from(n as u8),
+            n => usize::from(n),
         };
         let get_response = Ins::GetResponse.to_u8();
         let n = raw(card, &apdu(CLA, get_response, 0x00, 0x00, &[], Some(le)));
@@ -86,7 +119,13 @@ pub fn call(card: &mut Card, ins: u8, p1: u8, p2: u8, data: &[u8]) -> Resp {
 }
 
 pub fn select(card: &mut Card) -> Resp {
-    call(card, 0xA4, 0x04, 0x00, &tamga_firmware::spec::PIV_AID)
+    call(
+        card,
+        Ins::Select,
+        0x04,
+        0x00,
+        &tamga_firmware::spec::PIV_AID,
+    )
 }
 
 pub fn pad(pin: &[u8]) -> [u8; 8] {
@@ -96,7 +135,7 @@ pub fn pad(pin: &[u8]) -> [u8; 8] {
 }
 
 pub fn verify(card: &mut Card, pin: &[u8]) -> u16 {
-    call(card, 0x20, 0x00, 0x80, &pad(pin)).sw
+    call(card, Ins::Verify, 0x00, 0x80, &pad(pin)).sw
 }
 
 /// One TLV value from a response.
@@ -120,26 +159,32 @@ fn crypt(alg: Algorithm, key: &[u8], block: &[u8], encrypt: bool) -> Vec<u8> {
 
 /// Mutual authentication with a management key (the yubico-piv-tool flow).
 pub fn auth_mgmt_with(card: &mut Card, alg: Algorithm, key: &[u8]) -> u16 {
-    let r = call(card, 0x87, alg.to_u8(), 0x9B, &[0x7C, 0x02, 0x80, 0x00]);
+    let r = call(
+        card,
+        Ins::GeneralAuthenticate,
+        alg.to_u8(),
+        0x9B,
+        &tlv(tags::DYN_AUTH, &tlv(tags::DYN_WITNESS, &[])),
+    );
     if r.sw != 0x9000 {
         return r.sw;
     }
-    let enc = find(&inner(&r.data, 0x7C), 0x80).unwrap();
+    let enc = find(&inner(&r.data, tags::DYN_AUTH), tags::DYN_WITNESS).unwrap();
     let witness = crypt(alg, key, &enc, false);
     let challenge = vec![0x5Au8; enc.len()];
-    let mut t = vec![];
-    let mut w = vec![0u8; 64];
-    let mut wr = tlv::Writer::new(&mut w);
-    wr.tlv(0x80, &witness).unwrap();
-    wr.tlv(0x81, &challenge).unwrap();
-    t.extend_from_slice(wr.as_slice());
-    let mut body = vec![0x7C, t.len() as u8];
-    body.extend_from_slice(&t);
-    let r = call(card, 0x87, alg.to_u8(), 0x9B, &body);
+    let body = tlv(
+        tags::DYN_AUTH,
+        &[
+            tlv(tags::DYN_WITNESS, &witness),
+            tlv(tags::DYN_CHALLENGE, &challenge),
+        ]
+        .concat(),
+    );
+    let r = call(card, Ins::GeneralAuthenticate, alg.to_u8(), 0x9B, &body);
     if r.sw != 0x9000 {
         return r.sw;
     }
-    let resp = find(&inner(&r.data, 0x7C), 0x82).unwrap();
+    let resp = find(&inner(&r.data, tags::DYN_AUTH), tags::DYN_RESPONSE).unwrap();
     assert_eq!(
         resp,
         crypt(alg, key, &challenge, true),
@@ -169,10 +214,10 @@ pub fn admin_card(seed: u64) -> Card {
 pub fn generate(card: &mut Card, slot: KeyRef) -> Vec<u8> {
     let r = call(
         card,
-        0x47,
+        Ins::GenerateAsymmetric,
         0x00,
         slot.to_u8(),
-        &[0xAC, 0x03, 0x80, 0x01, Algorithm::EccP256.to_u8()],
+        &tags::gen_control(Algorithm::EccP256.to_u8()),
     );
     let t = inner(r.ok(), tags::PUBLIC_KEY);
     let point = find(&t, tags::EC_POINT).unwrap();
@@ -182,20 +227,21 @@ pub fn generate(card: &mut Card, slot: KeyRef) -> Vec<u8> {
 
 /// Sign a 32-byte hash with `slot`; return (sw, DER signature).
 pub fn sign(card: &mut Card, slot: KeyRef, hash: &[u8]) -> Resp {
-    let mut body = vec![
-        0x7C,
-        (hash.len() + 4) as u8,
-        0x82,
-        0x00,
-        0x81,
-        hash.len() as u8,
-    ];
-    body.extend_from_slice(hash);
-    let r = call(card, 0x87, Algorithm::EccP256.to_u8(), slot.to_u8(), &body);
+    let body = tlv(
+        tags::DYN_AUTH,
+        &[tlv(tags::DYN_RESPONSE, &[]), tlv(tags::DYN_CHALLENGE, hash)].concat(),
+    );
+    let r = call(
+        card,
+        Ins::GeneralAuthenticate,
+        Algorithm::EccP256.to_u8(),
+        slot.to_u8(),
+        &body,
+    );
     if r.sw != 0x9000 {
         return r;
     }
-    let sig = find(&inner(&r.data, 0x7C), 0x82).unwrap();
+    let sig = find(&inner(&r.data, tags::DYN_AUTH), tags::DYN_RESPONSE).unwrap();
     Resp {
         data: sig,
         sw: r.sw,
@@ -211,37 +257,28 @@ pub fn ecdsa_ok(point: &[u8], hash: &[u8], der: &[u8]) -> bool {
 }
 
 pub fn put_data(card: &mut Card, tag: u32, content: &[u8]) -> u16 {
-    let t = tamga_firmware::spec::ObjectTag(tag);
-    let mut body = vec![0x5C, t.encoded_len() as u8];
-    body.extend_from_slice(&t.to_bytes()[..t.encoded_len()]);
-    let mut hdr = vec![0u8; 4];
-    let mut w = tlv::Writer::new(&mut hdr);
-    w.header(0x53, content.len()).unwrap();
-    body.extend_from_slice(w.as_slice());
-    body.extend_from_slice(content);
-    call(card, 0xDB, 0x3F, 0xFF, &body).sw
+    let body = [ObjectTag(tag).tag_list(), tlv(tags::OBJECT_DATA, content)].concat();
+    call(card, Ins::PutData, 0x3F, 0xFF, &body).sw
 }
 
 pub fn get_data(card: &mut Card, tag: u32) -> Resp {
-    let t = tamga_firmware::spec::ObjectTag(tag);
-    let mut body = vec![0x5C, t.encoded_len() as u8];
-    body.extend_from_slice(&t.to_bytes()[..t.encoded_len()]);
-    call(card, 0xCB, 0x3F, 0xFF, &body)
+    let body = ObjectTag(tag).tag_list();
+    call(card, Ins::GetData, 0x3F, 0xFF, &body)
 }
 
 /// Metadata of a key reference, as (tag, value) pairs.
 pub fn metadata(card: &mut Card, key: KeyRef) -> Resp {
-    call(card, 0xF7, 0x00, key.to_u8(), &[])
+    call(card, Ins::GetMetadata, 0x00, key.to_u8(), &[])
 }
 
 // ---- RSA-2048 ---------------------------------------------------------------
 
 /// The GENERATE APDU body for RSA-2048.
-pub const GEN_RSA: [u8; 5] = [0xAC, 0x03, 0x80, 0x01, 0x07];
+pub const GEN_RSA: [u8; 5] = tags::gen_control(Algorithm::Rsa2048.to_u8());
 
 /// GENERATE an RSA-2048 key in `slot`; return (modulus, exponent).
 pub fn generate_rsa(card: &mut Card, slot: KeyRef) -> (Vec<u8>, Vec<u8>) {
-    let r = call(card, 0x47, 0x00, slot.to_u8(), &GEN_RSA);
+    let r = call(card, Ins::GenerateAsymmetric, 0x00, slot.to_u8(), &GEN_RSA);
     let t = inner(r.ok(), tags::PUBLIC_KEY);
     let n = find(&t, tags::RSA_MODULUS).unwrap();
     let e = find(&t, tags::RSA_EXPONENT).unwrap();
@@ -251,26 +288,21 @@ pub fn generate_rsa(card: &mut Card, slot: KeyRef) -> (Vec<u8>, Vec<u8>) {
 
 /// The GENERAL AUTHENTICATE template `7C { 82 00, 81 <block> }`.
 pub fn rsa_template(block: &[u8]) -> Vec<u8> {
-    let mut t = vec![0x82, 0x00];
-    let mut hdr = [0u8; 4];
-    let mut w = tlv::Writer::new(&mut hdr);
-    w.header(0x81, block.len()).unwrap();
-    t.extend_from_slice(w.as_slice());
-    t.extend_from_slice(block);
-    let mut body = vec![0u8; 4];
-    let mut w = tlv::Writer::new(&mut body);
-    w.header(0x7C, t.len()).unwrap();
-    let n = w.len();
-    body.truncate(n);
-    body.extend_from_slice(&t);
-    body
+    tlv(
+        tags::DYN_AUTH,
+        &[
+            tlv(tags::DYN_RESPONSE, &[]),
+            tlv(tags::DYN_CHALLENGE, block),
+        ]
+        .concat(),
+    )
 }
 
 /// Raw RSA with `slot` (alg 07) on `block`; the 82 value on success.
 pub fn rsa_private(card: &mut Card, slot: KeyRef, block: &[u8]) -> Resp {
     let r = call(
         card,
-        0x87,
+        Ins::GeneralAuthenticate,
         Algorithm::Rsa2048.to_u8(),
         slot.to_u8(),
         &rsa_template(block),
@@ -278,7 +310,7 @@ pub fn rsa_private(card: &mut Card, slot: KeyRef, block: &[u8]) -> Resp {
     if r.sw != 0x9000 {
         return r;
     }
-    let out = find(&inner(&r.data, 0x7C), 0x82).unwrap();
+    let out = find(&inner(&r.data, tags::DYN_AUTH), tags::DYN_RESPONSE).unwrap();
     Resp {
         data: out,
         sw: r.sw,
@@ -313,13 +345,16 @@ pub fn test_rsa_key() -> &'static [Vec<u8>; 5] {
 
 /// The IMPORT KEY body for RSA CRT values (tags 01-05), plus extra TLVs.
 pub fn rsa_import_body(parts: &[Vec<u8>; 5], extra: &[u8]) -> Vec<u8> {
+    let tags = [
+        tags::IMPORT_RSA_P,
+        tags::IMPORT_RSA_Q,
+        tags::IMPORT_RSA_DP,
+        tags::IMPORT_RSA_DQ,
+        tags::IMPORT_RSA_QINV,
+    ];
     let mut body = vec![];
-    for (i, v) in parts.iter().enumerate() {
-        let mut hdr = [0u8; 4];
-        let mut w = tlv::Writer::new(&mut hdr);
-        w.header(i as u16 + 1, v.len()).unwrap();
-        body.extend_from_slice(w.as_slice());
-        body.extend_from_slice(v);
+    for (&tag, v) in tags.iter().zip(parts) {
+        body.extend(tlv(tag, v));
     }
     body.extend_from_slice(extra);
     body

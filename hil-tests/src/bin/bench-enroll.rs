@@ -183,6 +183,11 @@ fn scripted_flow(lab: &Lab, alg: &str, i: usize) -> Result<Duration> {
     Ok(t.elapsed())
 }
 
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "p is in 0..=1, so the rounded index is in 0..len"
+)]
 fn percentile(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[((v.len() as f64 - 1.0) * p).round() as usize]

@@ -40,8 +40,8 @@ pub fn check_digit(d: &[u8; 11]) -> Option<u8> {
     // Second pass: weights 3, 4, ..., 11, 1, 2.
     let second: u32 = d
         .iter()
-        .enumerate()
-        .map(|(i, &x)| u32::from(x) * ((i as u32 + 2) % 11 + 1))
+        .zip(0u32..)
+        .map(|(&x, i)| u32::from(x) * ((i + 2) % 11 + 1))
         .sum::<u32>()
         % 11;
     (second != 10).then_some(second as u8)

@@ -174,11 +174,11 @@ fn key_id(spki: &SubjectPublicKeyInfoOwned) -> Result<Vec<u8>> {
 }
 
 fn unix(t: &Time) -> i64 {
-    t.to_unix_duration().as_secs() as i64
+    i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
 }
 
 fn time_at(secs: i64) -> Result<Time> {
-    let st = SystemTime::UNIX_EPOCH + Duration::from_secs(secs.max(0) as u64);
+    let st = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap_or(0));
     Ok(Time::try_from(st)?)
 }
 

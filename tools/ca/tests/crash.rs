@@ -105,7 +105,7 @@ fn sigkill_during_bulk_issuance_loses_nothing_and_duplicates_nothing() {
     let t = std::time::Instant::now();
     let (all, _) = run_batch(&probe.path().join("ca"), &probe_batch, None);
     assert_eq!(all.len(), count);
-    let full = t.elapsed().as_millis().max(20) as u64;
+    let full = u64::try_from(t.elapsed().as_millis().max(20)).unwrap();
 
     // (global application index, serial) reported by killed runs.
     let mut reported: Vec<(usize, String)> = Vec::new();

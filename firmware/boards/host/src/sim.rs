@@ -55,11 +55,17 @@ impl Inner {
         x.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
+    /// One random byte: the low byte of the next number.
+    fn rand_byte(&mut self) -> u8 {
+        self.rand().to_le_bytes()[0]
+    }
+
     fn rand_below(&mut self, n: usize) -> usize {
         if n == 0 {
             0
         } else {
-            (self.rand() % n as u64) as usize
+            // The remainder is below `n`, a usize.
+            usize::try_from(self.rand() % n as u64).unwrap_or(0)
         }
     }
 
@@ -205,7 +211,7 @@ impl<const WRITE: usize, const READ: usize, const ERASE: usize> SimFlash<WRITE, 
     pub fn scramble(&self, offset: usize, len: usize) {
         let bytes: Vec<u8> = {
             let mut i = self.lock();
-            (0..len).map(|_| i.rand() as u8).collect()
+            (0..len).map(|_| i.rand_byte()).collect()
         };
         self.poke(offset, &bytes);
     }
@@ -264,7 +270,7 @@ impl<const WRITE: usize, const READ: usize, const ERASE: usize> NorFlash
         i.programmed[from / WRITE..mid / WRITE].fill(false);
         if k < units {
             for a in mid..mid + WRITE {
-                let r = i.rand() as u8;
+                let r = i.rand_byte();
                 i.mem[a] |= r;
             }
         }
@@ -300,7 +306,7 @@ impl<const WRITE: usize, const READ: usize, const ERASE: usize> NorFlash
         i.programmed[u0..u0 + k].fill(true);
         if k < units {
             for a in o + k * WRITE..o + (k + 1) * WRITE {
-                let r = i.rand() as u8;
+                let r = i.rand_byte();
                 i.mem[a] &= r;
             }
             i.programmed[u0 + k] = true;

@@ -112,7 +112,7 @@ pub fn put_decimal(buf: &mut [u8], at: usize, mut value: usize) -> usize {
     loop {
         i -= 1;
         if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (value % 10) as u8;
+            *d = b'0' + (value % 10).to_le_bytes()[0];
         }
         value /= 10;
         if value == 0 || i == 0 {

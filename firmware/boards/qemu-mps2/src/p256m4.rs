@@ -32,6 +32,13 @@ fn bytes(w: &[u32; 8], out: &mut [u8]) {
     }
 }
 
+/// [`EC_POINT_LEN`] as the C library's length type.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "an uncompressed P-256 point is 65 bytes"
+)]
+const POINT_LEN: u32 = EC_POINT_LEN as u32;
+
 fn point(x: &[u32; 8], y: &[u32; 8]) -> [u8; EC_POINT_LEN] {
     let mut out = [0u8; EC_POINT_LEN];
     out[0] = 0x04;
@@ -103,7 +110,7 @@ impl P256 for M4P256 {
                     x.as_mut_ptr(),
                     y.as_mut_ptr(),
                     peer.as_ptr(),
-                    EC_POINT_LEN as u32,
+                    POINT_LEN,
                 )
             };
         if !on_curve {

@@ -76,6 +76,10 @@ unsafe extern "C" {
 /// of `x.len() + 2` words (every caller in the firmware); anything else takes
 /// the portable code.
 #[inline(always)]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "the word sums split into low and high words on purpose"
+)]
 pub fn mac_row2(row: &mut [Word], x: &[Word], k1: Word, k2: Word, carry: Word, ext: Word) -> Word {
     let n = x.len();
     if !n.is_multiple_of(2) || row.len() != n + 2 {

@@ -89,7 +89,8 @@ impl Uart {
     pub fn read_byte(&mut self) -> u8 {
         loop {
             if self.read_reg(STATE) & STATE_RX_FULL != 0 {
-                return self.read_reg(DATA) as u8;
+                // The received byte is the register's low byte.
+                return self.read_reg(DATA).to_le_bytes()[0];
             }
             match self.rx_irq {
                 Some(irq) => {

@@ -121,11 +121,10 @@ pub fn malformed_answer() -> [u8; 2] {
 pub use tamga_spec::apdu::EncodeError;
 
 /// The length prefix of a `len`-byte message.
-pub const fn prefix(len: usize) -> Result<[u8; PREFIX_LEN], EncodeError> {
-    if len > MAX_LEN {
-        return Err(EncodeError::TooLong);
-    }
-    Ok((len as u16).to_be_bytes())
+pub fn prefix(len: usize) -> Result<[u8; PREFIX_LEN], EncodeError> {
+    u16::try_from(len)
+        .map(u16::to_be_bytes)
+        .map_err(|_| EncodeError::TooLong)
 }
 
 /// Frame `data` (prefix, then the data) into `out`; the bytes written.

@@ -1,5 +1,9 @@
 //! Shared helpers: a `BTreeMap` model of the store and owned transactions.
 #![allow(dead_code)]
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "test data: a generator's words truncated to pattern bytes"
+)]
 
 use std::collections::BTreeMap;
 
