@@ -302,6 +302,14 @@ fn part(crt: &[u8; CRT_LEN], i: usize) -> U1024 {
     v
 }
 
+/// Prime `i` of the CRT block as a modulus. Every valid key's primes are odd:
+/// setting the low bit keeps the prime out of a branch (the bit is public,
+/// the rest stays secret; `tests/ct.rs` checks it), and a corrupted even prime
+/// gives a wrong result, which the fault check withholds.
+fn odd_part(crt: &[u8; CRT_LEN], i: usize) -> Option<Odd<U1024>> {
+    Odd::new(part(crt, i) | U1024::ONE).into_option()
+}
+
 /// Write part `i` of the CRT block.
 fn set_part(crt: &mut [u8; CRT_LEN], i: usize, v: &U1024) {
     let mut b = v.to_be_bytes();
@@ -747,9 +755,14 @@ fn unblind_and_check<K: RsaKernel>(
     *x = mn.mul_full::<K>(x, &ri);
     ri.zeroize();
     let mut check = mn.monty_out::<K>(&pow_e::<K>(mn, &mn.monty_in::<K>(x)));
+    // The re-encryption equals the public input unless a fault struck, and
+    // the result is the signature the card returns.
+    K::declassify(&check);
     let ok = check == read_be(input);
     check.zeroize();
-    if !ok {
+    if ok {
+        K::declassify(x);
+    } else {
         x.zeroize();
     }
     ok
@@ -776,8 +789,7 @@ fn garner<K: RsaKernel>(
     m2: &monty::Words,
     x: &mut [Word; L2],
 ) {
-    let Some(op) = Odd::new(part(crt, P)).into_option() else {
-        // A stored even prime: a zero result fails the fault check.
+    let Some(op) = odd_part(crt, P) else {
         x.fill(0);
         return;
     };
@@ -812,8 +824,7 @@ fn half_exp<K: RsaKernel>(
     exp: usize,
     c: &[Word; L2],
 ) -> monty::Words {
-    let Some(odd) = Odd::new(part(crt, prime)).into_option() else {
-        // A stored even prime: a zero result fails the fault check.
+    let Some(odd) = odd_part(crt, prime) else {
         return [0; monty::N];
     };
     let m = Modulus::<{ monty::N }>::with_kernel::<K>(&odd);
