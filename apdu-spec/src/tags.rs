@@ -72,6 +72,26 @@ pub const META_DEFAULT: u16 = 0x05;
 /// GET METADATA: retries (total, remaining).
 pub const META_RETRIES: u16 = 0x06;
 
+/// GENERAL AUTHENTICATE: the template `7C { 82 00, <tag> <value> }` asking
+/// for a response to `value` (a challenge `81`, an exponentiation `85`).
+///
+/// ```
+/// use tamga_spec::tags;
+/// assert_eq!(
+///     tags::ask_response(tags::DYN_CHALLENGE, &[9]),
+///     [0x7C, 0x05, 0x82, 0x00, 0x81, 0x01, 9]
+/// );
+/// ```
+#[cfg(feature = "alloc")]
+pub fn ask_response(tag: u16, value: &[u8]) -> alloc::vec::Vec<u8> {
+    let inner = [
+        crate::tlv::to_vec(DYN_RESPONSE, &[]),
+        crate::tlv::to_vec(tag, value),
+    ]
+    .concat();
+    crate::tlv::to_vec(DYN_AUTH, &inner)
+}
+
 /// GENERATE ASYMMETRIC KEY PAIR: the control template naming only the
 /// algorithm, `AC 03 80 01 <alg>`.
 ///

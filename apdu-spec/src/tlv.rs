@@ -137,6 +137,25 @@ pub fn to_vec(tag: u16, value: &[u8]) -> alloc::vec::Vec<u8> {
     out
 }
 
+/// The minimal BER length field of `len` (at most 65,535): its bytes, of
+/// which the first `n` are the field, and `n`; `None` above 65,535.
+///
+/// ```
+/// assert_eq!(tamga_spec::tlv::length_field(0x100), Some(([0x82, 0x01, 0x00], 3)));
+/// ```
+#[inline]
+pub fn length_field(len: usize) -> Option<([u8; 3], usize)> {
+    match (u8::try_from(len), u16::try_from(len)) {
+        (Ok(short @ 0..=0x7F), _) => Some(([short, 0, 0], 1)),
+        (Ok(one), _) => Some(([0x81, one, 0], 2)),
+        (Err(_), Ok(two)) => {
+            let [hi, lo] = two.to_be_bytes();
+            Some(([0x82, hi, lo], 3))
+        }
+        (Err(_), Err(_)) => None,
+    }
+}
+
 /// Writes TLVs into a caller-owned buffer.
 #[derive(Debug)]
 pub struct Writer<'a> {
@@ -170,11 +189,7 @@ impl<'a> Writer<'a> {
             Ok(one) => self.bytes(&[one])?,
             Err(_) => self.bytes(&tag.to_be_bytes())?,
         };
-        self.length(len)
-    }
-
-    /// Append a length field alone (minimal BER encoding, at most 65,535).
-    pub fn length(&mut self, len: usize) -> Result<&mut Self, TlvError> {
+        // Fixed-size writes (no copy of a variable length), as `length_field`.
         match (u8::try_from(len), u16::try_from(len)) {
             (Ok(short @ 0..=0x7F), _) => self.bytes(&[short]),
             (Ok(one), _) => self.bytes(&[0x81, one]),

@@ -96,10 +96,8 @@ impl Outgoing {
         for _ in 0..extra {
             self.buf.insert(start, 0).map_err(overflow)?;
         }
-        let mut tmp = [0u8; 3];
-        let mut w = tlv::Writer::new(&mut tmp);
-        w.length(len).map_err(overflow)?;
-        let field = w.as_slice();
+        let (field, n) = tlv::length_field(len).ok_or(Status::UnspecifiedCheckingError)?;
+        let field = field.get(..n).unwrap_or(&[]);
         self.buf
             .get_mut(len_at..len_at + field.len())
             .ok_or(Status::UnspecifiedCheckingError)?

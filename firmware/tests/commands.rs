@@ -21,23 +21,20 @@ fn select_accepts_every_truncation_of_the_piv_aid() {
         );
     }
     assert_eq!(
-        call(&mut card, Ins::Select, 0x04, 0x00, &PIV_AID[..4]).sw,
+        sw(&mut card, Ins::Select, 0x04, 0x00, &PIV_AID[..4]),
         0x6A82
     );
     assert_eq!(
-        call(&mut card, Ins::Select, 0x04, 0x00, &[0xA0, 0, 0, 5, 0x27]).sw,
+        sw(&mut card, Ins::Select, 0x04, 0x00, &[0xA0, 0, 0, 5, 0x27]),
         0x6A82
     );
-    assert_eq!(
-        call(&mut card, Ins::Select, 0x02, 0x00, &PIV_AID).sw,
-        0x6A86
-    );
+    assert_eq!(sw(&mut card, Ins::Select, 0x02, 0x00, &PIV_AID), 0x6A86);
 }
 
 #[test]
 fn nothing_but_select_before_selection() {
     let mut card = new_card(1);
-    assert_eq!(call(&mut card, Ins::GetVersion, 0, 0, &[]).sw, 0x6985);
+    assert_eq!(sw(&mut card, Ins::GetVersion, 0, 0, &[]), 0x6985);
     assert_eq!(verify(&mut card, b"123456"), 0x6985);
     select(&mut card).ok();
     assert_eq!(
@@ -54,20 +51,19 @@ fn selecting_another_application_clears_security_state() {
     assert_eq!(auth_mgmt(&mut card), 0x9000);
     // Re-selecting PIV keeps the session (OpenSC re-selects between operations).
     select(&mut card).ok();
-    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x9000);
+    assert_eq!(sw(&mut card, Ins::Verify, 0x00, 0x80, &[]), 0x9000);
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::Select,
             0x04,
             0x00,
             &[0xA0, 0, 0, 5, 0x27, 0x20, 1]
-        )
-        .sw,
+        ),
         0x6A82
     );
     select(&mut card).ok();
-    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x63C3);
+    assert_eq!(sw(&mut card, Ins::Verify, 0x00, 0x80, &[]), 0x63C3);
     assert_eq!(put_data(&mut card, 0x5FC102, &[0x34, 0]), 0x6982);
 }
 
@@ -189,13 +185,13 @@ fn pin_protected_objects_need_the_pin() {
 fn verify_counts_down_blocks_and_reports() {
     let mut card = new_card(5);
     select(&mut card).ok();
-    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x63C3);
+    assert_eq!(sw(&mut card, Ins::Verify, 0x00, 0x80, &[]), 0x63C3);
     assert_eq!(verify(&mut card, b"654321"), 0x63C2);
     assert_eq!(verify(&mut card, b"123456"), 0x9000);
-    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x9000);
-    assert_eq!(call(&mut card, Ins::Verify, 0xFF, 0x80, &[]).sw, 0x9000);
+    assert_eq!(sw(&mut card, Ins::Verify, 0x00, 0x80, &[]), 0x9000);
+    assert_eq!(sw(&mut card, Ins::Verify, 0xFF, 0x80, &[]), 0x9000);
     assert_eq!(
-        call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw,
+        sw(&mut card, Ins::Verify, 0x00, 0x80, &[]),
         0x63C3,
         "reset, counter restored"
     );
@@ -203,7 +199,7 @@ fn verify_counts_down_blocks_and_reports() {
         assert_eq!(verify(&mut card, b"000000"), 0x63C0 | left);
     }
     assert_eq!(verify(&mut card, b"123456"), 0x6983, "blocked");
-    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x6983);
+    assert_eq!(sw(&mut card, Ins::Verify, 0x00, 0x80, &[]), 0x6983);
     // The block survives a reboot.
     let mut card = reboot(card, 6);
     select(&mut card).ok();
@@ -214,24 +210,21 @@ fn verify_counts_down_blocks_and_reports() {
 fn verify_rejects_malformed_input() {
     let mut card = new_card(5);
     select(&mut card).ok();
+    assert_eq!(sw(&mut card, Ins::Verify, 0x00, 0x80, b"123456"), 0x6A80);
     assert_eq!(
-        call(&mut card, Ins::Verify, 0x00, 0x80, b"123456").sw,
-        0x6A80
-    );
-    assert_eq!(
-        call(&mut card, Ins::Verify, 0x00, 0x81, &pad(b"123456")).sw,
+        sw(&mut card, Ins::Verify, 0x00, 0x81, &pad(b"123456")),
         0x6A88
     );
     assert_eq!(
-        call(&mut card, Ins::Verify, 0x01, 0x80, &pad(b"123456")).sw,
+        sw(&mut card, Ins::Verify, 0x01, 0x80, &pad(b"123456")),
         0x6A86
     );
     assert_eq!(
-        call(&mut card, Ins::Verify, 0xFF, 0x80, &pad(b"123456")).sw,
+        sw(&mut card, Ins::Verify, 0xFF, 0x80, &pad(b"123456")),
         0x6A80
     );
     assert_eq!(
-        call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw,
+        sw(&mut card, Ins::Verify, 0x00, 0x80, &[]),
         0x63C3,
         "no try consumed"
     );
@@ -243,7 +236,7 @@ fn wrong_pin_clears_verification() {
     select(&mut card).ok();
     assert_eq!(verify(&mut card, b"123456"), 0x9000);
     assert_eq!(verify(&mut card, b"111111"), 0x63C2);
-    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x63C2);
+    assert_eq!(sw(&mut card, Ins::Verify, 0x00, 0x80, &[]), 0x63C2);
 }
 
 #[test]
@@ -253,7 +246,7 @@ fn change_pin_and_puk() {
     let change = |card: &mut Card, p2: u8, old: &[u8], new: &[u8]| {
         let mut d = pad(old).to_vec();
         d.extend_from_slice(&pad(new));
-        call(card, Ins::ChangeReference, 0x00, p2, &d).sw
+        sw(card, Ins::ChangeReference, 0x00, p2, &d)
     };
     assert_eq!(change(&mut card, 0x80, b"000000", b"24681357"), 0x63C2);
     assert_eq!(
@@ -262,20 +255,20 @@ fn change_pin_and_puk() {
         "too short"
     );
     assert_eq!(
-        call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw,
+        sw(&mut card, Ins::Verify, 0x00, 0x80, &[]),
         0x63C2,
         "format checked first"
     );
     let mut bad = pad(b"123456").to_vec();
     bad.extend_from_slice(&[b'1', b'2', 0xFF, b'4', b'5', b'6', b'7', 0xFF]);
     assert_eq!(
-        call(&mut card, Ins::ChangeReference, 0x00, 0x80, &bad).sw,
+        sw(&mut card, Ins::ChangeReference, 0x00, 0x80, &bad),
         0x6A80,
         "FF inside"
     );
     assert_eq!(change(&mut card, 0x80, b"123456", b"24681357"), 0x9000);
     assert_eq!(
-        call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw,
+        sw(&mut card, Ins::Verify, 0x00, 0x80, &[]),
         0x63C3,
         "counter restored"
     );
@@ -289,7 +282,7 @@ fn change_pin_and_puk() {
     assert_eq!(change(&mut card, 0x81, b"12345678", b"11111111"), 0x63C2);
     assert_eq!(change(&mut card, 0x9B, b"12345678", b"11111111"), 0x6A88);
     assert_eq!(
-        call(&mut card, Ins::ChangeReference, 0x00, 0x80, &pad(b"123456")).sw,
+        sw(&mut card, Ins::ChangeReference, 0x00, 0x80, &pad(b"123456")),
         0x6A80
     );
 }
@@ -305,7 +298,7 @@ fn puk_unblocks_the_pin() {
     let rrc = |card: &mut Card, puk: &[u8], pin: &[u8]| {
         let mut d = pad(puk).to_vec();
         d.extend_from_slice(&pad(pin));
-        call(card, Ins::ResetRetryCounter, 0x00, 0x80, &d).sw
+        sw(card, Ins::ResetRetryCounter, 0x00, 0x80, &d)
     };
     assert_eq!(rrc(&mut card, b"00000000", b"13572468"), 0x63C2);
     assert_eq!(rrc(&mut card, b"12345678", b"135"), 0x6A80);
@@ -319,7 +312,7 @@ fn puk_unblocks_the_pin() {
     }
     assert_eq!(rrc(&mut card, b"12345678", b"11112222"), 0x6983);
     assert_eq!(
-        call(&mut card, Ins::ResetRetryCounter, 0x00, 0x81, &[0; 16]).sw,
+        sw(&mut card, Ins::ResetRetryCounter, 0x00, 0x81, &[0; 16]),
         0x6A88
     );
 }
@@ -338,7 +331,7 @@ fn management_key_mutual_authentication_3des_and_aes() {
             .collect();
         let d = set_mgmt_body(alg, &key);
         assert_eq!(
-            call(&mut card, Ins::SetManagementKey, 0xFF, 0xFF, &d).sw,
+            sw(&mut card, Ins::SetManagementKey, 0xFF, 0xFF, &d),
             0x9000,
             "{alg:?}"
         );
@@ -383,13 +376,13 @@ fn management_key_external_authentication() {
     let mut wrong = vec![0x7C, 0x0A, 0x82, 0x08];
     wrong.extend_from_slice(&[0u8; 8]);
     assert_eq!(
-        call(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &wrong).sw,
+        sw(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &wrong),
         0x6982
     );
     let mut right = vec![0x7C, 0x0A, 0x82, 0x08];
     right.extend_from_slice(&enc);
     assert_eq!(
-        call(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &right).sw,
+        sw(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &right),
         0x6985,
         "challenge is single-use"
     );
@@ -407,7 +400,7 @@ fn management_key_external_authentication() {
     let mut right = vec![0x7C, 0x0A, 0x82, 0x08];
     right.extend_from_slice(&enc);
     assert_eq!(
-        call(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &right).sw,
+        sw(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &right),
         0x9000
     );
     assert_eq!(put_data(&mut card, 0x5FC107, b"ccc"), 0x9000);
@@ -421,7 +414,7 @@ fn management_key_gates() {
     let mut d = vec![0x7C, 0x0A, 0x80, 0x08];
     d.extend_from_slice(&[1; 8]);
     assert_eq!(
-        call(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &d).sw,
+        sw(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &d),
         0x6985
     );
     // A wrong witness.
@@ -434,7 +427,7 @@ fn management_key_gates() {
     )
     .ok();
     assert_eq!(
-        call(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &d).sw,
+        sw(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &d),
         0x6982
     );
     // Any command between the steps abandons the authentication.
@@ -453,58 +446,54 @@ fn management_key_gates() {
     let mut d = vec![0x7C, 0x0A, 0x80, 0x08];
     d.extend_from_slice(&w);
     assert_eq!(
-        call(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &d).sw,
+        sw(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &d),
         0x6985
     );
     // Wrong algorithm, malformed template.
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GeneralAuthenticate,
             0x08,
             0x9B,
             &[0x7C, 0x02, 0x80, 0x00]
-        )
-        .sw,
+        ),
         0x6A86
     );
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GeneralAuthenticate,
             0x03,
             0x9B,
             &[0x7C, 0x02, 0x99, 0x00]
-        )
-        .sw,
+        ),
         0x6A80
     );
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GeneralAuthenticate,
             0x03,
             0x9B,
             &[0x7C, 0x05, 0x80, 0x00]
-        )
-        .sw,
+        ),
         0x6A80
     );
     // Admin commands refused without the key.
     let generate_cmd = [0xAC, 0x03, 0x80, 0x01, 0x11];
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GenerateAsymmetric,
             0x00,
             0x9A,
             &generate_cmd
-        )
-        .sw,
+        ),
         0x6982
     );
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::SetManagementKey,
             0xFF,
@@ -512,18 +501,14 @@ fn management_key_gates() {
             &[
                 0x08, 0x9B, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
             ]
-        )
-        .sw,
+        ),
         0x6982
     );
     assert_eq!(
-        call(&mut card, Ins::ImportKey, 0x11, 0x9A, &[0x06, 0x01, 0x01]).sw,
+        sw(&mut card, Ins::ImportKey, 0x11, 0x9A, &[0x06, 0x01, 0x01]),
         0x6982
     );
-    assert_eq!(
-        call(&mut card, Ins::SetPinRetries, 0x05, 0x05, &[]).sw,
-        0x6982
-    );
+    assert_eq!(sw(&mut card, Ins::SetPinRetries, 0x05, 0x05, &[]), 0x6982);
     assert_eq!(
         metadata(&mut card, KeyRef::Authentication).sw,
         0x6A88,
@@ -606,41 +591,38 @@ fn sign_rejects_bad_input() {
     let mut body = vec![0x7C, 0x24, 0x82, 0x00, 0x81, 0x20];
     body.extend_from_slice(&[1; 32]);
     assert_eq!(
-        call(&mut card, Ins::GeneralAuthenticate, 0x07, 0x9A, &body).sw,
+        sw(&mut card, Ins::GeneralAuthenticate, 0x07, 0x9A, &body),
         0x6A86,
         "RSA on a P-256 key"
     );
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GeneralAuthenticate,
             0x11,
             0x9A,
             &[0x7C, 0x02, 0x82, 0x00]
-        )
-        .sw,
+        ),
         0x6A80
     );
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GeneralAuthenticate,
             0x11,
             0x9A,
             &[0x7D, 0x02, 0x82, 0x00]
-        )
-        .sw,
+        ),
         0x6A80
     );
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GeneralAuthenticate,
             0x11,
             0x80,
             &[0x7C, 0x02, 0x82, 0x00]
-        )
-        .sw,
+        ),
         0x6A88
     );
 }
@@ -664,7 +646,7 @@ fn ecdh_with_the_key_management_key() {
     let mut bad = body.clone();
     bad[10] ^= 1;
     assert_eq!(
-        call(&mut card, Ins::GeneralAuthenticate, 0x11, 0x9D, &bad).sw,
+        sw(&mut card, Ins::GeneralAuthenticate, 0x11, 0x9D, &bad),
         0x6A80
     );
 }
@@ -674,58 +656,53 @@ fn unsupported_algorithms_are_refused_clearly() {
     let mut card = admin_card(17);
     // RSA-1024 and P-384 are recognized, not implemented (RSA-2048 is: tests/rsa.rs).
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GenerateAsymmetric,
             0x00,
             0x9A,
             &[0xAC, 0x03, 0x80, 0x01, 0x06]
-        )
-        .sw,
+        ),
         0x6A81
     );
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GenerateAsymmetric,
             0x00,
             0x9A,
             &[0xAC, 0x03, 0x80, 0x01, 0x14]
-        )
-        .sw,
+        ),
         0x6A81
     );
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GenerateAsymmetric,
             0x00,
             0x9B,
             &[0xAC, 0x03, 0x80, 0x01, 0x11]
-        )
-        .sw,
+        ),
         0x6A88
     );
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GenerateAsymmetric,
             0x01,
             0x9A,
             &[0xAC, 0x03, 0x80, 0x01, 0x11]
-        )
-        .sw,
+        ),
         0x6A86
     );
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GenerateAsymmetric,
             0x00,
             0x9A,
             &[0xAC, 0x00]
-        )
-        .sw,
+        ),
         0x6A80
     );
     assert_eq!(metadata(&mut card, KeyRef::Authentication).sw, 0x6A88);
@@ -754,14 +731,13 @@ fn generate_with_explicit_policies() {
         sign(&mut card, KeyRef::Authentication, &h).ok()
     ));
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GenerateAsymmetric,
             0x00,
             0x9A,
             &[0xAC, 0x06, 0x80, 0x01, 0x11, 0xAA, 0x01, 0x09]
-        )
-        .sw,
+        ),
         0x6A80
     );
 }
@@ -774,7 +750,7 @@ fn import_key_records_origin() {
     let mut d = vec![0x06, 0x20];
     d.extend_from_slice(&[0x23; 32]);
     d.extend_from_slice(&[0xAA, 0x01, 0x02]);
-    assert_eq!(call(&mut card, Ins::ImportKey, 0x11, 0x9C, &d).sw, 0x9000);
+    assert_eq!(sw(&mut card, Ins::ImportKey, 0x11, 0x9C, &d), 0x9000);
     let meta = metadata(&mut card, KeyRef::Signature);
     assert_eq!(find(meta.ok(), tags::META_ORIGIN).unwrap(), [0x02]);
     assert_eq!(find(meta.ok(), tags::META_POLICY).unwrap(), [0x02, 0x01]);
@@ -789,28 +765,25 @@ fn import_key_records_origin() {
     // Bad scalars and algorithms.
     let mut zero = vec![0x06, 0x20];
     zero.extend_from_slice(&[0; 32]);
-    assert_eq!(
-        call(&mut card, Ins::ImportKey, 0x11, 0x9A, &zero).sw,
-        0x6A80
-    );
+    assert_eq!(sw(&mut card, Ins::ImportKey, 0x11, 0x9A, &zero), 0x6A80);
     let mut ff = vec![0x06, 0x20];
     ff.extend_from_slice(&[0xFF; 32]);
-    assert_eq!(call(&mut card, Ins::ImportKey, 0x11, 0x9A, &ff).sw, 0x6A80);
+    assert_eq!(sw(&mut card, Ins::ImportKey, 0x11, 0x9A, &ff), 0x6A80);
     assert_eq!(
-        call(&mut card, Ins::ImportKey, 0x11, 0x9A, &[0x06, 0x01, 0x01]).sw,
+        sw(&mut card, Ins::ImportKey, 0x11, 0x9A, &[0x06, 0x01, 0x01]),
         0x6A80
     );
     assert_eq!(
-        call(&mut card, Ins::ImportKey, 0x06, 0x9A, &[0x01, 0x01, 0x01]).sw,
+        sw(&mut card, Ins::ImportKey, 0x06, 0x9A, &[0x01, 0x01, 0x01]),
         0x6A81
     );
     // An incomplete RSA-2048 key.
     assert_eq!(
-        call(&mut card, Ins::ImportKey, 0x07, 0x9A, &[0x01, 0x01, 0x01]).sw,
+        sw(&mut card, Ins::ImportKey, 0x07, 0x9A, &[0x01, 0x01, 0x01]),
         0x6A80
     );
     assert_eq!(
-        call(&mut card, Ins::ImportKey, 0x11, 0x9A, &[0x09, 0x01, 0x01]).sw,
+        sw(&mut card, Ins::ImportKey, 0x11, 0x9A, &[0x09, 0x01, 0x01]),
         0x6A80
     );
     assert_eq!(metadata(&mut card, KeyRef::Authentication).sw, 0x6A88);
@@ -833,38 +806,23 @@ fn metadata_reports_defaults_and_retries() {
     assert_eq!(find(m.ok(), tags::META_ALGORITHM).unwrap(), [0x03]);
     assert_eq!(find(m.ok(), tags::META_DEFAULT).unwrap(), [1]);
     assert_eq!(metadata(&mut card, KeyRef::Attestation).sw, 0x6A88);
-    assert_eq!(
-        call(&mut card, Ins::GetMetadata, 0x00, 0x42, &[]).sw,
-        0x6A88
-    );
-    assert_eq!(
-        call(&mut card, Ins::GetMetadata, 0x01, 0x80, &[]).sw,
-        0x6A86
-    );
+    assert_eq!(sw(&mut card, Ins::GetMetadata, 0x00, 0x42, &[]), 0x6A88);
+    assert_eq!(sw(&mut card, Ins::GetMetadata, 0x01, 0x80, &[]), 0x6A86);
 }
 
 #[test]
 fn set_pin_retries_needs_key_and_pin_and_resets_both() {
     let mut card = admin_card(21);
     assert_eq!(
-        call(&mut card, Ins::SetPinRetries, 0x05, 0x07, &[]).sw,
+        sw(&mut card, Ins::SetPinRetries, 0x05, 0x07, &[]),
         0x6982,
         "PIN not verified"
     );
     verify(&mut card, b"123456");
-    assert_eq!(
-        call(&mut card, Ins::SetPinRetries, 0x00, 0x07, &[]).sw,
-        0x6A86
-    );
-    assert_eq!(
-        call(&mut card, Ins::SetPinRetries, 0x10, 0x07, &[]).sw,
-        0x6A86
-    );
-    assert_eq!(
-        call(&mut card, Ins::SetPinRetries, 0x05, 0x07, &[]).sw,
-        0x9000
-    );
-    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x63C5);
+    assert_eq!(sw(&mut card, Ins::SetPinRetries, 0x00, 0x07, &[]), 0x6A86);
+    assert_eq!(sw(&mut card, Ins::SetPinRetries, 0x10, 0x07, &[]), 0x6A86);
+    assert_eq!(sw(&mut card, Ins::SetPinRetries, 0x05, 0x07, &[]), 0x9000);
+    assert_eq!(sw(&mut card, Ins::Verify, 0x00, 0x80, &[]), 0x63C5);
     let puk = metadata(&mut card, KeyRef::Puk);
     assert_eq!(find(puk.ok(), tags::META_RETRIES).unwrap(), [7, 7]);
     assert_eq!(verify(&mut card, b"123456"), 0x9000, "PIN back to default");
@@ -877,12 +835,12 @@ fn reset_only_when_pin_and_puk_are_blocked() {
     put_data(&mut card, 0x5FC10A, b"certificate");
     let serial = card.serial();
     let guid = find(&inner(get_data(&mut card, 0x5FC102).ok(), 0x53), 0x34).unwrap();
-    assert_eq!(call(&mut card, Ins::Reset, 0, 0, &[]).sw, 0x6985);
+    assert_eq!(sw(&mut card, Ins::Reset, 0, 0, &[]), 0x6985);
     for _ in 0..3 {
         verify(&mut card, b"000000");
     }
     assert_eq!(
-        call(&mut card, Ins::Reset, 0, 0, &[]).sw,
+        sw(&mut card, Ins::Reset, 0, 0, &[]),
         0x6985,
         "PUK not blocked"
     );
@@ -891,8 +849,8 @@ fn reset_only_when_pin_and_puk_are_blocked() {
     for _ in 0..3 {
         call(&mut card, Ins::ResetRetryCounter, 0x00, 0x80, &d);
     }
-    assert_eq!(call(&mut card, Ins::Reset, 0, 1, &[]).sw, 0x6A86);
-    assert_eq!(call(&mut card, Ins::Reset, 0, 0, &[]).sw, 0x9000);
+    assert_eq!(sw(&mut card, Ins::Reset, 0, 1, &[]), 0x6A86);
+    assert_eq!(sw(&mut card, Ins::Reset, 0, 0, &[]), 0x9000);
     assert_eq!(
         metadata(&mut card, KeyRef::Signature).sw,
         0x6A88,
@@ -914,9 +872,9 @@ fn attest_is_not_implemented_yet() {
     let mut card = new_card(24);
     select(&mut card).ok();
     // yubico-piv-tool's encoding: 00 F9 <slot> 00.
-    assert_eq!(call(&mut card, Ins::Attest, 0x9A, 0x00, &[]).sw, 0x6D00);
-    assert_eq!(call(&mut card, Ins::Attest, 0x00, 0x9A, &[]).sw, 0x6A86);
-    assert_eq!(call(&mut card, Ins::Attest, 0x42, 0x00, &[]).sw, 0x6A88);
+    assert_eq!(sw(&mut card, Ins::Attest, 0x9A, 0x00, &[]), 0x6D00);
+    assert_eq!(sw(&mut card, Ins::Attest, 0x00, 0x9A, &[]), 0x6A86);
+    assert_eq!(sw(&mut card, Ins::Attest, 0x42, 0x00, &[]), 0x6A88);
 }
 
 #[test]
@@ -1050,12 +1008,12 @@ fn state_persists_and_session_does_not() {
     verify(&mut card, b"000000");
     let mut card = reboot(card, 29);
     assert_eq!(
-        call(&mut card, Ins::GetVersion, 0, 0, &[]).sw,
+        sw(&mut card, Ins::GetVersion, 0, 0, &[]),
         0x6985,
         "not selected after power-up"
     );
     select(&mut card).ok();
-    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x63C2);
+    assert_eq!(sw(&mut card, Ins::Verify, 0x00, 0x80, &[]), 0x63C2);
     assert_eq!(put_data(&mut card, 0x5FC107, b"x"), 0x6982);
     let meta = metadata(&mut card, KeyRef::Authentication);
     assert_eq!(find(&find(meta.ok(), 4).unwrap(), 0x86).unwrap(), point);
@@ -1069,12 +1027,9 @@ fn a_wrong_pin_in_change_reference_ends_the_verification() {
     assert_eq!(verify(&mut card, b"123456"), 0x9000);
     let mut d = pad(b"000000").to_vec();
     d.extend_from_slice(&pad(b"24681357"));
+    assert_eq!(sw(&mut card, Ins::ChangeReference, 0x00, 0x80, &d), 0x63C2);
     assert_eq!(
-        call(&mut card, Ins::ChangeReference, 0x00, 0x80, &d).sw,
-        0x63C2
-    );
-    assert_eq!(
-        call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw,
+        sw(&mut card, Ins::Verify, 0x00, 0x80, &[]),
         0x63C2,
         "not verified any more"
     );
@@ -1084,10 +1039,10 @@ fn a_wrong_pin_in_change_reference_ends_the_verification() {
     let mut d = pad(b"12345678").to_vec();
     d.extend_from_slice(&pad(b"13572468"));
     assert_eq!(
-        call(&mut card, Ins::ResetRetryCounter, 0x00, 0x80, &d).sw,
+        sw(&mut card, Ins::ResetRetryCounter, 0x00, 0x80, &d),
         0x9000
     );
-    assert_eq!(call(&mut card, Ins::Verify, 0x00, 0x80, &[]).sw, 0x63C3);
+    assert_eq!(sw(&mut card, Ins::Verify, 0x00, 0x80, &[]), 0x63C3);
 }
 
 #[test]
@@ -1162,14 +1117,13 @@ fn default_algorithm_byte_means_the_management_key_algorithm() {
     assert_ne!(ca, cb, "fresh randomness each time");
     // Another explicit algorithm is still refused.
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GeneralAuthenticate,
             0x08,
             0x9B,
             &[0x7C, 0x02, 0x81, 0x00]
-        )
-        .sw,
+        ),
         0x6A86
     );
 }

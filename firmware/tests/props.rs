@@ -213,33 +213,15 @@ fn apdus(a: &Action) -> Vec<Vec<u8>> {
         ),
         Action::Sign(s, n) => {
             let hash = vec![0xA5u8; *n];
-            let t = [
-                tlv(tags::DYN_RESPONSE, &[]),
-                tlv(tags::DYN_CHALLENGE, &hash),
-            ]
-            .concat();
-            one(
-                Ins::GeneralAuthenticate,
-                P256,
-                SLOTS[*s],
-                &tlv(tags::DYN_AUTH, &t),
-            )
+            let t = tags::ask_response(tags::DYN_CHALLENGE, &hash);
+            one(Ins::GeneralAuthenticate, P256, SLOTS[*s], &t)
         }
         Action::Ecdh(s) => {
             use p256::elliptic_curve::sec1::ToSec1Point;
             let k = p256::SecretKey::from_slice(&[0x19; 32]).unwrap();
             let point = k.public_key().to_sec1_point(false);
-            let t = [
-                tlv(tags::DYN_RESPONSE, &[]),
-                tlv(tags::DYN_EXPONENTIATION, point.as_bytes()),
-            ]
-            .concat();
-            one(
-                Ins::GeneralAuthenticate,
-                P256,
-                SLOTS[*s],
-                &tlv(tags::DYN_AUTH, &t),
-            )
+            let t = tags::ask_response(tags::DYN_EXPONENTIATION, point.as_bytes());
+            one(Ins::GeneralAuthenticate, P256, SLOTS[*s], &t)
         }
         Action::Import(s, k) => one(
             Ins::ImportKey,

@@ -210,7 +210,7 @@ fn generate_rsa_in_every_slot_with_its_policy() {
     card.reset();
     select(&mut card).ok();
     assert_eq!(
-        call(&mut card, Ins::GenerateAsymmetric, 0, 0x9A, &GEN_RSA).sw,
+        sw(&mut card, Ins::GenerateAsymmetric, 0, 0x9A, &GEN_RSA),
         0x6982
     );
 }
@@ -265,10 +265,7 @@ fn import_with_policies_and_short_values() {
     });
     let mut card = admin_card(32);
     let body = rsa_import_body(&trimmed, &[0xAA, 0x01, 0x03, 0xAB, 0x01, 0x01]);
-    assert_eq!(
-        call(&mut card, Ins::ImportKey, 0x07, 0x9E, &body).sw,
-        0x9000
-    );
+    assert_eq!(sw(&mut card, Ins::ImportKey, 0x07, 0x9E, &body), 0x9000);
     let m = metadata(&mut card, KeyRef::CardAuthentication);
     assert_eq!(find(m.ok(), tags::META_POLICY).unwrap(), [0x03, 0x01]);
 }
@@ -277,8 +274,7 @@ fn import_with_policies_and_short_values() {
 fn import_refuses_inconsistent_keys() {
     let parts = test_rsa_key();
     let mut card = admin_card(33);
-    let mut try_import =
-        |alg: u8, body: Vec<u8>| call(&mut card, Ins::ImportKey, alg, 0x9A, &body).sw;
+    let mut try_import = |alg: u8, body: Vec<u8>| sw(&mut card, Ins::ImportKey, alg, 0x9A, &body);
     // A wrong dp, dq or qinv, p and q swapped (qinv no longer fits).
     for i in [2usize, 3, 4] {
         let mut bad = parts.clone();
@@ -374,30 +370,28 @@ fn refusals() {
     let mut t = vec![0x7C, 0x82, 0x01, 0x06, 0x82, 0x00, 0x85, 0x82, 0x01, 0x00];
     t.extend_from_slice(&block);
     assert_eq!(
-        call(&mut card, Ins::GeneralAuthenticate, 0x07, 0x9C, &t).sw,
+        sw(&mut card, Ins::GeneralAuthenticate, 0x07, 0x9C, &t),
         0x6A80
     );
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GeneralAuthenticate,
             0x07,
             0x9C,
             &[0x7C, 0x04, 0x82, 0x00, 0x81, 0x00]
-        )
-        .sw,
+        ),
         0x6A80
     );
     // P1 of P-256 on the RSA key.
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GeneralAuthenticate,
             0x11,
             0x9C,
             &rsa_template(&block)
-        )
-        .sw,
+        ),
         0x6A86
     );
     // None of these used up the PIN-always verification: one signature works...
@@ -413,14 +407,13 @@ fn refusals() {
         0x6A86
     );
     assert_eq!(
-        call(
+        sw(
             &mut card,
             Ins::GeneralAuthenticate,
             0x11,
             0x9D,
             &rsa_template(&block)
-        )
-        .sw,
+        ),
         0x6A80
     );
     // An empty slot.

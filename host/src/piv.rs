@@ -459,14 +459,12 @@ impl<T: Transport> Piv<T> {
         input: &[u8],
         op: &'static str,
     ) -> Result<Vec<u8>> {
-        let mut inner = tlv::to_vec(tags::DYN_RESPONSE, &[]);
-        inner.extend_from_slice(&tlv::to_vec(tag, input));
         let data = self
             .send(
                 Ins::GeneralAuthenticate,
                 alg.to_u8(),
                 slot.to_u8(),
-                &tlv::to_vec(tags::DYN_AUTH, &inner),
+                &tags::ask_response(tag, input),
             )?
             .ok(Op::UseKey { what: op, slot })?;
         let t = unwrap(&data, tags::DYN_AUTH, op)?;

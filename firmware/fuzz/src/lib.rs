@@ -269,29 +269,14 @@ pub fn seeds() -> Vec<Vec<u8>> {
         }
         v
     }
-    let dyn_auth = |inner: &[Vec<u8>]| tlv::to_vec(tags::DYN_AUTH, &inner.concat());
+    let ask = |tag, value: &[u8]| {
+        let template = tags::ask_response(tag, value);
+        cmd(Ins::GeneralAuthenticate, P256, 0x9A, &template, None)
+    };
     let hash: Vec<u8> = (1..=32).collect();
-    let sign = cmd(
-        Ins::GeneralAuthenticate,
-        P256,
-        0x9A,
-        &dyn_auth(&[
-            tlv::to_vec(tags::DYN_RESPONSE, &[]),
-            tlv::to_vec(tags::DYN_CHALLENGE, &hash),
-        ]),
-        None,
-    );
+    let sign = ask(tags::DYN_CHALLENGE, &hash);
     let point = [&[0x04][..], &[0x6B; 64]].concat();
-    let ecdh = cmd(
-        Ins::GeneralAuthenticate,
-        P256,
-        0x9A,
-        &dyn_auth(&[
-            tlv::to_vec(tags::DYN_RESPONSE, &[]),
-            tlv::to_vec(tags::DYN_EXPONENTIATION, &point),
-        ]),
-        None,
-    );
+    let ecdh = ask(tags::DYN_EXPONENTIATION, &point);
     let content: Vec<u8> = (0..300u16).map(|i| i.to_le_bytes()[0]).collect();
     let cert = [
         ObjectTag::CERT_AUTHENTICATION.tag_list(),

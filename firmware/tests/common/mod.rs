@@ -89,6 +89,11 @@ pub fn set_mgmt_body(alg: Algorithm, key: &[u8]) -> Vec<u8> {
     [vec![alg.to_u8()], tlv(key_ref, key)].concat()
 }
 
+/// [`call`]'s status word alone.
+pub fn sw(card: &mut Card, ins: Ins, p1: u8, p2: u8, data: &[u8]) -> u16 {
+    call(card, ins, p1, p2, data).sw
+}
+
 /// Send a command with short APDUs: chain data over 255 bytes, follow 61xx.
 pub fn call(card: &mut Card, ins: Ins, p1: u8, p2: u8, data: &[u8]) -> Resp {
     let parts = chained(ins, p1, p2, data, Some(SHORT_LE_MAX));
@@ -135,7 +140,7 @@ pub fn pad(pin: &[u8]) -> [u8; 8] {
 }
 
 pub fn verify(card: &mut Card, pin: &[u8]) -> u16 {
-    call(card, Ins::Verify, 0x00, 0x80, &pad(pin)).sw
+    sw(card, Ins::Verify, 0x00, 0x80, &pad(pin))
 }
 
 /// One TLV value from a response.
@@ -227,10 +232,7 @@ pub fn generate(card: &mut Card, slot: KeyRef) -> Vec<u8> {
 
 /// Sign a 32-byte hash with `slot`; return (sw, DER signature).
 pub fn sign(card: &mut Card, slot: KeyRef, hash: &[u8]) -> Resp {
-    let body = tlv(
-        tags::DYN_AUTH,
-        &[tlv(tags::DYN_RESPONSE, &[]), tlv(tags::DYN_CHALLENGE, hash)].concat(),
-    );
+    let body = tags::ask_response(tags::DYN_CHALLENGE, hash);
     let r = call(
         card,
         Ins::GeneralAuthenticate,
@@ -258,7 +260,7 @@ pub fn ecdsa_ok(point: &[u8], hash: &[u8], der: &[u8]) -> bool {
 
 pub fn put_data(card: &mut Card, tag: u32, content: &[u8]) -> u16 {
     let body = [ObjectTag(tag).tag_list(), tlv(tags::OBJECT_DATA, content)].concat();
-    call(card, Ins::PutData, 0x3F, 0xFF, &body).sw
+    sw(card, Ins::PutData, 0x3F, 0xFF, &body)
 }
 
 pub fn get_data(card: &mut Card, tag: u32) -> Resp {
@@ -288,14 +290,7 @@ pub fn generate_rsa(card: &mut Card, slot: KeyRef) -> (Vec<u8>, Vec<u8>) {
 
 /// The GENERAL AUTHENTICATE template `7C { 82 00, 81 <block> }`.
 pub fn rsa_template(block: &[u8]) -> Vec<u8> {
-    tlv(
-        tags::DYN_AUTH,
-        &[
-            tlv(tags::DYN_RESPONSE, &[]),
-            tlv(tags::DYN_CHALLENGE, block),
-        ]
-        .concat(),
-    )
+    tags::ask_response(tags::DYN_CHALLENGE, block)
 }
 
 /// Raw RSA with `slot` (alg 07) on `block`; the 82 value on success.

@@ -28,23 +28,25 @@ impl fmt::Display for IdKind {
 /// Returns `None` when the number has no check digit (both passes give 10),
 /// which makes every number with these 11 digits invalid.
 pub fn check_digit(d: &[u8; 11]) -> Option<u8> {
-    let first: u32 = d
-        .iter()
-        .zip(1u32..)
-        .map(|(&x, w)| u32::from(x) * w)
-        .sum::<u32>()
-        % 11;
+    // First pass: weights 1, 2, ..., 11.
+    let first = weighted_mod_11(d, |i| i + 1);
     if first != 10 {
-        return Some(first as u8);
+        return Some(first);
     }
     // Second pass: weights 3, 4, ..., 11, 1, 2.
-    let second: u32 = d
+    let second = weighted_mod_11(d, |i| (i + 2) % 11 + 1);
+    (second != 10).then_some(second)
+}
+
+/// The sum of digit i times `weight(i)` (i from 0), modulo 11.
+fn weighted_mod_11(d: &[u8; 11], weight: impl Fn(u8) -> u8) -> u8 {
+    let sum: u32 = d
         .iter()
-        .zip(0u32..)
-        .map(|(&x, i)| u32::from(x) * ((i + 2) % 11 + 1))
-        .sum::<u32>()
-        % 11;
-    (second != 10).then_some(second as u8)
+        .zip(0u8..)
+        .map(|(&x, i)| u32::from(x) * u32::from(weight(i)))
+        .sum();
+    // Below 11, so one byte.
+    u8::try_from(sum % 11).unwrap_or(10)
 }
 
 /// Parses 12 ASCII digits and verifies the check digit.

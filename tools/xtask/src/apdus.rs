@@ -3,7 +3,7 @@
 
 use tamga_spec::aid::NIST_RID;
 use tamga_spec::apdu::{self, Form, Header, P1_SELECT_BY_NAME, SHORT_DATA_MAX, SHORT_LE_MAX};
-use tamga_spec::{Algorithm, Ins, KeyRef, defaults, tags, tlv};
+use tamga_spec::{Algorithm, Ins, KeyRef, defaults, tags};
 
 /// One command as hex: short form, Le 256 (`00`) when `le`.
 fn hex_apdu(h: Header, data: &[u8], le: bool) -> String {
@@ -47,20 +47,6 @@ pub fn verify_pin() -> String {
     hex_apdu(verify(), &pin, false)
 }
 
-/// `7C { 82 00, <tag> <value> }`: a GENERAL AUTHENTICATE template asking
-/// for a response.
-fn dyn_auth(tag: u16, value: &[u8]) -> Vec<u8> {
-    let mut inner = vec![0u8; value.len() + 8];
-    let mut w = tlv::Writer::new(&mut inner);
-    w.tlv(tags::DYN_RESPONSE, &[]).expect("room");
-    w.tlv(tag, value).expect("room");
-    let inner = w.as_slice().to_vec();
-    let mut outer = vec![0u8; inner.len() + 8];
-    let mut w = tlv::Writer::new(&mut outer);
-    w.tlv(tags::DYN_AUTH, &inner).expect("room");
-    w.as_slice().to_vec()
-}
-
 /// An RSA-2048 raw private operation (signature or decryption) by `slot`
 /// through command chaining (the ATR announces no extended lengths):
 /// `7C 82 0106 { 82 00, 81 82 0100 <block> }` with a PKCS#1 v1.5-shaped
@@ -70,7 +56,7 @@ pub fn rsa_private(slot: KeyRef) -> [String; 2] {
     block.extend(std::iter::repeat_n(0xFF, 221));
     block.push(0x00);
     block.extend(std::iter::repeat_n(0x5A, 32));
-    let data = dyn_auth(tags::DYN_CHALLENGE, &block);
+    let data = tags::ask_response(tags::DYN_CHALLENGE, &block);
     let h = Header::new(
         Ins::GeneralAuthenticate.to_u8(),
         Algorithm::Rsa2048.to_u8(),
@@ -96,7 +82,11 @@ pub fn ecdh_9e() -> String {
         Algorithm::EccP256.to_u8(),
         KeyRef::CardAuthentication.to_u8(),
     );
-    hex_apdu(h, &dyn_auth(tags::DYN_EXPONENTIATION, P256_G), true)
+    hex_apdu(
+        h,
+        &tags::ask_response(tags::DYN_EXPONENTIATION, P256_G),
+        true,
+    )
 }
 
 /// GET METADATA of slot 9A.
