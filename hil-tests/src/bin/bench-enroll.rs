@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 use tamga::transport::Transport;
 use tamga::{Error, Result};
 use tamga_hil::{Card, Lab, Target, binary};
+use tamga_spec::apdu::{self, Form, Header};
+use tamga_spec::{Ins, KeyRef, ObjectTag};
 
 const READER: &str = tamga_hil::SLOTS[0].1;
 const RUNS: usize = 5;
@@ -245,16 +247,24 @@ fn main() -> Result<()> {
     }
     // Round trips of single APDUs through pcscd.
     let mut t = tamga::transport::pcsc::PcscCard::open(Some(READER), Duration::ZERO)?;
-    let mut sel = vec![0x00, 0xA4, 0x04, 0x00, 0x05];
-    sel.extend_from_slice(&tamga_spec::PIV_AID[..5]);
-    t.transmit(&sel)?;
+    let cmd = |ins: Ins, (p1, p2): (u8, u8), data: &[u8], le: Option<usize>| {
+        apdu::to_vec(Header::new(ins.to_u8(), p1, p2), data, le, Form::Auto)
+            .expect("a short command")
+    };
+    let select = (apdu::P1_SELECT_BY_NAME, 0x00);
+    t.transmit(&cmd(Ins::Select, select, &tamga_spec::PIV_AID[..5], None))?;
+    let pin = (0x00, KeyRef::Pin.to_u8());
+    let chuid = ObjectTag::CHUID.tag_list();
     for (name, apdu) in [
-        ("empty VERIFY", vec![0x00, 0x20, 0x00, 0x80]),
+        ("empty VERIFY", cmd(Ins::Verify, pin, &[], None)),
         (
             "GET DATA CHUID",
-            vec![
-                0x00, 0xCB, 0x3F, 0xFF, 0x05, 0x5C, 0x03, 0x5F, 0xC1, 0x02, 0x00,
-            ],
+            cmd(
+                Ins::GetData,
+                apdu::P1P2_CURRENT_DF,
+                &chuid,
+                Some(apdu::SHORT_LE_MAX),
+            ),
         ),
     ] {
         let mut v = vec![];
