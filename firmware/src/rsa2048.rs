@@ -305,9 +305,10 @@ fn part(crt: &[u8; CRT_LEN], i: usize) -> U1024 {
 /// Prime `i` of the CRT block as a modulus. Every valid key's primes are odd:
 /// setting the low bit keeps the prime out of a branch (the bit is public,
 /// the rest stays secret; `tests/ct.rs` checks it), and a corrupted even prime
-/// gives a wrong result, which the fault check withholds.
-fn odd_part(crt: &[u8; CRT_LEN], i: usize) -> Option<Odd<U1024>> {
-    Odd::new(part(crt, i) | U1024::ONE).into_option()
+/// gives a wrong result, which the fault check withholds. The value is odd by
+/// construction, so the default (one) never applies, and neither case branches.
+fn odd_part(crt: &[u8; CRT_LEN], i: usize) -> Odd<U1024> {
+    Odd::new(part(crt, i) | U1024::ONE).unwrap_or_default()
 }
 
 /// Write part `i` of the CRT block.
@@ -789,10 +790,7 @@ fn garner<K: RsaKernel>(
     m2: &monty::Words,
     x: &mut [Word; L2],
 ) {
-    let Some(op) = odd_part(crt, P) else {
-        x.fill(0);
-        return;
-    };
+    let op = odd_part(crt, P);
     let mp = Modulus::<{ monty::N }>::with_kernel::<K>(&op);
     // m2 < q < 2p: one conditional subtraction brings it below p.
     let mut diff = mp.sub(m1, &mp.reduce(m2));
@@ -824,9 +822,7 @@ fn half_exp<K: RsaKernel>(
     exp: usize,
     c: &[Word; L2],
 ) -> monty::Words {
-    let Some(odd) = odd_part(crt, prime) else {
-        return [0; monty::N];
-    };
+    let odd = odd_part(crt, prime);
     let m = Modulus::<{ monty::N }>::with_kernel::<K>(&odd);
     let mut cm = m.monty_in::<K>(&m.reduce_wide(c));
     let mut e = words(&part(crt, exp));
