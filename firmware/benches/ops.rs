@@ -17,7 +17,7 @@ use std::time::Instant;
 use tamga_board_host::{SeededRng, SimFlash};
 use tamga_firmware::Applet;
 use tamga_firmware::spec::apdu::{self, Form, Header, P1_SELECT_BY_NAME, P1P2_CURRENT_DF};
-use tamga_firmware::spec::{Algorithm, Ins, KeyRef, defaults, tags};
+use tamga_firmware::spec::{Algorithm, Ins, KeyRef, ObjectTag, defaults, tags, tlv};
 
 type Card = Applet<SimFlash, SeededRng>;
 
@@ -37,21 +37,15 @@ fn cmd(ins: Ins, p1: u8, p2: u8, data: &[u8], le: Option<usize>) -> Vec<u8> {
 
 /// GENERAL AUTHENTICATE with `alg` and `key`, template `7C { inner }`.
 fn general_authenticate(alg: Algorithm, key: KeyRef, inner: &[u8], le: Option<usize>) -> Vec<u8> {
-    let mut t = vec![0u8; inner.len() + 4];
-    let n = tamga_firmware::spec::tlv::Writer::new(&mut t)
-        .tlv(tags::DYN_AUTH, inner)
-        .unwrap()
-        .len();
     let ins = Ins::GeneralAuthenticate;
-    cmd(ins, alg.to_u8(), key.to_u8(), &t[..n], le)
+    let template = tlv::to_vec(tags::DYN_AUTH, inner);
+    cmd(ins, alg.to_u8(), key.to_u8(), &template, le)
 }
 
-/// GET DATA of a 3-byte object tag, Le 256.
-fn get_data(tag: [u8; 3]) -> Vec<u8> {
+/// GET DATA of an object, Le 256.
+fn get_data(tag: ObjectTag) -> Vec<u8> {
     let (p1, p2) = P1P2_CURRENT_DF;
-    let mut list = vec![0x5C, 0x03];
-    list.extend_from_slice(&tag);
-    cmd(Ins::GetData, p1, p2, &list, Some(256))
+    cmd(Ins::GetData, p1, p2, &tag.tag_list(), Some(256))
 }
 
 fn send(card: &mut Card, apdu: &[u8]) -> u16 {
@@ -76,15 +70,14 @@ fn admin(card: &mut Card) {
     let mut reply = [0u8; 64];
     let (tdes, mgmt) = (Algorithm::Tdes, KeyRef::Management);
     let n = card.process(
-        &general_authenticate(tdes, mgmt, &[0x80, 0x00], None),
+        &general_authenticate(tdes, mgmt, &tlv::to_vec(tags::DYN_WITNESS, &[]), None),
         &mut reply,
     );
     assert!(n == 14);
     let mut w = reply[4..12].to_vec();
     tamga_firmware::crypto::mgmt_crypt(Algorithm::Tdes, &defaults::MANAGEMENT_KEY, &mut w, false)
         .unwrap();
-    let mut witness = vec![0x80, 0x08];
-    witness.extend_from_slice(&w);
+    let witness = tlv::to_vec(tags::DYN_WITNESS, &w);
     let a = general_authenticate(tdes, mgmt, &witness, None);
     assert_eq!(send(card, &a), 0x9000);
 }
@@ -109,12 +102,11 @@ fn verify_apdu() -> Vec<u8> {
 
 /// GENERATE in 9A with algorithm `alg`.
 fn generate(alg: Algorithm) -> Vec<u8> {
-    let control = [0xAC, 0x03, 0x80, 0x01, alg.to_u8()];
     cmd(
         Ins::GenerateAsymmetric,
         0x00,
         KeyRef::Authentication.to_u8(),
-        &control,
+        &tags::gen_control(alg.to_u8()),
         None,
     )
 }
@@ -140,10 +132,21 @@ fn rsa_sign_apdu() -> Vec<u8> {
     block.resize(256 - 52, 0xFF);
     block.push(0x00);
     block.resize(256, 0x5A);
-    let mut inner = vec![0x82, 0x00, 0x81, 0x82, 0x01, 0x00];
-    inner.extend_from_slice(&block);
-    let slot = KeyRef::Authentication;
-    general_authenticate(Algorithm::Rsa2048, slot, &inner, Some(65_536))
+    sign_9a(Algorithm::Rsa2048, &block, 65_536)
+}
+
+/// GENERAL AUTHENTICATE with `alg` and slot 9A, asking for a response to
+/// `block`, Le `le`.
+fn sign_9a(alg: Algorithm, block: &[u8], le: usize) -> Vec<u8> {
+    let template = tags::ask_response(tags::DYN_CHALLENGE, block);
+    let slot = KeyRef::Authentication.to_u8();
+    cmd(
+        Ins::GeneralAuthenticate,
+        alg.to_u8(),
+        slot,
+        &template,
+        Some(le),
+    )
 }
 
 fn gen_apdu() -> Vec<u8> {
@@ -151,10 +154,7 @@ fn gen_apdu() -> Vec<u8> {
 }
 
 fn sign_apdu() -> Vec<u8> {
-    let mut inner = vec![0x82, 0x00, 0x81, 0x20];
-    inner.extend_from_slice(&[0x5A; 32]);
-    let slot = KeyRef::Authentication;
-    general_authenticate(Algorithm::EccP256, slot, &inner, Some(256))
+    sign_9a(Algorithm::EccP256, &[0x5A; 32], 256)
 }
 
 fn ops() -> Vec<Op> {
@@ -172,12 +172,12 @@ fn ops() -> Vec<Op> {
         Op {
             name: "GET DATA (empty: absent object, 6A82)",
             setup: selected,
-            apdu: || get_data([0x5F, 0xC1, 0x07]),
+            apdu: || get_data(ObjectTag::CCC),
         },
         Op {
             name: "GET DATA (CHUID)",
             setup: selected,
-            apdu: || get_data([0x5F, 0xC1, 0x02]),
+            apdu: || get_data(ObjectTag::CHUID),
         },
         Op {
             name: "GENERATE P-256 (9A)",

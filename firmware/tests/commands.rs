@@ -356,53 +356,45 @@ fn management_key_mutual_authentication_3des_and_aes() {
     }
 }
 
+/// GENERAL AUTHENTICATE with the management key (9B) and algorithm byte `alg`.
+fn mgmt_auth(card: &mut Card, alg: u8, template: &[u8]) -> Resp {
+    call(
+        card,
+        Ins::GeneralAuthenticate,
+        alg,
+        KeyRef::Management.to_u8(),
+        template,
+    )
+}
+
+/// EXTERNAL AUTHENTICATE, step 1, with the factory 3DES key: ask for a
+/// challenge (8 bytes); the right answer, `7C { 82 <challenge encrypted> }`.
+fn external_challenge(card: &mut Card) -> Vec<u8> {
+    let ask = tlv(tags::DYN_AUTH, &tlv(tags::DYN_CHALLENGE, &[]));
+    let (alg, mgmt) = (Algorithm::Tdes.to_u8(), KeyRef::Management.to_u8());
+    let r = call(card, Ins::GeneralAuthenticate, alg, mgmt, &ask);
+    let mut enc = find(&inner(r.ok(), tags::DYN_AUTH), tags::DYN_CHALLENGE).unwrap();
+    assert_eq!(enc.len(), 8);
+    tamga_firmware::crypto::mgmt_crypt(Algorithm::Tdes, &defaults::MANAGEMENT_KEY, &mut enc, true)
+        .unwrap();
+    tlv(tags::DYN_AUTH, &tlv(tags::DYN_RESPONSE, &enc))
+}
+
 #[test]
 fn management_key_external_authentication() {
     let mut card = new_card(12);
     select(&mut card).ok();
-    let r = call(
-        &mut card,
-        Ins::GeneralAuthenticate,
-        0x03,
-        0x9B,
-        &[0x7C, 0x02, 0x81, 0x00],
-    );
-    let challenge = find(&inner(r.ok(), 0x7C), 0x81).unwrap();
-    assert_eq!(challenge.len(), 8);
-    let mut enc = challenge.clone();
-    tamga_firmware::crypto::mgmt_crypt(Algorithm::Tdes, &defaults::MANAGEMENT_KEY, &mut enc, true)
-        .unwrap();
+    let right = external_challenge(&mut card);
     // A wrong answer fails and consumes the challenge.
-    let mut wrong = vec![0x7C, 0x0A, 0x82, 0x08];
-    wrong.extend_from_slice(&[0u8; 8]);
+    let wrong = tlv(tags::DYN_AUTH, &tlv(tags::DYN_RESPONSE, &[0u8; 8]));
+    assert_eq!(mgmt_auth(&mut card, 0x03, &wrong).sw, 0x6982);
     assert_eq!(
-        sw(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &wrong),
-        0x6982
-    );
-    let mut right = vec![0x7C, 0x0A, 0x82, 0x08];
-    right.extend_from_slice(&enc);
-    assert_eq!(
-        sw(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &right),
+        mgmt_auth(&mut card, 0x03, &right).sw,
         0x6985,
         "challenge is single-use"
     );
-    let r = call(
-        &mut card,
-        Ins::GeneralAuthenticate,
-        0x03,
-        0x9B,
-        &[0x7C, 0x02, 0x81, 0x00],
-    );
-    let challenge = find(&inner(r.ok(), 0x7C), 0x81).unwrap();
-    let mut enc = challenge.clone();
-    tamga_firmware::crypto::mgmt_crypt(Algorithm::Tdes, &defaults::MANAGEMENT_KEY, &mut enc, true)
-        .unwrap();
-    let mut right = vec![0x7C, 0x0A, 0x82, 0x08];
-    right.extend_from_slice(&enc);
-    assert_eq!(
-        sw(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &right),
-        0x9000
-    );
+    let right = external_challenge(&mut card);
+    assert_eq!(mgmt_auth(&mut card, 0x03, &right).sw, 0x9000);
     assert_eq!(put_data(&mut card, 0x5FC107, b"ccc"), 0x9000);
 }
 
@@ -413,31 +405,12 @@ fn management_key_gates() {
     // Step 2 without step 1.
     let mut d = vec![0x7C, 0x0A, 0x80, 0x08];
     d.extend_from_slice(&[1; 8]);
-    assert_eq!(
-        sw(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &d),
-        0x6985
-    );
+    assert_eq!(mgmt_auth(&mut card, 0x03, &d).sw, 0x6985);
     // A wrong witness.
-    call(
-        &mut card,
-        Ins::GeneralAuthenticate,
-        0x03,
-        0x9B,
-        &[0x7C, 0x02, 0x80, 0x00],
-    )
-    .ok();
-    assert_eq!(
-        sw(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &d),
-        0x6982
-    );
+    mgmt_auth(&mut card, 0x03, &[0x7C, 0x02, 0x80, 0x00]).ok();
+    assert_eq!(mgmt_auth(&mut card, 0x03, &d).sw, 0x6982);
     // Any command between the steps abandons the authentication.
-    let r = call(
-        &mut card,
-        Ins::GeneralAuthenticate,
-        0x03,
-        0x9B,
-        &[0x7C, 0x02, 0x80, 0x00],
-    );
+    let r = mgmt_auth(&mut card, 0x03, &[0x7C, 0x02, 0x80, 0x00]);
     let enc = find(&inner(r.ok(), 0x7C), 0x80).unwrap();
     call(&mut card, Ins::GetVersion, 0, 0, &[]).ok();
     let mut w = enc.clone();
@@ -445,10 +418,7 @@ fn management_key_gates() {
         .unwrap();
     let mut d = vec![0x7C, 0x0A, 0x80, 0x08];
     d.extend_from_slice(&w);
-    assert_eq!(
-        sw(&mut card, Ins::GeneralAuthenticate, 0x03, 0x9B, &d),
-        0x6985
-    );
+    assert_eq!(mgmt_auth(&mut card, 0x03, &d).sw, 0x6985);
     // Wrong algorithm, malformed template.
     assert_eq!(
         sw(
@@ -1097,20 +1067,8 @@ fn default_algorithm_byte_means_the_management_key_algorithm() {
     // OpenSC's C_GenerateRandom: GENERAL AUTHENTICATE 00 87 00 9B 7C 02 81 00.
     let mut card = new_card(34);
     select(&mut card).ok();
-    let a = call(
-        &mut card,
-        Ins::GeneralAuthenticate,
-        0x00,
-        0x9B,
-        &[0x7C, 0x02, 0x81, 0x00],
-    );
-    let b = call(
-        &mut card,
-        Ins::GeneralAuthenticate,
-        0x00,
-        0x9B,
-        &[0x7C, 0x02, 0x81, 0x00],
-    );
+    let a = mgmt_auth(&mut card, 0x00, &[0x7C, 0x02, 0x81, 0x00]);
+    let b = mgmt_auth(&mut card, 0x00, &[0x7C, 0x02, 0x81, 0x00]);
     let ca = find(&inner(a.ok(), 0x7C), 0x81).unwrap();
     let cb = find(&inner(b.ok(), 0x7C), 0x81).unwrap();
     assert_eq!(ca.len(), 8);
