@@ -27,7 +27,19 @@ const RULES: &[Rule] = &[
     Rule {
         krate: "tamga-pki",
         forbidden: &["tamga", "tamga-ca", "tamga-spec", "tamga-firmware"],
-        why: "the PKI depends on no Tamga crate",
+        why: "the PKI depends on no Tamga crate but the GOST algorithms",
+    },
+    Rule {
+        krate: "tamga-gost",
+        forbidden: &[
+            "tamga",
+            "tamga-pki",
+            "tamga-ca",
+            "tamga-spec",
+            "tamga-firmware",
+            "tamga-store",
+        ],
+        why: "the GOST algorithms stand alone, below the card and the host alike",
     },
     Rule {
         krate: "tamga-firmware",
