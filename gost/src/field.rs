@@ -31,57 +31,154 @@ pub(crate) fn split(t: u64) -> (u32, u32) {
     (t as u32, (t >> 32) as u32)
 }
 
+/// `a + b + carry` (carry 0 or 1) as (sum, carry).
+#[inline(always)]
+fn adc(a: u32, b: u32, carry: u32) -> (u32, u32) {
+    split(u64::from(a) + u64::from(b) + u64::from(carry))
+}
+
+/// `a − b − borrow` (borrow 0 or 1) as (difference, borrow).
+#[inline(always)]
+fn sbb(a: u32, b: u32, borrow: u32) -> (u32, u32) {
+    let (d1, b1) = a.overflowing_sub(b);
+    let (d2, b2) = d1.overflowing_sub(borrow);
+    (d2, u32::from(b1 | b2))
+}
+
+/// `a += b` word by word, four words per step (the firmware is built for
+/// size, so the compiler unrolls nothing itself); returns the carry.
+#[inline(always)]
+fn add_words(a: &mut [u32], b: &[u32]) -> u32 {
+    let mut c = 0;
+    let mut aa = a.chunks_exact_mut(4);
+    let mut bb = b.chunks_exact(4);
+    for (x, y) in (&mut aa).zip(&mut bb) {
+        if let ([x0, x1, x2, x3], [y0, y1, y2, y3]) = (x, y) {
+            (*x0, c) = adc(*x0, *y0, c);
+            (*x1, c) = adc(*x1, *y1, c);
+            (*x2, c) = adc(*x2, *y2, c);
+            (*x3, c) = adc(*x3, *y3, c);
+        }
+    }
+    for (x, &y) in aa.into_remainder().iter_mut().zip(bb.remainder()) {
+        (*x, c) = adc(*x, y, c);
+    }
+    c
+}
+
+/// `a −= b` word by word, four words per step; returns the borrow.
+#[inline(always)]
+fn sub_words(a: &mut [u32], b: &[u32]) -> u32 {
+    let mut c = 0;
+    let mut aa = a.chunks_exact_mut(4);
+    let mut bb = b.chunks_exact(4);
+    for (x, y) in (&mut aa).zip(&mut bb) {
+        if let ([x0, x1, x2, x3], [y0, y1, y2, y3]) = (x, y) {
+            (*x0, c) = sbb(*x0, *y0, c);
+            (*x1, c) = sbb(*x1, *y1, c);
+            (*x2, c) = sbb(*x2, *y2, c);
+            (*x3, c) = sbb(*x3, *y3, c);
+        }
+    }
+    for (x, &y) in aa.into_remainder().iter_mut().zip(bb.remainder()) {
+        (*x, c) = sbb(*x, y, c);
+    }
+    c
+}
+
 /// `words += k` carried through every word (constant-time); returns the carry
 /// out of the top word.
 #[inline(always)]
-fn add_word<const N: usize>(words: &mut [u32; N], k: u32) -> u32 {
-    let mut carry = k;
-    for w in words.iter_mut() {
-        let (s, c) = split(u64::from(*w) + u64::from(carry));
-        *w = s;
-        carry = c;
-    }
-    carry
-}
-
-/// `words -= k` borrowed through every word (constant-time); returns the
-/// borrow out of the top word (0 or 1).
-#[inline(always)]
-fn sub_word<const N: usize>(words: &mut [u32; N], k: u32) -> u32 {
-    let mut borrow = k;
-    for w in words.iter_mut() {
-        let (d, b) = w.overflowing_sub(borrow);
-        *w = d;
-        borrow = u32::from(b);
-    }
-    borrow
-}
-
-/// `acc += x·k` over x's words (the first `x.len()` words of `acc`); returns
-/// the carry word.
-/// Four products per step: on the Cortex-M4 each is one UMAAL and the carry
-/// stays in a register (the firmware is built for size, so the compiler
-/// unrolls nothing itself).
-#[inline(always)]
-fn mul_add_row(acc: &mut [u32], x: &[u32], k: u32) -> u32 {
-    let mut carry = 0;
-    let Some(acc) = acc.get_mut(..x.len()) else {
-        return 0;
+fn add_word(words: &mut [u32], k: u32) -> u32 {
+    let (first, rest) = match words.split_first_mut() {
+        Some(x) => x,
+        None => return k,
     };
-    let mut accs = acc.chunks_exact_mut(4);
-    let mut xs = x.chunks_exact(4);
-    for (a, v) in (&mut accs).zip(&mut xs) {
-        if let ([a0, a1, a2, a3], [v0, v1, v2, v3]) = (a, v) {
-            (*a0, carry) = mac(*v0, k, *a0, carry);
-            (*a1, carry) = mac(*v1, k, *a1, carry);
-            (*a2, carry) = mac(*v2, k, *a2, carry);
-            (*a3, carry) = mac(*v3, k, *a3, carry);
+    let (s, mut c) = adc(*first, k, 0);
+    *first = s;
+    let mut ww = rest.chunks_exact_mut(4);
+    for w in &mut ww {
+        if let [w0, w1, w2, w3] = w {
+            (*w0, c) = adc(*w0, 0, c);
+            (*w1, c) = adc(*w1, 0, c);
+            (*w2, c) = adc(*w2, 0, c);
+            (*w3, c) = adc(*w3, 0, c);
         }
     }
-    for (a, &v) in accs.into_remainder().iter_mut().zip(xs.remainder()) {
-        (*a, carry) = mac(v, k, *a, carry);
+    for w in ww.into_remainder() {
+        (*w, c) = adc(*w, 0, c);
     }
-    carry
+    c
+}
+
+/// `words −= k` borrowed through every word (constant-time); returns the
+/// borrow out of the top word.
+#[inline(always)]
+fn sub_word(words: &mut [u32], k: u32) -> u32 {
+    let (first, rest) = match words.split_first_mut() {
+        Some(x) => x,
+        None => return k,
+    };
+    let (d, mut c) = sbb(*first, k, 0);
+    *first = d;
+    let mut ww = rest.chunks_exact_mut(4);
+    for w in &mut ww {
+        if let [w0, w1, w2, w3] = w {
+            (*w0, c) = sbb(*w0, 0, c);
+            (*w1, c) = sbb(*w1, 0, c);
+            (*w2, c) = sbb(*w2, 0, c);
+            (*w3, c) = sbb(*w3, 0, c);
+        }
+    }
+    for w in ww.into_remainder() {
+        (*w, c) = sbb(*w, 0, c);
+    }
+    c
+}
+
+/// Two rows of a product at once: `row += x·k0 + x·k1·2^32` for a `row` of
+/// `x.len() + 2` words whose top two words take the carries (the caller's
+/// bounds keep the sum in the row). Each word of x is loaded once for both
+/// products and each word of the row loaded and stored once per two products:
+/// two UMAALs with their own carries on the Cortex-M4, four words per step.
+#[inline(always)]
+fn mul_add_rows2(row: &mut [u32], x: &[u32], k0: u32, k1: u32) {
+    let n = x.len();
+    let Some((body, top)) = (n <= row.len()).then(|| row.split_at_mut(n)) else {
+        return;
+    };
+    let (mut c0, mut c1, mut prev) = (0u32, 0u32, 0u32);
+    let mut rows = body.chunks_exact_mut(4);
+    let mut xs = x.chunks_exact(4);
+    for (r, v) in (&mut rows).zip(&mut xs) {
+        if let ([r0, r1, r2, r3], [v0, v1, v2, v3]) = (r, v) {
+            let (s, h) = mac(*v0, k0, *r0, c0);
+            let (s, g) = mac(prev, k1, s, c1);
+            *r0 = s;
+            let (s, h) = mac(*v1, k0, *r1, h);
+            let (s, g) = mac(*v0, k1, s, g);
+            *r1 = s;
+            let (s, h) = mac(*v2, k0, *r2, h);
+            let (s, g) = mac(*v1, k1, s, g);
+            *r2 = s;
+            let (s, h) = mac(*v3, k0, *r3, h);
+            let (s, g) = mac(*v2, k1, s, g);
+            *r3 = s;
+            (c0, c1, prev) = (h, g, *v3);
+        }
+    }
+    for (r, &v) in rows.into_remainder().iter_mut().zip(xs.remainder()) {
+        let (s, h) = mac(v, k0, *r, c0);
+        let (s, g) = mac(prev, k1, s, c1);
+        *r = s;
+        (c0, c1, prev) = (h, g, v);
+    }
+    if let [t0, t1, ..] = top {
+        let (s, g) = mac(prev, k1, *t0, c1);
+        let (s, c) = adc(s, c0, 0);
+        *t0 = s;
+        (*t1, _) = adc(*t1, g, c);
+    }
 }
 
 impl<const N: usize, const C: u32> Fe<N, C> {
@@ -153,12 +250,7 @@ impl<const N: usize, const C: u32> Fe<N, C> {
     #[inline]
     pub fn add(&self, rhs: &Self) -> Self {
         let mut r = self.0;
-        let mut carry = 0;
-        for (r, b) in r.iter_mut().zip(rhs.0) {
-            let (s, c) = split(u64::from(*r) + u64::from(b) + u64::from(carry));
-            *r = s;
-            carry = c;
-        }
+        let carry = add_words(&mut r, &rhs.0);
         // 2^(32·N) ≡ C. A second carry leaves a value below 2C in word 0.
         let carry = add_word(&mut r, carry * C);
         r[0] += carry * C;
@@ -169,13 +261,7 @@ impl<const N: usize, const C: u32> Fe<N, C> {
     #[inline]
     pub fn sub(&self, rhs: &Self) -> Self {
         let mut r = self.0;
-        let mut borrow = 0u32;
-        for (r, b) in r.iter_mut().zip(rhs.0) {
-            let (d1, b1) = r.overflowing_sub(b);
-            let (d2, b2) = d1.overflowing_sub(borrow);
-            *r = d2;
-            borrow = u32::from(b1 | b2);
-        }
+        let borrow = sub_words(&mut r, &rhs.0);
         // A borrow added 2^(32·N) ≡ C too much. A second borrow leaves word 0
         // at least 2^32 − C, so the last subtraction cannot borrow.
         let borrow = sub_word(&mut r, borrow * C);
@@ -200,61 +286,41 @@ impl<const N: usize, const C: u32> Fe<N, C> {
         Self::ZERO.sub(self)
     }
 
-    /// `self · rhs`.
+    /// `self · rhs`: the 2N-word product two rows at a time, then reduced.
     pub fn mul(&self, rhs: &Self) -> Self {
         let mut wide = [[0u32; N]; 2];
         let t = wide.as_flattened_mut();
-        for (i, &a) in self.0.iter().enumerate() {
-            if let Some(row) = t.get_mut(i..) {
-                let carry = mul_add_row(row, &rhs.0, a);
-                if let Some(top) = row.get_mut(N) {
-                    *top = carry;
-                }
+        // Pair i (words 2i, 2i + 1) adds into words 2i ..= 2i + N + 1, the
+        // last pair exactly up to the top word.
+        for (i, pair) in (0..).step_by(2).zip(self.0.chunks_exact(2)) {
+            if let (Some(row), [k0, k1]) = (t.get_mut(i..i + N + 2), pair) {
+                mul_add_rows2(row, &rhs.0, *k0, *k1);
             }
         }
         let [lo, hi] = wide;
         Self::reduce(lo, &hi)
     }
 
-    /// `self²`: each cross product once, doubled, plus the squares.
+    /// `self²`.
     pub fn square(&self) -> Self {
-        let a = &self.0;
-        let mut wide = [[0u32; N]; 2];
-        let t = wide.as_flattened_mut();
-        for (i, &ai) in a.iter().enumerate() {
-            let (Some(row), Some(rest)) = (t.get_mut(2 * i + 1..), a.get(i + 1..)) else {
-                continue;
-            };
-            let carry = mul_add_row(row, rest, ai);
-            if let Some(top) = row.get_mut(N - 1 - i) {
-                *top = carry;
-            }
-        }
-        // Double the cross products and add the squares a_i² at word 2i.
-        let mut carry = 0u32;
-        let mut shifted = 0u32;
-        for (pair, &ai) in t.chunks_exact_mut(2).zip(a) {
-            if let [lo, hi] = pair {
-                let (sq_lo, sq_hi) = split(u64::from(ai) * u64::from(ai));
-                let d_lo = (*lo << 1) | shifted;
-                let d_hi = (*hi << 1) | (*lo >> 31);
-                shifted = *hi >> 31;
-                let (s, c) = split(u64::from(d_lo) + u64::from(sq_lo) + u64::from(carry));
-                *lo = s;
-                let (s, c) = split(u64::from(d_hi) + u64::from(sq_hi) + u64::from(c));
-                *hi = s;
-                carry = c;
-            }
-        }
-        let [lo, hi] = wide;
-        Self::reduce(lo, &hi)
+        self.mul(self)
     }
 
     /// `lo + hi·2^(32·N)` modulo p: hi·C is folded into lo twice.
     #[inline(always)]
     fn reduce(mut lo: [u32; N], hi: &[u32; N]) -> Self {
         let mut carry = 0;
-        for (l, &h) in lo.iter_mut().zip(hi) {
+        let mut ll = lo.chunks_exact_mut(4);
+        let mut hh = hi.chunks_exact(4);
+        for (l, h) in (&mut ll).zip(&mut hh) {
+            if let ([l0, l1, l2, l3], [h0, h1, h2, h3]) = (l, h) {
+                (*l0, carry) = mac(*h0, C, *l0, carry);
+                (*l1, carry) = mac(*h1, C, *l1, carry);
+                (*l2, carry) = mac(*h2, C, *l2, carry);
+                (*l3, carry) = mac(*h3, C, *l3, carry);
+            }
+        }
+        for (l, &h) in ll.into_remainder().iter_mut().zip(hh.remainder()) {
             (*l, carry) = mac(h, C, *l, carry);
         }
         let carry = add_word(&mut lo, carry * C);

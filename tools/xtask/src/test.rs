@@ -26,6 +26,7 @@ pub const PACKAGES: &[&str] = &[
     "yubico-piv-tool",
     "ykcs11",
     "libengine-pkcs11-openssl",
+    "libengine-gost-openssl1.1",
     "pcsc-tools",
     "libpcsclite-dev",
     "iproute2",

@@ -230,6 +230,7 @@ pub fn run(config: &Config) -> ! {
     }
 
     backends(&mut b);
+    gost(&b);
     #[cfg(feature = "p256-m4")]
     rsa_kernels(b, config, signature.get(..signed).unwrap_or(&[]));
     #[cfg(not(feature = "p256-m4"))]
@@ -289,6 +290,54 @@ fn backend<E: P256>(b: &Bench, name: &str, ec: &E) -> Option<Outputs> {
     );
     println!("BENCH|backend {name}: ECDH|{ecdh}|{}", sw(shared.is_ok()));
     Some((private, public, der, shared.ok()?))
+}
+
+/// GOST primitives alone (tamga-gost), on both curves: keygen, sign, verify.
+fn gost(b: &Bench) {
+    let mut rng = EmuRng::from_test_seed(13);
+    let digest = [0x5A; 64];
+    let (mut d, mut q, mut sig) = ([0u8; 64], [0u8; 128], [0u8; 128]);
+    let t0 = now();
+    let g = tamga_gost::TC26_512_A.generate(&mut rng, &mut d, &mut q);
+    let t1 = now();
+    println!(
+        "BENCH|GOST-512 keygen (primitive)|{}|{}",
+        ticks(t0, t1, b.overhead),
+        if g.is_ok() { "9000" } else { "6F00" }
+    );
+    let t0 = now();
+    let s = tamga_gost::TC26_512_A.sign(&d, &digest, &[0x33; 32], &mut sig);
+    let t1 = now();
+    println!(
+        "BENCH|GOST-512 sign (primitive)|{}|{}",
+        ticks(t0, t1, b.overhead),
+        if s.is_ok() { "9000" } else { "6F00" }
+    );
+    let t0 = now();
+    let v = tamga_gost::TC26_512_A.verify(&q, &digest, &sig);
+    let t1 = now();
+    println!(
+        "BENCH|GOST-512 verify (primitive)|{}|{}",
+        ticks(t0, t1, b.overhead),
+        if v.is_ok() { "9000" } else { "6F00" }
+    );
+    let (mut d, mut q, mut sig) = ([0u8; 32], [0u8; 64], [0u8; 64]);
+    let t0 = now();
+    let g = tamga_gost::CRYPTOPRO_A.generate(&mut rng, &mut d, &mut q);
+    let t1 = now();
+    println!(
+        "BENCH|GOST-2004 keygen (primitive)|{}|{}",
+        ticks(t0, t1, b.overhead),
+        if g.is_ok() { "9000" } else { "6F00" }
+    );
+    let t0 = now();
+    let s = tamga_gost::CRYPTOPRO_A.sign(&d, &digest[..32], &[0x33; 32], &mut sig);
+    let t1 = now();
+    println!(
+        "BENCH|GOST-2004 sign (primitive)|{}|{}",
+        ticks(t0, t1, b.overhead),
+        if s.is_ok() { "9000" } else { "6F00" }
+    );
 }
 
 fn ticks(t0: u32, t1: u32, overhead: u64) -> u64 {
