@@ -21,13 +21,19 @@ pub enum Algorithm {
     EccP256 = 0x11,
     /// ECC on NIST P-384 (recognized, not supported by Tamga).
     EccP384 = 0x14,
+    /// Tamga extension: GOST 34.310-2004 (GOST R 34.10-2001 on CryptoPro-A,
+    /// 256-bit) signing key. PIV has no GOST id; C1 and C2 are used by no PIV,
+    /// YubiKey or OpenSC algorithm (see CARD-EDGE.md).
+    Gost2004 = 0xC1,
+    /// Tamga extension: GOST 34.10-2015 512-bit (tc26-512-A) signing key.
+    Gost2015_512 = 0xC2,
     /// Pseudo-algorithm of the PIN and PUK in GET METADATA.
     Pin = 0xFF,
 }
 
 impl Algorithm {
     /// Every algorithm id Tamga recognizes.
-    pub const ALL: [Algorithm; 9] = [
+    pub const ALL: [Algorithm; 11] = [
         Algorithm::Tdes,
         Algorithm::Rsa1024,
         Algorithm::Rsa2048,
@@ -36,6 +42,8 @@ impl Algorithm {
         Algorithm::Aes256,
         Algorithm::EccP256,
         Algorithm::EccP384,
+        Algorithm::Gost2004,
+        Algorithm::Gost2015_512,
         Algorithm::Pin,
     ];
 
@@ -67,8 +75,23 @@ impl Algorithm {
     pub const fn is_asymmetric(self) -> bool {
         matches!(
             self,
-            Algorithm::Rsa1024 | Algorithm::Rsa2048 | Algorithm::EccP256 | Algorithm::EccP384
+            Algorithm::Rsa1024
+                | Algorithm::Rsa2048
+                | Algorithm::EccP256
+                | Algorithm::EccP384
+                | Algorithm::Gost2004
+                | Algorithm::Gost2015_512
         )
+    }
+
+    /// Bytes of a GOST key's private scalar (and of a digest it signs, and
+    /// of each coordinate and signature half); `None` for other algorithms.
+    pub const fn gost_len(self) -> Option<usize> {
+        match self {
+            Algorithm::Gost2004 => Some(32),
+            Algorithm::Gost2015_512 => Some(64),
+            _ => None,
+        }
     }
 }
 

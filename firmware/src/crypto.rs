@@ -243,6 +243,73 @@ pub fn ec_sign<E: P256>(
     Ok(der.len())
 }
 
+/// Longest GOST private scalar (GOST 34.10-2015, 512 bits).
+pub const GOST_PRIVATE_MAX: usize = 64;
+/// Longest GOST public key X ‖ Y (and signature r ‖ s).
+pub const GOST_PAIR_MAX: usize = 2 * GOST_PRIVATE_MAX;
+
+/// `$body` with `$c` bound to the GOST curve of `$alg` (the two curves are
+/// different types); its `tamga_gost::Error` mapped to a [`CryptoError`].
+macro_rules! with_gost_curve {
+    ($alg:expr, |$c:ident| $body:expr) => {
+        match $alg {
+            Algorithm::Gost2004 => {
+                let $c = &tamga_gost::CRYPTOPRO_A;
+                $body.map_err(gost_error)
+            }
+            Algorithm::Gost2015_512 => {
+                let $c = &tamga_gost::TC26_512_A;
+                $body.map_err(gost_error)
+            }
+            _ => Err(CryptoError::Algorithm),
+        }
+    };
+}
+
+/// A GOST failure as the card sees it: an RNG that gave nothing usable is
+/// a failed generation, anything else bad input.
+fn gost_error(e: tamga_gost::Error) -> CryptoError {
+    match e {
+        tamga_gost::Error::Rng => CryptoError::Failed,
+        _ => CryptoError::Input,
+    }
+}
+
+/// A fresh GOST key pair of `alg` (little-endian scalar into `private`,
+/// X_le ‖ Y_le into `public`, each exactly the curve's length).
+pub fn gost_generate<R: CryptoRng>(
+    alg: Algorithm,
+    rng: &mut R,
+    private: &mut [u8],
+    public: &mut [u8],
+) -> Result<(), CryptoError> {
+    with_gost_curve!(alg, |c| c.generate(rng, private, public))
+}
+
+/// The GOST public key of a private scalar; an error for a scalar outside
+/// [1, q − 1] or of the wrong length.
+pub fn gost_public(alg: Algorithm, private: &[u8], public: &mut [u8]) -> Result<(), CryptoError> {
+    with_gost_curve!(alg, |c| c.public_key(private, public))
+}
+
+/// Whether `public` (X_le ‖ Y_le) is a point on `alg`'s curve.
+pub fn gost_check_point(alg: Algorithm, public: &[u8]) -> Result<(), CryptoError> {
+    with_gost_curve!(alg, |c| c.public_point(public).map(|_| ()))
+}
+
+/// The GOST signature r_le ‖ s_le of a digest of exactly the curve's length
+/// (as the hash outputs it; the card reads it as e, little-endian, mod q),
+/// with the nonce hedged by `entropy`.
+pub fn gost_sign(
+    alg: Algorithm,
+    private: &[u8],
+    digest: &[u8],
+    entropy: &[u8; 32],
+    out: &mut [u8],
+) -> Result<(), CryptoError> {
+    with_gost_curve!(alg, |c| c.sign(private, digest, entropy, out))
+}
+
 /// ECDH with a peer's uncompressed point: the shared x coordinate.
 pub fn ec_ecdh<E: P256>(ec: &E, private: &[u8], peer: &[u8]) -> Result<[u8; 32], CryptoError> {
     let private: &[u8; EC_PRIVATE_LEN] = private.try_into().map_err(|_| CryptoError::Input)?;

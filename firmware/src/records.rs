@@ -8,7 +8,7 @@ use tamga_spec::{Algorithm, KeyRef, ObjectTag, Origin, PinPolicy, TouchPolicy, d
 use tamga_store::Key;
 use zeroize::Zeroize;
 
-use crate::crypto::{EC_POINT_LEN, EC_PRIVATE_LEN, pin_hash};
+use crate::crypto::{EC_POINT_LEN, EC_PRIVATE_LEN, GOST_PAIR_MAX, GOST_PRIVATE_MAX, pin_hash};
 use crate::rsa2048;
 
 /// Store key of the card identity.
@@ -224,6 +224,14 @@ pub enum KeyMaterial {
         /// Private scalar.
         private: [u8; EC_PRIVATE_LEN],
     },
+    /// A GOST key (either generation): the record's algorithm says how much
+    /// of each array is used ([`KeyRecord::gost_parts`]).
+    Gost {
+        /// X_le ‖ Y_le.
+        public: [u8; GOST_PAIR_MAX],
+        /// Private scalar, little-endian.
+        private: [u8; GOST_PRIVATE_MAX],
+    },
     /// An RSA-2048 key in CRT form.
     Rsa {
         /// Public exponent (65537 for every key Tamga creates or accepts).
@@ -236,8 +244,8 @@ pub enum KeyMaterial {
 }
 
 impl KeyMaterial {
-    /// All-zero material of `alg`'s shape (RSA-2048, else P-256), to be
-    /// filled in place by key generation or import.
+    /// All-zero material of `alg`'s shape (RSA-2048, GOST, else P-256), to
+    /// be filled in place by key generation or import.
     #[inline(always)]
     pub fn blank(alg: Algorithm) -> Self {
         if alg == Algorithm::Rsa2048 {
@@ -245,6 +253,11 @@ impl KeyMaterial {
                 e: rsa2048::PUBLIC_EXPONENT,
                 n: [0; rsa2048::MODULUS_LEN],
                 crt: [0; rsa2048::CRT_LEN],
+            }
+        } else if alg.gost_len().is_some() {
+            KeyMaterial::Gost {
+                public: [0; GOST_PAIR_MAX],
+                private: [0; GOST_PRIVATE_MAX],
             }
         } else {
             KeyMaterial::Ec {
@@ -260,7 +273,9 @@ impl KeyMaterial {
 /// Encoding (versioned by the first byte):
 /// - `01 alg pin touch origin point(65) scalar(32)`: P-256 (102 bytes);
 /// - `02 alg pin touch origin e(4) n(256) p q dp dq qinv (128 each)`: RSA-2048
-///   (905 bytes).
+///   (905 bytes);
+/// - `03 alg pin touch origin X‖Y(2L) d(L)`, little-endian: GOST, L = 32 for
+///   GOST 34.310-2004 and 64 for GOST 34.10-2015 (101 or 197 bytes).
 ///
 /// `Debug` shows the public parts only; equality exists in unit tests only.
 #[derive(Clone, Debug)]
@@ -282,6 +297,7 @@ impl Drop for KeyRecord {
     fn drop(&mut self) {
         match &mut self.key {
             KeyMaterial::Ec { private, .. } => private.zeroize(),
+            KeyMaterial::Gost { private, .. } => private.zeroize(),
             KeyMaterial::Rsa { crt, .. } => crt.zeroize(),
         }
     }
@@ -291,6 +307,8 @@ impl Drop for KeyRecord {
 const KEY_V1_EC: u8 = 1;
 /// Format version of an RSA key record.
 const KEY_V2_RSA: u8 = 2;
+/// Format version of a GOST key record.
+const KEY_V3_GOST: u8 = 3;
 
 impl KeyRecord {
     /// Encoded size of a P-256 key.
@@ -304,6 +322,7 @@ impl KeyRecord {
     pub fn encode(&self, out: &mut [u8; Self::MAX_LEN]) -> usize {
         let version = match self.key {
             KeyMaterial::Ec { .. } => KEY_V1_EC,
+            KeyMaterial::Gost { .. } => KEY_V3_GOST,
             KeyMaterial::Rsa { .. } => KEY_V2_RSA,
         };
         let head = [
@@ -315,9 +334,15 @@ impl KeyRecord {
         ];
         let (h, body) = out.split_at_mut(5);
         h.copy_from_slice(&head);
-        let parts: [&[u8]; 3] = match &self.key {
-            KeyMaterial::Ec { public, private } => [public, private, &[]],
-            KeyMaterial::Rsa { e, n, crt } => [&e.to_be_bytes(), n, crt],
+        let e;
+        let parts: [&[u8]; 3] = match (&self.key, self.gost_parts()) {
+            (KeyMaterial::Ec { public, private }, _) => [public, private, &[]],
+            (KeyMaterial::Gost { .. }, Some((public, private))) => [public, private, &[]],
+            (KeyMaterial::Gost { .. }, None) => [&[], &[], &[]],
+            (KeyMaterial::Rsa { e: exp, n, crt }, _) => {
+                e = exp.to_be_bytes();
+                [&e, n, crt]
+            }
         };
         let mut at = 0;
         for p in parts {
@@ -341,6 +366,28 @@ impl KeyRecord {
             touch_policy: TouchPolicy::Never,
             origin: Origin::Generated,
             key: KeyMaterial::blank(alg),
+        }
+    }
+
+    /// The used parts of a GOST key, (X ‖ Y, d); `None` for other keys.
+    pub fn gost_parts(&self) -> Option<(&[u8], &[u8])> {
+        let len = self.alg.gost_len()?;
+        match &self.key {
+            KeyMaterial::Gost { public, private } => {
+                Some((public.get(..2 * len)?, private.get(..len)?))
+            }
+            _ => None,
+        }
+    }
+
+    /// The used parts of a GOST key, mutable, to be filled in place.
+    pub fn gost_parts_mut(&mut self) -> Option<(&mut [u8], &mut [u8])> {
+        let len = self.alg.gost_len()?;
+        match &mut self.key {
+            KeyMaterial::Gost { public, private } => {
+                Some((public.get_mut(..2 * len)?, private.get_mut(..len)?))
+            }
+            _ => None,
         }
     }
 
@@ -400,6 +447,18 @@ impl KeyRecord {
                     crt_out.copy_from_slice(crt);
                 }
             }
+            (KEY_V3_GOST, _) if alg.gost_len().map(|l| 3 * l) == Some(rest.len()) => {
+                if !matches!(self.key, KeyMaterial::Gost { .. }) {
+                    self.key = KeyMaterial::blank(alg);
+                }
+                self.alg = alg;
+                let len = rest.len() / 3;
+                let (public, private) = rest.split_at(2 * len);
+                if let Some((p, d)) = self.gost_parts_mut() {
+                    p.copy_from_slice(public);
+                    d.copy_from_slice(private);
+                }
+            }
             _ => return false,
         }
         self.alg = alg;
@@ -434,6 +493,10 @@ impl core::fmt::Debug for KeyMaterial {
         match self {
             KeyMaterial::Ec { public, .. } => f
                 .debug_struct("Ec")
+                .field("public", public)
+                .finish_non_exhaustive(),
+            KeyMaterial::Gost { public, .. } => f
+                .debug_struct("Gost")
                 .field("public", public)
                 .finish_non_exhaustive(),
             KeyMaterial::Rsa { e, n, .. } => f

@@ -41,7 +41,7 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
                 )?;
                 out.tlv(tags::META_ORIGIN, &[rec.origin.to_u8()])?;
                 let m = out.open(tags::META_PUBLIC_KEY)?;
-                public_key(&rec.key, out)?;
+                public_key(&rec, out)?;
                 out.close(m)
             }
             _ => Err(Status::KeyReferenceNotFound),

@@ -12,10 +12,15 @@ use crate::records::{KeyMaterial, KeyRecord};
 use crate::response::Outgoing;
 use crate::rsa2048;
 
-/// The public key's TLVs: `86 <point>` for P-256, `81 <n> 82 <e>` for RSA.
-pub(super) fn public_key(key: &KeyMaterial, out: &mut Outgoing) -> Result<(), Status> {
-    match key {
+/// The public key's TLVs: `86 <point>` for P-256, `86 <X_le ‖ Y_le>` for
+/// GOST, `81 <n> 82 <e>` for RSA.
+pub(super) fn public_key(rec: &KeyRecord, out: &mut Outgoing) -> Result<(), Status> {
+    match &rec.key {
         KeyMaterial::Ec { public, .. } => out.tlv(tags::EC_POINT, public),
+        KeyMaterial::Gost { .. } => {
+            let (public, _) = rec.gost_parts().ok_or(Status::UnspecifiedCheckingError)?;
+            out.tlv(tags::EC_POINT, public)
+        }
         KeyMaterial::Rsa { e, n, .. } => {
             out.tlv(tags::RSA_MODULUS, n)?;
             let e = e.to_be_bytes();
@@ -41,6 +46,27 @@ fn resolve_touch(t: TouchPolicy) -> TouchPolicy {
     }
 }
 
+/// A GOST private scalar (little-endian) into `private` and its public key
+/// into `public`; the host's public key, when given, must be on the curve
+/// and be the scalar's.
+fn import_gost(
+    alg: tamga_spec::Algorithm,
+    scalar: &[u8],
+    point: Option<&[u8]>,
+    public: &mut [u8],
+    private: &mut [u8],
+) -> Result<(), crypto::CryptoError> {
+    if let Some(given) = point {
+        crypto::gost_check_point(alg, given)?;
+    }
+    crypto::gost_public(alg, scalar, public)?;
+    if point.is_some_and(|given| given != &*public) {
+        return Err(crypto::CryptoError::Input);
+    }
+    private.copy_from_slice(scalar);
+    Ok(())
+}
+
 impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
     /// GENERATE (management key): a new key pair in `slot`; answers its public key.
     // Own frame: its key record (up to 905 bytes) is not kept in the
@@ -60,14 +86,19 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
         let mut rec = KeyRecord::blank(alg);
         rec.pin_policy = resolve_pin(slot, pin_policy);
         rec.touch_policy = resolve_touch(touch_policy);
-        let made = match &mut rec.key {
-            KeyMaterial::Rsa { n, crt, .. } => {
-                rsa2048::generate::<E, _>(&mut self.rng, &mut self.keepalive, n, crt)
-                    .map_err(rsa_status)
-            }
-            KeyMaterial::Ec { public, private } => {
-                (*private, *public) = crypto::ec_generate(&self.ec, &mut self.rng);
-                Ok(())
+        let made = if let Some((public, private)) = rec.gost_parts_mut() {
+            crypto::gost_generate(alg, &mut self.rng, private, public).map_err(rsa_status)
+        } else {
+            match &mut rec.key {
+                KeyMaterial::Rsa { n, crt, .. } => {
+                    rsa2048::generate::<E, _>(&mut self.rng, &mut self.keepalive, n, crt)
+                        .map_err(rsa_status)
+                }
+                KeyMaterial::Ec { public, private } => {
+                    (*private, *public) = crypto::ec_generate(&self.ec, &mut self.rng);
+                    Ok(())
+                }
+                KeyMaterial::Gost { .. } => Err(Status::UnspecifiedCheckingError),
             }
         };
         // On an error the record's drop zeroizes whatever was written.
@@ -79,7 +110,7 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
             slot.to_u8()
         );
         let m = out.open(tags::PUBLIC_KEY)?;
-        public_key(&rec.key, out)?;
+        public_key(&rec, out)?;
         out.close(m)
     }
 
@@ -103,17 +134,26 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
         rec.pin_policy = resolve_pin(slot, pin_policy);
         rec.touch_policy = resolve_touch(touch_policy);
         rec.origin = Origin::Imported;
-        let checked = match (material, &mut rec.key) {
-            (ImportMaterial::Rsa(parts), KeyMaterial::Rsa { n, crt, .. }) => {
-                rsa2048::import::<E, _>(parts, &mut self.rng, n, crt)
+        let checked = match (material, rec.gost_parts_mut()) {
+            (ImportMaterial::Ec(scalar, point), Some((public, private))) => {
+                import_gost(alg, scalar, point, public, private)
             }
-            (ImportMaterial::Ec(scalar), KeyMaterial::Ec { public, private }) => {
-                crypto::ec_public(&self.ec, scalar).map(|point| {
-                    *public = point;
-                    private.copy_from_slice(scalar);
-                })
-            }
-            _ => Err(crypto::CryptoError::Input),
+            (material, _) => match (material, &mut rec.key) {
+                (ImportMaterial::Rsa(parts), KeyMaterial::Rsa { n, crt, .. }) => {
+                    rsa2048::import::<E, _>(parts, &mut self.rng, n, crt)
+                }
+                (ImportMaterial::Ec(scalar, point), KeyMaterial::Ec { public, private }) => {
+                    crypto::ec_public(&self.ec, scalar).and_then(|p| {
+                        if point.is_some_and(|given| given != p) {
+                            return Err(crypto::CryptoError::Input);
+                        }
+                        *public = p;
+                        private.copy_from_slice(scalar);
+                        Ok(())
+                    })
+                }
+                _ => Err(crypto::CryptoError::Input),
+            },
         };
         // On an error the record's drop zeroizes whatever was written.
         checked.map_err(|_| Status::IncorrectDataParameter)?;

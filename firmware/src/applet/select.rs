@@ -45,6 +45,8 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
             Algorithm::Aes256,
             Algorithm::Rsa2048,
             Algorithm::EccP256,
+            Algorithm::Gost2004,
+            Algorithm::Gost2015_512,
         ] {
             out.tlv(tags::ALGORITHM, &[alg.to_u8()])?;
         }

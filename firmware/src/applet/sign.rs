@@ -63,6 +63,12 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
         if !allowed {
             return Err(Status::SecurityStatusNotSatisfied);
         }
+        // GOST signs a digest of exactly the curve's length, and nothing else.
+        if let Some(len) = rec.alg.gost_len() {
+            if !matches!(op, KeyOp::Private(d) if d.len() == len) {
+                return Err(Status::IncorrectDataParameter);
+            }
+        }
         let m = out.open(tags::DYN_AUTH)?;
         match (&rec.key, op) {
             (KeyMaterial::Ec { private, .. }, KeyOp::Private(hash)) => {
@@ -79,6 +85,14 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
                 let r = out.tlv(tags::DYN_RESPONSE, &shared);
                 shared.zeroize();
                 r?;
+            }
+            (KeyMaterial::Gost { .. }, KeyOp::Private(digest)) => {
+                let (_, private) = rec.gost_parts().ok_or(Status::UnspecifiedCheckingError)?;
+                let dst = out.tlv_in_place(tags::DYN_RESPONSE, 2 * digest.len())?;
+                let mut entropy = [0u8; 32];
+                self.rng.fill_bytes(&mut entropy);
+                crypto::gost_sign(rec.alg, private, digest, &entropy, dst)
+                    .map_err(|_| Status::IncorrectDataParameter)?;
             }
             // Raw RSA: signature and decryption are the same operation.
             // The result is computed straight into the response.

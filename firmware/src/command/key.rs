@@ -7,7 +7,7 @@ use tamga_spec::{Algorithm, PinPolicy, Status, TouchPolicy, tags, tlv};
 /// The algorithm a GENERATE or IMPORT KEY asks for.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum KeyAlgorithm {
-    /// RSA-2048 or P-256: what Tamga implements.
+    /// RSA-2048, P-256 or GOST (either generation): what Tamga implements.
     Supported(Algorithm),
     /// A recognized asymmetric algorithm Tamga does not implement (`6A81`).
     Unsupported,
@@ -19,7 +19,12 @@ impl KeyAlgorithm {
     /// Classify an algorithm byte.
     pub fn from_u8(alg: u8) -> Self {
         match Algorithm::try_from(alg) {
-            Ok(a @ (Algorithm::EccP256 | Algorithm::Rsa2048)) => KeyAlgorithm::Supported(a),
+            Ok(
+                a @ (Algorithm::EccP256
+                | Algorithm::Rsa2048
+                | Algorithm::Gost2004
+                | Algorithm::Gost2015_512),
+            ) => KeyAlgorithm::Supported(a),
             Ok(a) if a.is_asymmetric() => KeyAlgorithm::Unsupported,
             _ => KeyAlgorithm::Invalid,
         }
@@ -35,14 +40,17 @@ impl KeyAlgorithm {
     }
 }
 
-/// The private key of an IMPORT KEY (tags 01-06; the policy tags AA and AB
-/// are skipped: [`ImportMaterial::parse`] returns them beside it).
+/// The private key of an IMPORT KEY (tags 01-06, and 86 beside 06; the
+/// policy tags AA and AB are skipped: [`ImportMaterial::parse`] returns them
+/// beside it).
 #[derive(Copy, Clone, PartialEq, Eq)]
 pub enum ImportMaterial<'a> {
     /// RSA-2048 in CRT form (tags 01-05): p, q, dp, dq, qinv.
     Rsa([&'a [u8]; 5]),
-    /// A P-256 private scalar (tag 06).
-    Ec(&'a [u8]),
+    /// An EC private scalar (tag 06: big-endian for P-256, little-endian for
+    /// GOST), with the public key it must give when the host sends one (tag
+    /// 86: the point as GENERATE answers it).
+    Ec(&'a [u8], Option<&'a [u8]>),
     /// Anything else: an unknown or repeated tag, an incomplete or mixed set,
     /// a malformed TLV (`6A80`, answered after the algorithm check).
     Malformed,
@@ -53,7 +61,7 @@ impl core::fmt::Debug for ImportMaterial<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(match self {
             ImportMaterial::Rsa(_) => "Rsa(..)",
-            ImportMaterial::Ec(_) => "Ec(..)",
+            ImportMaterial::Ec(..) => "Ec(..)",
             ImportMaterial::Malformed => "Malformed",
         })
     }
@@ -74,8 +82,9 @@ impl<'a> ImportMaterial<'a> {
     }
 
     fn material(data: &'a [u8]) -> Self {
-        // Indexed by tag - 1: p, q, dp, dq, qinv, the EC scalar.
+        // Indexed by tag - 1: p, q, dp, dq, qinv, the EC scalar; then the point.
         let mut parts: [Option<&[u8]>; 6] = [None; 6];
+        let mut point = None;
         for t in tlv::iter(data) {
             let Ok(t) = t else {
                 return ImportMaterial::Malformed;
@@ -83,6 +92,10 @@ impl<'a> ImportMaterial<'a> {
             match t.tag {
                 tags::IMPORT_RSA_P..=tags::IMPORT_RSA_QINV | tags::IMPORT_EC_PRIVATE => {}
                 tags::PIN_POLICY | tags::TOUCH_POLICY => continue,
+                tags::EC_POINT if point.is_none() => {
+                    point = Some(t.value);
+                    continue;
+                }
                 _ => return ImportMaterial::Malformed,
             }
             let i = usize::from(t.tag).saturating_sub(1);
@@ -91,11 +104,13 @@ impl<'a> ImportMaterial<'a> {
                 _ => return ImportMaterial::Malformed,
             }
         }
-        match parts {
-            [Some(p), Some(q), Some(dp), Some(dq), Some(qinv), None] => {
+        match (parts, point) {
+            ([Some(p), Some(q), Some(dp), Some(dq), Some(qinv), None], None) => {
                 ImportMaterial::Rsa([p, q, dp, dq, qinv])
             }
-            [None, None, None, None, None, Some(scalar)] => ImportMaterial::Ec(scalar),
+            ([None, None, None, None, None, Some(scalar)], point) => {
+                ImportMaterial::Ec(scalar, point)
+            }
             _ => ImportMaterial::Malformed,
         }
     }
