@@ -64,10 +64,10 @@ impl<F: NorFlash, R: CryptoRng, E: P256> Core<F, R, E> {
             return Err(Status::SecurityStatusNotSatisfied);
         }
         // GOST signs a digest of exactly the curve's length, and nothing else.
-        if let Some(len) = rec.alg.gost_len() {
-            if !matches!(op, KeyOp::Private(d) if d.len() == len) {
-                return Err(Status::IncorrectDataParameter);
-            }
+        if let Some(len) = rec.alg.gost_len()
+            && !matches!(op, KeyOp::Private(d) if d.len() == len)
+        {
+            return Err(Status::IncorrectDataParameter);
         }
         let m = out.open(tags::DYN_AUTH)?;
         match (&rec.key, op) {
