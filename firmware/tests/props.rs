@@ -30,6 +30,10 @@ const P256: u8 = Algorithm::EccP256.to_u8();
 const PINS: [&[u8]; 3] = [b"123456", b"654321", b"1111111"];
 const PUKS: [&[u8]; 2] = [b"12345678", b"87654321"];
 const SCALARS: [[u8; 32]; 2] = [[0x31; 32], [0x47; 32]];
+/// The GOST algorithm bytes (Tamga ids) and the scalars imported under them
+/// (little-endian, in range for both curves).
+const GOSTS: [u8; 2] = [Algorithm::Gost2004.to_u8(), Algorithm::Gost2015_512.to_u8()];
+const GOST_SCALARS: [[u8; 64]; 2] = [[0x29; 64], [0x53; 64]];
 const SLOTS: [u8; 6] = [0x9A, 0x9C, 0x9D, 0x9E, 0x82, 0x95];
 const TAGS: [u32; 7] = [
     0x7E, 0x5FC102, 0x5FC105, 0x5FC10A, 0x5FC109, 0x5FC107, 0x5FFF00,
@@ -72,6 +76,10 @@ enum Action {
     Sign(usize, usize),
     Ecdh(usize),
     Import(usize, usize),
+    /// GOST: slot, generation, digest length (`None`: the generation's own).
+    GostSign(usize, usize, Option<usize>),
+    /// GOST: slot, generation, scalar.
+    GostImport(usize, usize, usize),
     ImportRsa(usize),
     Rsa(usize, RsaBlock),
     Metadata(u8),
@@ -98,11 +106,19 @@ fn action() -> impl Strategy<Value = Action> {
         3 => (0..TAGS.len()).prop_map(Action::GetData),
         3 => (0..TAGS.len(), 0usize..1200).prop_map(|(t, n)| Action::PutData(t, n)),
         // RSA-2048 generation is slow: rarely asked for, and capped in `run`.
-        2 => (0..SLOTS.len(), prop_oneof![6 => Just(0x11u8), 1 => Just(0x07), 3 => any::<u8>()])
+        2 => (0..SLOTS.len(), prop_oneof![6 => Just(0x11u8), 1 => Just(0x07), 3 => prop::sample::select(GOSTS.to_vec()), 3 => any::<u8>()])
             .prop_map(|(s, a)| Action::Generate(s, a)),
         3 => (0..SLOTS.len(), 0usize..70).prop_map(|(s, n)| Action::Sign(s, n)),
         1 => (0..SLOTS.len()).prop_map(Action::Ecdh),
         1 => (0..SLOTS.len(), 0..SCALARS.len()).prop_map(|(s, k)| Action::Import(s, k)),
+        3 => (
+            prop_oneof![4 => Just(3usize), 1 => Just(0), 2 => 0..SLOTS.len()],
+            0..GOSTS.len(),
+            prop_oneof![4 => Just(None), 1 => (0usize..80).prop_map(Some)]
+        )
+            .prop_map(|(s, g, n)| Action::GostSign(s, g, n)),
+        1 => (0..SLOTS.len(), 0..GOSTS.len(), 0..GOST_SCALARS.len())
+            .prop_map(|(s, g, k)| Action::GostImport(s, g, k)),
         // Mostly the four key slots, so that signatures happen often enough.
         2 => prop_oneof![4 => 0usize..4, 1 => 0..SLOTS.len()].prop_map(Action::ImportRsa),
         3 => (
@@ -229,6 +245,20 @@ fn apdus(a: &Action) -> Vec<Vec<u8>> {
             SLOTS[*s],
             &tlv(tags::IMPORT_EC_PRIVATE, &SCALARS[*k]),
         ),
+        Action::GostSign(s, g, n) => {
+            let digest = vec![0x5Au8; n.unwrap_or(if *g == 0 { 32 } else { 64 })];
+            let t = tags::ask_response(tags::DYN_CHALLENGE, &digest);
+            one(Ins::GeneralAuthenticate, GOSTS[*g], SLOTS[*s], &t)
+        }
+        Action::GostImport(s, g, k) => {
+            let len = if *g == 0 { 32 } else { 64 };
+            one(
+                Ins::ImportKey,
+                GOSTS[*g],
+                SLOTS[*s],
+                &tlv(tags::IMPORT_EC_PRIVATE, &GOST_SCALARS[*k][..len]),
+            )
+        }
         Action::ImportRsa(s) => chained(
             Ins::ImportKey,
             Algorithm::Rsa2048.to_u8(),
@@ -300,6 +330,8 @@ thread_local! {
     static RSA_KEYGENS: Cell<usize> = const { Cell::new(0) };
     /// RSA private operations that succeeded, per test thread.
     static RSA_OPS: Cell<usize> = const { Cell::new(0) };
+    /// GOST signatures that succeeded, per test thread.
+    static GOST_OPS: Cell<usize> = const { Cell::new(0) };
 }
 
 fn send(card: &mut Card, m: &Model, a: &[u8]) -> Result<(Vec<u8>, u16), TestCaseError> {
@@ -381,6 +413,11 @@ fn run(actions: Vec<Action>, seed: u64) -> Result<(), TestCaseError> {
         secrets: SCALARS
             .iter()
             .map(|s| s.to_vec())
+            .chain(
+                GOST_SCALARS
+                    .iter()
+                    .flat_map(|s| [s.to_vec(), s[..32].to_vec()]),
+            )
             .chain(MGMT_KEYS.iter().map(|(_, k)| k.to_vec()))
             .chain(test_rsa_key().iter().cloned())
             .collect(),
@@ -395,6 +432,20 @@ fn run(actions: Vec<Action>, seed: u64) -> Result<(), TestCaseError> {
         for x in apdus(&Action::ImportRsa(slot)) {
             let (_, sw) = send(&mut card, &m, &x)?;
             prop_assert!(sw == 0x9000, "setup import: {:04X}", sw);
+        }
+        card.reset();
+        m.mgmt = false;
+        select(&mut card).ok();
+    }
+    // Another case in eight starts with a GOST key of either generation in
+    // 9E or 9A, for the same reason.
+    if seed % 8 == 4 {
+        let slot = if seed & 16 == 0 { 3 } else { 0 };
+        auth(&mut card, &mut m, 0)?;
+        let import = Action::GostImport(slot, usize::from(seed & 32 != 0), 0);
+        for x in apdus(&import) {
+            let (_, sw) = send(&mut card, &m, &x)?;
+            prop_assert!(sw == 0x9000, "setup GOST import: {:04X}", sw);
         }
         card.reset();
         m.mgmt = false;
@@ -431,6 +482,11 @@ fn run(actions: Vec<Action>, seed: u64) -> Result<(), TestCaseError> {
                     let rsa_op = [Ins::GeneralAuthenticate.to_u8(), Algorithm::Rsa2048.to_u8()];
                     if x.get(1..3) == Some(&rsa_op[..]) && (sw == 0x9000 || sw >> 8 == 0x61) {
                         RSA_OPS.with(|c| c.set(c.get() + 1));
+                    }
+                    let gost_op = x.get(1) == Some(&Ins::GeneralAuthenticate.to_u8())
+                        && x.get(2).is_some_and(|p1| GOSTS.contains(p1));
+                    if gost_op && sw == 0x9000 {
+                        GOST_OPS.with(|c| c.set(c.get() + 1));
                     }
                     last_sw = sw;
                     last_apdu = x.clone();
@@ -568,10 +624,15 @@ fn random_apdu_sequences_keep_the_invariants() {
         .run(&strategy, |(actions, seed)| run(actions, seed))
         .unwrap();
     println!(
-        "property test: {cases} APDU sequences in {:.1} s ({} RSA key generations sent, {} RSA operations done)",
+        "property test: {cases} APDU sequences in {:.1} s ({} RSA key generations sent, {} RSA operations done, {} GOST signatures)",
         start.elapsed().as_secs_f64(),
         RSA_KEYGENS.with(Cell::get),
-        RSA_OPS.with(Cell::get)
+        RSA_OPS.with(Cell::get),
+        GOST_OPS.with(Cell::get)
+    );
+    assert!(
+        cases < 1000 || GOST_OPS.with(Cell::get) > 0,
+        "no random sequence reached a GOST signature"
     );
 }
 

@@ -6,7 +6,8 @@
 //! old or the new state (for PIN/PUK checks also the state with one try
 //! consumed: the counter is persisted before the comparison) and still works.
 //! RSA-2048 is covered by an IMPORT KEY (in the replayed prefix: fast), a
-//! VERIFY + signature step, and one GENERATE as the last step.
+//! VERIFY + signature step, and one GENERATE as the last step; GOST by a
+//! GENERATE (2015-512), an IMPORT KEY (2004) and a VERIFY + signature step.
 
 mod common;
 
@@ -194,6 +195,43 @@ fn script() -> Vec<Step> {
                 None,
             )],
         ),
+        step(
+            "GENERATE GOST 34.10-2015 512 9C",
+            Prep::Mgmt,
+            vec![cmd(
+                Ins::GenerateAsymmetric,
+                0,
+                0x9C,
+                &tags::gen_control(Algorithm::Gost2015_512.to_u8()),
+                None,
+            )],
+        ),
+        step(
+            "IMPORT KEY GOST 34.310-2004 9E",
+            Prep::Mgmt,
+            vec![cmd(
+                Ins::ImportKey,
+                Algorithm::Gost2004.to_u8(),
+                0x9E,
+                &tlv(tags::IMPORT_EC_PRIVATE, &[0x37; 32]),
+                None,
+            )],
+        ),
+        Step {
+            counter: Counter::Pin,
+            visible: false,
+            ..step("VERIFY, then GOST sign with 9C", Prep::None, {
+                let mut v = verify_apdu(b"24681357");
+                v.push(cmd(
+                    Ins::GeneralAuthenticate,
+                    Algorithm::Gost2015_512.to_u8(),
+                    0x9C,
+                    &tags::ask_response(tags::DYN_CHALLENGE, &[0x6E; 64]),
+                    None,
+                ));
+                v
+            })
+        },
         Step {
             new_mgmt: Some(aes.clone()),
             ..step(

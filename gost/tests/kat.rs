@@ -2,8 +2,6 @@
 //! "abc"; each checked with OpenSSL's GOST engine when it was made): the
 //! digest, the public key inside the SPKI, the signature, and verification.
 
-mod vectors;
-
 use tamga_gost::hash::{Digest, Gost94Test, Streebog512};
 use tamga_gost::{CRYPTOPRO_A, TC26_512_A};
 
@@ -37,7 +35,9 @@ fn reversed(mut v: Vec<u8>) -> Vec<u8> {
 
 #[test]
 fn known_answers() {
-    let Some(dir) = vectors::dir() else { return };
+    let Some(dir) = tamga_testkit::vectors::gost() else {
+        return;
+    };
     let text = std::fs::read_to_string(dir.join("known-answer/kat.txt")).unwrap();
     let sections = sections(&text);
     assert_eq!(

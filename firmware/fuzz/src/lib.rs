@@ -2,7 +2,7 @@
 //!
 //! [`session`] turns an arbitrary byte string into a card session: a fresh
 //! card on simulated flash, an optional preamble (PIN, management key, P-256
-//! keys) chosen by the first byte, then the rest cut into command APDUs. It
+//! and GOST keys) chosen by the first byte, then the rest cut into command APDUs. It
 //! panics, which the fuzzer reports as a finding, when the card breaks a rule:
 //!
 //! - every APDU gets an answer of 2 bytes or more that fits the caller's
@@ -44,6 +44,9 @@ pub const PIN: u8 = 0x01;
 pub const ADMIN: u8 = 0x02;
 /// First-byte flag: with [`ADMIN`], generate P-256 keys in 9A and 9C.
 pub const KEYS: u8 = 0x04;
+/// First-byte flag: with [`ADMIN`], generate GOST keys: 34.10-2015 512 in
+/// 9D, 34.310-2004 in 9E.
+pub const GOST: u8 = 0x08;
 
 /// Length byte announcing a 2-byte big-endian length (extended APDUs).
 pub const LONG: u8 = 0xFF;
@@ -93,6 +96,9 @@ const MGMT: u8 = KeyRef::Management.to_u8();
 const PIN_REF: u8 = KeyRef::Pin.to_u8();
 /// The P-256 algorithm byte.
 const P256: u8 = Algorithm::EccP256.to_u8();
+/// The GOST algorithm bytes (Tamga ids).
+const GOST_2015: u8 = Algorithm::Gost2015_512.to_u8();
+const GOST_2004: u8 = Algorithm::Gost2004.to_u8();
 
 /// The value of `inner` inside the `outer` template of `data`.
 fn nested(data: &[u8], outer: u16, inner: u16) -> Option<&[u8]> {
@@ -226,6 +232,15 @@ pub fn session(input: &[u8]) -> Stats {
                 );
             }
         }
+        if flags & GOST != 0 {
+            for (slot, alg) in [(0x9D, GOST_2015), (0x9E, GOST_2004)] {
+                let control = tags::gen_control(alg);
+                s.must(
+                    "GENERATE GOST",
+                    &cmd(Ins::GenerateAsymmetric, 0, slot, &control, None),
+                );
+            }
+        }
     }
     let mut stats = Stats::default();
     for apdu in apdus(rest) {
@@ -291,6 +306,35 @@ pub fn seeds() -> Vec<Vec<u8>> {
     let tag_list = ObjectTag::CERT_AUTHENTICATION.tag_list();
     let get_cert = cmd(Ins::GetData, 0x3F, 0xFF, &tag_list, Some(SHORT_LE_MAX));
     let metadata = cmd(Ins::GetMetadata, 0, 0x9A, &[], Some(SHORT_LE_MAX));
+    let digest: Vec<u8> = (1..=64).collect();
+    let gost_template = tags::ask_response(tags::DYN_CHALLENGE, &digest);
+    let gost_sign = cmd(
+        Ins::GeneralAuthenticate,
+        GOST_2015,
+        0x9D,
+        &gost_template,
+        None,
+    );
+    let gost_template = tags::ask_response(tags::DYN_CHALLENGE, &digest[..32]);
+    let gost_2004 = cmd(
+        Ins::GeneralAuthenticate,
+        GOST_2004,
+        0x9E,
+        &gost_template,
+        None,
+    );
+    let gost_import = cmd(
+        Ins::ImportKey,
+        GOST_2015,
+        0x9A,
+        &[
+            tlv::to_vec(tags::IMPORT_EC_PRIVATE, &digest),
+            tlv::to_vec(tags::EC_POINT, &[0x11; 128]),
+        ]
+        .concat(),
+        None,
+    );
+    let gost_meta = cmd(Ins::GetMetadata, 0, 0x9D, &[], Some(SHORT_LE_MAX));
     let pin = |p: &[u8]| {
         let mut v = p.to_vec();
         v.resize(8, 0xFF);
@@ -326,6 +370,7 @@ pub fn seeds() -> Vec<Vec<u8>> {
         ),
         input(0x01 | 0x10, &[&get_cert, &metadata]),
         input(0x07, &[&sign, &ecdh, &metadata]),
+        input(0x0B, &[&gost_sign, &gost_2004, &gost_import, &gost_meta]),
         input(
             0x07 | 0x20,
             &[

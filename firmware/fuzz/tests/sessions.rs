@@ -16,12 +16,14 @@ fn seeds_reach_the_main_paths() {
     // 1: wrong PIN, then CHANGE with the right one, then RESET RETRY COUNTER.
     // 2: GET DATA of an absent certificate (6A82), GET METADATA 9A (absent).
     // 3: P-256 sign, ECDH with a point not on the curve (refused), metadata.
-    // 4: PUT DATA (extended), GET DATA in a 16-byte... 64-byte buffer (61xx),
+    // 4: GOST-512 sign (9D), GOST-2004 sign (9E), IMPORT with a point off the
+    //    curve (refused), metadata of the GOST key.
+    // 5: PUT DATA (extended), GET DATA in a 16-byte... 64-byte buffer (61xx),
     //    GET RESPONSE.
-    // 5: chained PUT DATA, GET DATA.
-    // 6: bad IMPORT, a proprietary INS, an unknown INS.
-    // 7: malformed APDUs.
-    assert_eq!(ok, [1, 2, 0, 2, 3, 3, 0, 0], "{got:?}");
+    // 6: chained PUT DATA, GET DATA.
+    // 7: bad IMPORT, a proprietary INS, an unknown INS.
+    // 8: malformed APDUs.
+    assert_eq!(ok, [1, 2, 0, 2, 3, 3, 3, 0, 0], "{got:?}");
     assert!(got.iter().all(|s| s.skipped == 0));
 }
 

@@ -21,6 +21,7 @@ pub mod application;
 pub mod chain;
 pub mod cms;
 pub mod csr;
+pub mod gost;
 mod id;
 pub mod oids;
 mod profile;

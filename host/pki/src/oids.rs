@@ -41,11 +41,22 @@ pub const POLICY_INDIVIDUAL_SIGN: Oid = Oid::new_unwrap("1.2.398.3.3.2.3");
 /// Policy: individual authentication.
 pub const POLICY_INDIVIDUAL_AUTH: Oid = Oid::new_unwrap("1.2.398.3.3.2.4");
 
-/// GOST 34.310-2004 public key (Kazakh arc). Not implemented, named for reference.
+/// GOST 34.310-2004 public key (Kazakh arc; GOST R 34.10-2001 mathematics).
 pub const GOST_34310_KEY: Oid = Oid::new_unwrap("1.2.398.3.10.1.1.1.1");
-/// GOST 34.310-2004 signature with GOST 34.311-95. Not implemented.
+/// GOST 34.310-2004 key parameters: the CryptoPro-A curve.
+pub const GOST_34310_PARAMS: Oid = Oid::new_unwrap("1.2.398.3.10.1.1.1.1.1");
+/// GOST 34.310-2004 signature with GOST 34.311-95 (certificates and CRLs, NULL
+/// parameters; NCA timestamp tokens).
 pub const GOST_34310_SIGNATURE: Oid = Oid::new_unwrap("1.2.398.3.10.1.1.1.2");
-/// GOST 34.311-95 hash. Not implemented.
+/// GOST 34.311-95 hash (GOST R 34.11-94 with the test S-box).
 pub const GOST_34311_HASH: Oid = Oid::new_unwrap("1.2.398.3.10.1.3.1");
-/// GOST 34.10-2015 512-bit public key. Not implemented.
+/// The hash parameter OID in a GOST 34.310-2004 key's parameters.
+pub const GOST_34311_HASH_PARAMS: Oid = Oid::new_unwrap("1.2.398.3.10.1.3.1.1.0");
+/// GOST 34.10-2015 512-bit public key.
 pub const GOST_2015_512_KEY: Oid = Oid::new_unwrap("1.2.398.3.10.1.1.2.2");
+/// GOST 34.10-2015 512-bit key parameters: the tc26-512-A curve.
+pub const GOST_2015_512_PARAMS: Oid = Oid::new_unwrap("1.2.398.3.10.1.1.2.2.1");
+/// GOST 34.10-2015 512-bit signature with Streebog-512 (NULL parameters).
+pub const GOST_2015_512_SIGNATURE: Oid = Oid::new_unwrap("1.2.398.3.10.1.1.2.3.2");
+/// Streebog-512 (GOST 34.11-2015) hash.
+pub const STREEBOG_512_HASH: Oid = Oid::new_unwrap("1.2.398.3.10.1.3.3");

@@ -22,8 +22,9 @@ pub fn p256_key(spki_der: &[u8]) -> Result<p256::ecdsa::VerifyingKey> {
 }
 
 /// Verifies `sig` over `msg` with `spki` for the algorithm: sha256/384/512WithRSAEncryption
-/// (PKCS#1 v1.5) or ecdsa-with-SHA256 (DER signature). A `None` algorithm means the
-/// default for the key: SHA-256 with PKCS#1 v1.5 or ECDSA.
+/// (PKCS#1 v1.5), ecdsa-with-SHA256 (DER signature), or the GOST signature of
+/// the key's generation (r_le ‖ s_le, [`crate::gost`]). A `None` algorithm means
+/// the default for the key: SHA-256 with PKCS#1 v1.5, ECDSA, or the GOST one.
 pub fn signature(
     spki: &SubjectPublicKeyInfoOwned,
     alg: Option<&AlgorithmIdentifierOwned>,
@@ -62,6 +63,18 @@ pub fn signature(
             let s = p256::ecdsa::DerSignature::try_from(sig).map_err(bad)?;
             key.verify(msg, &s).map_err(bad)
         }
-        other => Err(Error::KeyNotAllowed(format!("key algorithm {other}"))),
+        oid => match crate::gost::PublicKey::from_spki(spki)? {
+            Some(key) => {
+                let g = key.generation;
+                if !alg_oid.is_none_or(|a| g.signs_with(&a)) {
+                    return Err(Error::KeyNotAllowed(format!(
+                        "signature algorithm {} with a {g:?} key",
+                        alg_oid.unwrap_or(oid)
+                    )));
+                }
+                key.verify(msg, sig)
+            }
+            None => Err(Error::KeyNotAllowed(format!("key algorithm {oid}"))),
+        },
     }
 }

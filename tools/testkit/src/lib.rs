@@ -13,6 +13,7 @@ use std::process::Command;
 
 pub mod pcscd;
 pub mod qemu;
+pub mod vectors;
 pub mod vpcd;
 
 /// Where `program` is on PATH or in `/usr/sbin`, `/sbin` (or `program`

@@ -1,0 +1,150 @@
+//! The NCA's own GOST material (`../shared/vectors/gost`, public test
+//! certificates and CRLs of both generations): every certificate verifies
+//! under its issuer and every CRL under its CA with `tamga_pki::verify`, and a
+//! flipped signature bit or the wrong issuer does not.
+
+use std::path::Path;
+use std::process::Command;
+
+use der::{Decode, DecodePem, Encode};
+use tamga_pki::chain;
+use tamga_pki::gost::{Generation, PublicKey};
+use x509_cert::Certificate;
+
+fn cert(dir: &Path, name: &str) -> Certificate {
+    let bytes = std::fs::read(dir.join(name)).unwrap();
+    Certificate::from_der(&bytes)
+        .or_else(|_| Certificate::from_pem(&bytes))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn generation(c: &Certificate) -> Generation {
+    PublicKey::from_spki(c.tbs_certificate().subject_public_key_info())
+        .unwrap()
+        .expect("a GOST key")
+        .generation
+}
+
+/// The certificate inside a test-kit PKCS#12 (RC2-40 certificate bag: needs
+/// OpenSSL's legacy provider).
+fn p12_cert(path: &Path) -> Certificate {
+    let out = Command::new("openssl")
+        .args([
+            "pkcs12",
+            "-legacy",
+            "-nokeys",
+            "-passin",
+            "pass:Qwerty12",
+            "-in",
+        ])
+        .arg(path)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pem = String::from_utf8_lossy(&out.stdout);
+    let start = pem
+        .find("-----BEGIN CERTIFICATE-----")
+        .expect("a certificate");
+    Certificate::from_pem(&pem[start..]).unwrap()
+}
+
+/// A copy of `c` with one bit of its signature flipped.
+fn tampered(c: &Certificate) -> Certificate {
+    let mut der = c.to_der().unwrap();
+    let n = der.len();
+    der[n - 10] ^= 0x04;
+    Certificate::from_der(&der).unwrap()
+}
+
+#[test]
+fn the_2015_chain_verifies() {
+    let Some(dir) = tamga_testkit::vectors::gost() else {
+        return;
+    };
+    let root = cert(&dir, "nca-test-2022/root_test_gost_2022.cer");
+    let ca = cert(&dir, "nca-test-2022/nca_gost2022_test.cer");
+    assert_eq!(generation(&root), Generation::Gost2015);
+    assert_eq!(generation(&ca), Generation::Gost2015);
+    chain::issued_by(&root, &root).expect("the TEST root 2022 is self-signed");
+    chain::issued_by(&ca, &root).expect("the issuing CA under the root");
+    chain::issued_by(&cert(&dir, "ncanode/nca_gost2015_test.cer"), &root).unwrap();
+    // Negative: a flipped signature bit, and the CA claimed as its own issuer.
+    assert!(chain::issued_by(&tampered(&ca), &root).is_err());
+    assert!(chain::issued_by(&ca, &ca).is_err());
+    for crl in [
+        "nca-test-2022/nca_gost2022_test.crl",
+        "nca-test-2022/nca_gost2022_d_test.crl",
+    ] {
+        let der = std::fs::read(dir.join(crl)).unwrap();
+        let listed = chain::crl(&der, &ca).unwrap_or_else(|e| panic!("{crl}: {e}"));
+        println!(
+            "{crl}: {} revoked serials, signature verifies",
+            listed.revoked.len()
+        );
+        assert!(chain::crl(&der, &root).is_err(), "{crl} is not the root's");
+        let mut bad = der.clone();
+        let n = bad.len();
+        bad[n - 5] ^= 1;
+        assert!(
+            chain::crl(&bad, &ca).is_err(),
+            "{crl} with a flipped signature bit"
+        );
+    }
+    let mut kit = 0;
+    for entry in std::fs::read_dir(dir.join("nca-test-2022")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "p12") {
+            let user = p12_cert(&path);
+            assert_eq!(generation(&user), Generation::Gost2015);
+            chain::issued_by(&user, &ca).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(chain::issued_by(&user, &root).is_err());
+            kit += 1;
+        }
+    }
+    assert_eq!(kit, 2, "both test-kit certificates");
+}
+
+#[test]
+fn the_2004_chain_verifies() {
+    let Some(dir) = tamga_testkit::vectors::gost() else {
+        return;
+    };
+    let ca = cert(&dir, "ncanode/nca_gost_test.crt");
+    let head = cert(&dir, "ncanode/ceo_valid_sign_2004_gost.cer");
+    assert_eq!(generation(&ca), Generation::Gost2004);
+    assert_eq!(generation(&head), Generation::Gost2004);
+    chain::issued_by(&head, &ca).expect("the head's 2004 signing certificate under the 2004 CA");
+    assert!(chain::issued_by(&tampered(&head), &ca).is_err());
+    let der = std::fs::read(dir.join("ncanode/nca_gost_test.crl")).unwrap();
+    let listed = chain::crl(&der, &ca).unwrap();
+    println!(
+        "2004 CRL: {} revoked serials, signature verifies",
+        listed.revoked.len()
+    );
+}
+
+/// The NCA SPKI encoding round-trips through [`PublicKey::spki`]
+/// byte for byte.
+#[test]
+fn spki_encoding_is_the_ncas() {
+    let Some(dir) = tamga_testkit::vectors::gost() else {
+        return;
+    };
+    for name in [
+        "nca-test-2022/nca_gost2022_test.cer",
+        "ncanode/ceo_valid_sign_2004_gost.cer",
+    ] {
+        let c = cert(&dir, name);
+        let spki = c.tbs_certificate().subject_public_key_info();
+        let key = PublicKey::from_spki(spki).unwrap().unwrap();
+        assert_eq!(
+            key.spki().unwrap().to_der().unwrap(),
+            spki.to_der().unwrap(),
+            "{name}"
+        );
+    }
+}
