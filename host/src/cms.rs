@@ -21,37 +21,86 @@ fn cms_err(e: impl std::fmt::Display) -> Error {
     Error::Invalid(format!("CMS: {e}"))
 }
 
+/// id-aa-signingCertificateV2 (RFC 5035).
+const ID_AA_SIGNING_CERTIFICATE_V2: der::asn1::ObjectIdentifier =
+    der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+
+/// The signingCertificateV2 attribute Kalkan writes: one ESSCertIDv2 with the
+/// SHA-256 (the default hash, so left out) of the signer's certificate.
+fn signing_certificate_v2(cert: &Certificate) -> Result<x509_cert::attr::Attribute> {
+    use der::asn1::{OctetString, SetOfVec};
+    #[derive(der::Sequence)]
+    struct EssCertIdV2 {
+        cert_hash: OctetString,
+    }
+    #[derive(der::Sequence)]
+    struct SigningCertificateV2 {
+        certs: Vec<EssCertIdV2>,
+    }
+    let hash = Sha256::digest(cert.to_der().map_err(cms_err)?);
+    let value = SigningCertificateV2 {
+        certs: vec![EssCertIdV2 {
+            cert_hash: OctetString::new(hash.to_vec()).map_err(cms_err)?,
+        }],
+    };
+    let any = der::Any::encode_from(&value).map_err(cms_err)?;
+    Ok(x509_cert::attr::Attribute {
+        oid: ID_AA_SIGNING_CERTIFICATE_V2,
+        values: SetOfVec::try_from(vec![any]).map_err(cms_err)?,
+    })
+}
+
 /// A detached CMS SignedData (DER) over `content`, signed on the card by
-/// `signer`, carrying `cert` (the signer's certificate).
+/// `signer`, carrying `cert` (the signer's certificate). The signed
+/// attributes are Kalkan's: contentType, signingTime, signingCertificateV2,
+/// messageDigest; the digest is SHA-256, or for a GOST key its generation's
+/// (Streebog-512, GOST 34.311-95).
 pub fn sign<T: Transport>(
     signer: &CardSigner<'_, T>,
     cert: &Certificate,
     content: &[u8],
 ) -> Result<Vec<u8>> {
-    let digest = Sha256::digest(content);
+    let (digest, digest_alg) = match signer {
+        CardSigner::Gost(s) => {
+            let g = s.generation();
+            (
+                g.digest(content),
+                AlgorithmIdentifierOwned {
+                    oid: g.digest_oid(),
+                    parameters: Some(der::Any::null()),
+                },
+            )
+        }
+        _ => (
+            Sha256::digest(content).to_vec(),
+            AlgorithmIdentifierOwned {
+                oid: ID_SHA_256,
+                parameters: None,
+            },
+        ),
+    };
     let eci = EncapsulatedContentInfo {
         econtent_type: ID_DATA,
         econtent: None,
-    };
-    let sha256 = AlgorithmIdentifierOwned {
-        oid: ID_SHA_256,
-        parameters: None,
     };
     let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
         issuer: cert.tbs_certificate().issuer().clone(),
         serial_number: cert.tbs_certificate().serial_number().clone(),
     });
     let mut si =
-        SignerInfoBuilder::new(sid, sha256.clone(), &eci, Some(&digest)).map_err(cms_err)?;
+        SignerInfoBuilder::new(sid, digest_alg.clone(), &eci, Some(&digest)).map_err(cms_err)?;
     si.add_signed_attribute(create_signing_time_attribute().map_err(cms_err)?)
         .map_err(cms_err)?;
+    si.add_signed_attribute(signing_certificate_v2(cert)?)
+        .map_err(cms_err)?;
     let mut sd = SignedDataBuilder::new(&eci);
-    sd.add_digest_algorithm(sha256).map_err(cms_err)?;
+    sd.add_digest_algorithm(digest_alg).map_err(cms_err)?;
     sd.add_certificate(CertificateChoices::Certificate(cert.clone()))
         .map_err(cms_err)?;
     let built = match signer {
         CardSigner::P256(s) => sd.add_signer_info::<_, p256::ecdsa::DerSignature>(si, s),
         CardSigner::Rsa(s) => sd.add_signer_info::<_, rsa::pkcs1v15::Signature>(si, s),
+        CardSigner::Gost(s) => sd.add_signer_info::<_, tamga_pki::gost::Signature>(si, s),
     };
     built.map_err(|e| signer.take_error().unwrap_or_else(|| cms_err(e)))?;
     let ci = sd.build().map_err(cms_err)?;

@@ -224,6 +224,7 @@ fn request_with<T: Transport>(
     let req = match &signer {
         CardSigner::P256(s) => builder.build::<_, p256::ecdsa::DerSignature>(s),
         CardSigner::Rsa(s) => builder.build::<_, rsa::pkcs1v15::Signature>(s),
+        CardSigner::Gost(s) => builder.build::<_, tamga_pki::gost::Signature>(s),
     }
     .map_err(|e| {
         signer

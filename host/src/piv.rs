@@ -141,13 +141,29 @@ pub enum PublicKey {
         /// Public exponent.
         e: Vec<u8>,
     },
+    /// A GOST key (Tamga algorithm C1 or C2): X_le ‖ Y_le, the NCA's octets.
+    Gost {
+        /// Which generation ([`Algorithm::Gost2004`] or [`Algorithm::Gost2015_512`]).
+        alg: Algorithm,
+        /// X_le ‖ Y_le.
+        point: Vec<u8>,
+    },
 }
 
 impl PublicKey {
-    fn parse(template: &[u8]) -> Result<Self> {
+    /// The public key template of a key of algorithm `alg` (GENERATE, GET
+    /// METADATA): `86` is a P-256 point or, for GOST, X_le ‖ Y_le.
+    fn parse(template: &[u8], alg: Algorithm) -> Result<Self> {
         let bad = || Error::Malformed { op: "public key" };
         if let Some(p) = tlv::find(template, tags::EC_POINT).map_err(|_| bad())? {
-            return Ok(PublicKey::P256(p.to_vec()));
+            return match alg.gost_len() {
+                Some(len) if p.len() == 2 * len => Ok(PublicKey::Gost {
+                    alg,
+                    point: p.to_vec(),
+                }),
+                Some(_) => Err(bad()),
+                None => Ok(PublicKey::P256(p.to_vec())),
+            };
         }
         let n = tlv::find(template, tags::RSA_MODULUS)
             .map_err(|_| bad())?
@@ -170,8 +186,28 @@ impl PublicKey {
                 .map_err(|_| bad())?
                 .to_public_key_der(),
             PublicKey::Rsa { n, e } => self::rsa_key(n, e)?.to_public_key_der(),
+            PublicKey::Gost { .. } => {
+                return der::Encode::to_der(&self.gost()?.spki()?).map_err(|_| bad());
+            }
         };
         der.map(|d| d.as_bytes().to_vec()).map_err(|_| bad())
+    }
+
+    /// The GOST key in tamga-pki's form; an error for other keys.
+    pub fn gost(&self) -> Result<tamga_pki::gost::PublicKey> {
+        use tamga_pki::gost::Generation;
+        match self {
+            PublicKey::Gost { alg, point } => Ok(tamga_pki::gost::PublicKey {
+                generation: match alg {
+                    Algorithm::Gost2004 => Generation::Gost2004,
+                    _ => Generation::Gost2015,
+                },
+                point: point.clone(),
+            }),
+            _ => Err(Error::Malformed {
+                op: "GOST public key",
+            }),
+        }
     }
 
     /// The PIV algorithm of this key.
@@ -179,6 +215,7 @@ impl PublicKey {
         match self {
             PublicKey::P256(_) => Algorithm::EccP256,
             PublicKey::Rsa { .. } => Algorithm::Rsa2048,
+            PublicKey::Gost { alg, .. } => *alg,
         }
     }
 }
@@ -311,7 +348,10 @@ impl<T: Transport> Piv<T> {
                 (tags::META_ALGORITHM, [a]) => m.alg = *a,
                 (tags::META_POLICY, [p, t]) => m.policy = Some((*p, *t)),
                 (tags::META_ORIGIN, [o]) => m.origin = Origin::try_from(*o).ok(),
-                (tags::META_PUBLIC_KEY, v) => m.public = Some(PublicKey::parse(v)?),
+                (tags::META_PUBLIC_KEY, v) => {
+                    let alg = Algorithm::try_from(m.alg).map_err(|_| bad())?;
+                    m.public = Some(PublicKey::parse(v, alg)?);
+                }
                 (tags::META_DEFAULT, [d]) => m.is_default = Some(*d != 0),
                 (tags::META_RETRIES, [total, left]) => m.retries = Some((*total, *left)),
                 _ => {}
@@ -448,7 +488,7 @@ impl<T: Transport> Piv<T> {
                 &tlv::to_vec(tags::GEN_CONTROL, &ac),
             )?
             .ok(Op::Generate(alg))?;
-        PublicKey::parse(&unwrap(&data, tags::PUBLIC_KEY, "GENERATE")?)
+        PublicKey::parse(&unwrap(&data, tags::PUBLIC_KEY, "GENERATE")?, alg)
     }
 
     fn general_auth(

@@ -1,8 +1,9 @@
 //! The card as a `signature::Signer`, so x509-cert and cms build requests and
 //! signed documents whose signatures are made on the card.
 //!
-//! Each signature hashes with SHA-256 on the host and has the card sign the
-//! hash (P-256) or the PKCS#1 v1.5 block the host pads (RSA-2048), presenting
+//! Each signature hashes on the host (SHA-256; for GOST the generation's own
+//! digest, Streebog-512 or GOST 34.311-95) and has the card sign the hash
+//! (P-256, GOST) or the PKCS#1 v1.5 block the host pads (RSA-2048), presenting
 //! the PIN first when one is given: the NCA signature key 9C needs a VERIFY
 //! before every signature.
 
@@ -76,12 +77,21 @@ pub struct RsaSigner<'a, T: Transport> {
     key: rsa::pkcs1v15::VerifyingKey<Sha256>,
 }
 
-/// A signer for the key in a slot, of either type.
+/// A GOST key on the card (either generation; the NCA's encodings).
+pub struct GostSigner<'a, T: Transport> {
+    card: Card<'a, T>,
+    alg: Algorithm,
+    key: tamga_pki::gost::PublicKey,
+}
+
+/// A signer for the key in a slot, of any type.
 pub enum CardSigner<'a, T: Transport> {
     /// P-256.
     P256(P256Signer<'a, T>),
     /// RSA-2048.
     Rsa(RsaSigner<'a, T>),
+    /// GOST.
+    Gost(GostSigner<'a, T>),
 }
 
 impl<'a, T: Transport> CardSigner<'a, T> {
@@ -111,6 +121,11 @@ impl<'a, T: Transport> CardSigner<'a, T> {
                     key: rsa::pkcs1v15::VerifyingKey::new(key),
                 })
             }
+            PublicKey::Gost { alg, .. } => CardSigner::Gost(GostSigner {
+                card,
+                alg: *alg,
+                key: public.gost()?,
+            }),
         })
     }
 
@@ -119,6 +134,7 @@ impl<'a, T: Transport> CardSigner<'a, T> {
         match self {
             CardSigner::P256(s) => s.card.error.borrow_mut().take(),
             CardSigner::Rsa(s) => s.card.error.borrow_mut().take(),
+            CardSigner::Gost(s) => s.card.error.borrow_mut().take(),
         }
     }
 
@@ -133,15 +149,19 @@ impl<'a, T: Transport> CardSigner<'a, T> {
                 oid: SHA256_WITH_RSA,
                 parameters: Some(Any::null()),
             },
+            CardSigner::Gost(s) => s.key.generation.signature_algorithm(),
         }
     }
 
-    /// Sign `msg` (SHA-256 on the host): DER ECDSA or raw RSA signature bytes.
+    /// Sign `msg` (hashed on the host): DER ECDSA, raw RSA or GOST r_le ‖ s_le
+    /// signature bytes.
     pub fn sign_bytes(&self, msg: &[u8]) -> Result<Vec<u8>, Error> {
-        let hash = Sha256::digest(msg);
         let r = match self {
-            CardSigner::P256(s) => s.card.sign(Algorithm::EccP256, &hash),
-            CardSigner::Rsa(s) => s.card.sign(Algorithm::Rsa2048, &pkcs1v15_sha256(&hash)),
+            CardSigner::P256(s) => s.card.sign(Algorithm::EccP256, &Sha256::digest(msg)),
+            CardSigner::Rsa(s) => s
+                .card
+                .sign(Algorithm::Rsa2048, &pkcs1v15_sha256(&Sha256::digest(msg))),
+            CardSigner::Gost(s) => s.try_sign(msg).map(Vec::from),
         };
         r.map_err(|_| self.take_error().unwrap_or(Error::Malformed { op: "sign" }))
     }
@@ -191,6 +211,35 @@ impl<T: Transport> Signer<rsa::pkcs1v15::Signature> for RsaSigner<'_, T> {
         let block = pkcs1v15_sha256(&Sha256::digest(msg));
         let raw = self.card.sign(Algorithm::Rsa2048, &block)?;
         rsa::pkcs1v15::Signature::try_from(raw.as_slice())
+    }
+}
+
+impl<T: Transport> GostSigner<'_, T> {
+    /// The key's generation.
+    pub fn generation(&self) -> tamga_pki::gost::Generation {
+        self.key.generation
+    }
+}
+
+impl<T: Transport> Keypair for GostSigner<'_, T> {
+    type VerifyingKey = tamga_pki::gost::PublicKey;
+    fn verifying_key(&self) -> Self::VerifyingKey {
+        self.key.clone()
+    }
+}
+
+impl<T: Transport> DynSignatureAlgorithmIdentifier for GostSigner<'_, T> {
+    fn signature_algorithm_identifier(&self) -> spki::Result<AlgorithmIdentifierOwned> {
+        Ok(self.key.generation.signature_algorithm())
+    }
+}
+
+impl<T: Transport> Signer<tamga_pki::gost::Signature> for GostSigner<'_, T> {
+    fn try_sign(&self, msg: &[u8]) -> Result<tamga_pki::gost::Signature, signature::Error> {
+        let digest = self.key.generation.digest(msg);
+        self.card
+            .sign(self.alg, &digest)
+            .map(tamga_pki::gost::Signature)
     }
 }
 

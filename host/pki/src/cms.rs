@@ -25,12 +25,44 @@ pub struct Verified {
     pub certificate: Vec<u8>,
 }
 
+/// The digest of `content` by the signer's digest algorithm: SHA-256, or the
+/// GOST digest of the signer key's own generation (`None`: another one).
+fn content_digest(
+    alg: &der::asn1::ObjectIdentifier,
+    cert: &Certificate,
+    content: &[u8],
+) -> Option<Vec<u8>> {
+    if *alg == ID_SHA_256 {
+        return Some(Sha256::digest(content).to_vec());
+    }
+    let key = crate::gost::PublicKey::from_spki(cert.tbs_certificate().subject_public_key_info())
+        .ok()??;
+    (key.generation.digest_oid() == *alg).then(|| key.generation.digest(content))
+}
+
 /// Checks a detached CMS signature over `content`: the message digest, the
 /// signature by the carried certificate's key, and that certificate's
-/// signature by `ca` and its validity at `now`.
+/// signature by `ca` and its validity at `now`. RSA and P-256 signers use
+/// SHA-256; GOST signers their generation's digest (Streebog-512 or GOST
+/// 34.311-95), as Kalkan writes them.
 pub fn verify_detached(
     sig: &[u8],
     content: &[u8],
+    ca: &Certificate,
+    now: SystemTime,
+) -> Result<Verified> {
+    verify(sig, Some(content), ca, now)
+}
+
+/// Checks a CMS signature over its encapsulated content (an attached
+/// signature, or a timestamp token's TSTInfo), as [`verify_detached`] does.
+pub fn verify_attached(sig: &[u8], ca: &Certificate, now: SystemTime) -> Result<Verified> {
+    verify(sig, None, ca, now)
+}
+
+fn verify(
+    sig: &[u8],
+    detached: Option<&[u8]>,
     ca: &Certificate,
     now: SystemTime,
 ) -> Result<Verified> {
@@ -66,9 +98,21 @@ pub fn verify_detached(
             _ => None,
         })
         .ok_or_else(|| bad("the signer's certificate is not included"))?;
-    if si.digest_alg.oid != ID_SHA_256 {
-        return Err(bad("digest is not SHA-256"));
-    }
+    let encapsulated = sd
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .map(|c| c.decode_as::<der::asn1::OctetString>())
+        .transpose()
+        .map_err(|_| bad("encapsulated content is not an OCTET STRING"))?;
+    let content = match (detached, &encapsulated) {
+        (Some(c), None) => c,
+        (None, Some(e)) => e.as_bytes(),
+        (Some(_), Some(_)) => return Err(bad("the signature is attached, not detached")),
+        (None, None) => return Err(bad("the signature carries no content")),
+    };
+    let digest = content_digest(&si.digest_alg.oid, &cert, content)
+        .ok_or_else(|| bad("digest is neither SHA-256 nor the GOST digest of the signer's key"))?;
     let attrs = si
         .signed_attrs
         .as_ref()
@@ -79,7 +123,7 @@ pub fn verify_detached(
         .and_then(|a| a.values.iter().next())
         .and_then(|v| v.decode_as::<der::asn1::OctetString>().ok())
         .ok_or_else(|| bad("no message digest"))?;
-    if md.as_bytes() != Sha256::digest(content).as_slice() {
+    if md.as_bytes() != digest.as_slice() {
         return Err(bad(
             "the file does not match the signature (message digest differs)",
         ));

@@ -163,3 +163,38 @@ impl PublicKey {
         self.generation.verify_digest(&self.point, &digest, sig)
     }
 }
+
+impl spki::EncodePublicKey for PublicKey {
+    fn to_public_key_der(&self) -> spki::Result<der::Document> {
+        let spki = self.spki().map_err(|_| spki::Error::KeyMalformed)?;
+        Ok(der::Document::encode_msg(&spki)?)
+    }
+}
+
+/// A GOST signature, r_le ‖ s_le, as it goes into a BIT STRING (certificates,
+/// requests, CRLs) or an OCTET STRING (CMS).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature(pub Vec<u8>);
+
+impl spki::SignatureBitStringEncoding for Signature {
+    fn to_bitstring(&self) -> der::Result<BitString> {
+        BitString::from_bytes(&self.0)
+    }
+}
+
+impl signature::SignatureEncoding for Signature {
+    type Repr = Vec<u8>;
+}
+
+impl TryFrom<&[u8]> for Signature {
+    type Error = signature::Error;
+    fn try_from(b: &[u8]) -> std::result::Result<Self, Self::Error> {
+        Ok(Signature(b.to_vec()))
+    }
+}
+
+impl From<Signature> for Vec<u8> {
+    fn from(s: Signature) -> Vec<u8> {
+        s.0
+    }
+}

@@ -148,3 +148,40 @@ fn spki_encoding_is_the_ncas() {
         );
     }
 }
+
+/// The NCA TSA's timestamp token (CMS SignedData over a TSTInfo, GOST
+/// 34.310-2004, signed attributes as Kalkan writes them) verifies with
+/// `tamga_pki::cms` under the 2004 TEST CA; with one flipped bit it does not.
+#[test]
+fn the_tsa_token_verifies() {
+    use cms::content_info::ContentInfo;
+    use cms::signed_data::SignedData;
+    let Some(dir) = tamga_testkit::vectors::gost() else {
+        return;
+    };
+    let ca = cert(&dir, "ncanode/nca_gost_test.crt");
+    let token = std::fs::read(dir.join("ncanode/tsp_token.bin")).unwrap();
+    // A time within the TSA certificate's validity.
+    let sd: SignedData = ContentInfo::from_der(&token)
+        .unwrap()
+        .content
+        .decode_as()
+        .unwrap();
+    let Some(cms::cert::CertificateChoices::Certificate(tsa)) =
+        sd.certificates.as_ref().and_then(|c| c.0.iter().next())
+    else {
+        panic!("the token carries its certificate")
+    };
+    let when = tsa.tbs_certificate().validity().not_before.to_system_time()
+        + std::time::Duration::from_secs(86_400);
+    let v = tamga_pki::cms::verify_attached(&token, &ca, when).expect("the NCA TSA token verifies");
+    println!("TSA token signed by {}", v.signer);
+    let mut bad = token.clone();
+    let n = bad.len();
+    bad[n - 3] ^= 0x20;
+    assert!(tamga_pki::cms::verify_attached(&bad, &ca, when).is_err());
+    assert!(
+        tamga_pki::cms::verify_detached(&token, b"other", &ca, when).is_err(),
+        "attached, not detached"
+    );
+}
