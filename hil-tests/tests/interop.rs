@@ -36,6 +36,7 @@ fn key_bytes(key: &PublicKey) -> &[u8] {
     match key {
         PublicKey::P256(p) => p,
         PublicKey::Rsa { n, .. } => n,
+        PublicKey::Gost { point, .. } => point,
     }
 }
 
@@ -679,5 +680,155 @@ fn ykcs11_child() {
     println!(
         "ykcs11: token {:?}, always-authenticate {}",
         s.token, s.always_authenticate
+    );
+}
+
+// ---- A card that also holds GOST keys ----------------------------------------
+
+/// The RFC 4491 form of a GOST public key for OpenSSL's GOST engine (the same
+/// octets under the Russian OIDs, `GOST.md`).
+fn gost_engine_spki(alg: Algorithm, point: &[u8]) -> Vec<u8> {
+    use der::Encode;
+    use der::asn1::{Any, BitString, ObjectIdentifier as Oid, OctetString};
+    let (key, params): (&str, &[&str]) = match alg {
+        Algorithm::Gost2004 => ("1.2.643.2.2.19", &["1.2.643.2.2.35.1", "1.2.643.2.2.30.1"]),
+        _ => ("1.2.643.7.1.1.1.2", &["1.2.643.7.1.2.1.2.1"]),
+    };
+    let params: Vec<Oid> = params.iter().map(|p| Oid::new_unwrap(p)).collect();
+    let spki = spki::SubjectPublicKeyInfoOwned {
+        algorithm: spki::AlgorithmIdentifierOwned {
+            oid: Oid::new_unwrap(key),
+            parameters: Some(Any::encode_from(&params).unwrap()),
+        },
+        subject_public_key: BitString::from_bytes(
+            &OctetString::new(point.to_vec()).unwrap().to_der().unwrap(),
+        )
+        .unwrap(),
+    };
+    spki.to_der().unwrap()
+}
+
+/// An enrolled P-256 card with GOST keys added in 9D (34.10-2015 512) and 9E
+/// (34.310-2004): OpenSC, yubico-piv-tool and pkcs11-tool still list and use
+/// the NCA keys; a raw GOST signature from the card verifies with OpenSSL's
+/// GOST engine, and not after one flipped bit.
+#[test]
+fn host_tools_keep_working_beside_gost_keys() {
+    let test = "host_tools_keep_working_beside_gost_keys";
+    let Some(b) = bench(
+        test,
+        &["yubico-piv-tool", "pkcs11-tool", "openssl", OPENSC_PKCS11],
+    ) else {
+        return;
+    };
+    b.enrol(Algorithm::EccP256);
+    let mut keys = Vec::new();
+    {
+        let mut piv = b.piv();
+        piv.authenticate(&MgmtKey::default_key()).unwrap();
+        for (slot, alg) in [
+            (KeyRef::KeyManagement, Algorithm::Gost2015_512),
+            (KeyRef::CardAuthentication, Algorithm::Gost2004),
+        ] {
+            let public = piv
+                .generate(
+                    slot,
+                    alg,
+                    tamga_spec::PinPolicy::Default,
+                    tamga_spec::TouchPolicy::Default,
+                )
+                .unwrap_or_else(|e| b.fail(&format!("GENERATE {alg:?}: {e}")));
+            let tamga::piv::PublicKey::Gost { point, .. } = &public else {
+                b.fail(&format!("GENERATE {alg:?} answered {public:?}"));
+            };
+            let len = alg.gost_len().unwrap();
+            let digest: Vec<u8> = (0..len).map(|i| u8::try_from(i).unwrap() ^ 0x5C).collect();
+            piv.verify_pin(&pin()).unwrap();
+            let sig = piv
+                .sign(slot, alg, &digest)
+                .unwrap_or_else(|e| b.fail(&format!("sign {alg:?}: {e}")));
+            keys.push((alg, point.clone(), digest, sig));
+        }
+    }
+    for (alg, point, digest, sig) in &keys {
+        let dir = b.lab.dir.path();
+        std::fs::write(dir.join("gost.pub.der"), gost_engine_spki(*alg, point)).unwrap();
+        std::fs::write(dir.join("gost.digest"), digest).unwrap();
+        let verify = |sig: &[u8]| {
+            let mut rfc = sig.to_vec();
+            rfc.reverse();
+            std::fs::write(dir.join("gost.sig"), rfc).unwrap();
+            b.run(
+                "openssl",
+                [
+                    "pkeyutl",
+                    "-engine",
+                    "gost",
+                    "-verify",
+                    "-pubin",
+                    "-keyform",
+                    "DER",
+                    "-inkey",
+                    "gost.pub.der",
+                    "-in",
+                    "gost.digest",
+                    "-sigfile",
+                    "gost.sig",
+                ]
+                .iter()
+                .map(|a| {
+                    if a.starts_with("gost.") {
+                        dir.join(a).into_os_string()
+                    } else {
+                        a.into()
+                    }
+                }),
+                &[],
+            )
+        };
+        let good = verify(sig);
+        b.check(
+            good.ok && good.out.contains("Signature Verified Successfully"),
+            &format!(
+                "the GOST engine verifies the card's {alg:?} signature:\n{}",
+                good.out
+            ),
+        );
+        let mut bad = sig.clone();
+        bad[3] ^= 1;
+        b.check(!verify(&bad).ok, "and not one with a flipped bit");
+    }
+    // yubico-piv-tool: status still reads the card and shows the NCA slots.
+    let status = ykpiv(&b, &["-a", "status"]);
+    for slot in ["Slot 9a:", "Slot 9c:"] {
+        b.check(
+            status
+                .split(slot)
+                .nth(1)
+                .is_some_and(|s| s.contains("ECCP256")),
+            &format!("yubico-piv-tool status shows {slot} beside GOST keys:\n{status}"),
+        );
+    }
+    // OpenSC: objects listed, the signature key signs.
+    let p11 = p11_args(&b, OPENSC_PKCS11, READER);
+    let listed = b.run_ok("pkcs11-tool", p11.iter().chain(&["-O".into()]), &[]);
+    for want in [
+        "Certificate for PIV Authentication",
+        "Certificate for Digital Signature",
+    ] {
+        b.check(
+            listed.contains(want),
+            &format!("pkcs11-tool -O lists {want:?} beside GOST keys:\n{listed}"),
+        );
+    }
+    let args = ["--test", "--login", "--pin", PIN].map(String::from);
+    let out = b.run_ok("pkcs11-tool", p11.iter().chain(&args), &[]);
+    b.check(
+        out.contains("No errors"),
+        &format!("pkcs11-tool --test beside GOST keys:\n{out}"),
+    );
+    println!(
+        "GOST keys in 9D and 9E: card signatures verify with the OpenSSL GOST engine; \
+         yubico-piv-tool status and pkcs11-tool -O / --test keep working"
     );
 }
