@@ -57,7 +57,8 @@ pub fn decode_csr(input: &[u8]) -> Result<Vec<u8>> {
     Ok(der)
 }
 
-/// Checks the key algorithm and size: RSA 2048 to 4096 bits (NCA norm: 2048) or P-256.
+/// Checks the key algorithm and size: RSA 2048 to 4096 bits (NCA norm: 2048),
+/// P-256, or GOST (34.10-2015 512-bit, 34.310-2004) with a point on its curve.
 pub fn check_key(spki: &SubjectPublicKeyInfoOwned) -> Result<String> {
     match spki.algorithm.oid {
         oids::RSA_ENCRYPTION => {
@@ -84,9 +85,13 @@ pub fn check_key(spki: &SubjectPublicKeyInfoOwned) -> Result<String> {
             p256_key(&der)?;
             Ok("P-256".into())
         }
-        oids::GOST_34310_KEY | oids::GOST_2015_512_KEY => Err(Error::KeyNotAllowed(
-            "GOST keys are not implemented yet".into(),
-        )),
+        oids::GOST_34310_KEY | oids::GOST_2015_512_KEY => {
+            match crate::gost::PublicKey::from_spki(spki)?.map(|k| k.generation) {
+                Some(crate::gost::Generation::Gost2004) => Ok("GOST 34.310-2004".into()),
+                Some(crate::gost::Generation::Gost2015) => Ok("GOST 34.10-2015 512".into()),
+                None => Err(Error::KeyNotAllowed("not a GOST key".into())),
+            }
+        }
         other => Err(Error::KeyNotAllowed(format!("key algorithm {other}"))),
     }
 }

@@ -11,7 +11,9 @@ use spki::{AlgorithmIdentifierOwned, EncodePublicKey, SubjectPublicKeyInfoOwned}
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use tamga_pki::gost::Generation;
 use tamga_pki::oids;
+use zeroize::Zeroizing;
 
 /// A CA signing key: knows its public key and signature algorithm, signs DER blobs.
 ///
@@ -37,6 +39,11 @@ pub enum KeyAlgorithm {
     P256,
     /// RSA-2048, PKCS#1 v1.5 with SHA-256.
     Rsa2048,
+    /// GOST 34.10-2015 512-bit (tc26-512-A) with Streebog-512: the NCA's
+    /// `nca_gost` since 2022.
+    Gost2015,
+    /// GOST 34.310-2004 (CryptoPro-A) with GOST 34.311-95.
+    Gost2004,
 }
 
 impl KeyAlgorithm {
@@ -45,6 +52,8 @@ impl KeyAlgorithm {
         match self {
             KeyAlgorithm::P256 => "p256",
             KeyAlgorithm::Rsa2048 => "rsa2048",
+            KeyAlgorithm::Gost2015 => "gost2015",
+            KeyAlgorithm::Gost2004 => "gost2004",
         }
     }
 }
@@ -52,6 +61,50 @@ impl KeyAlgorithm {
 enum FileKey {
     P256(p256::ecdsa::SigningKey),
     Rsa(Box<rsa::pkcs1v15::SigningKey<Sha256>>),
+    /// GOST: the generation, the private key d (little-endian) and X_le ‖ Y_le.
+    Gost(Generation, Zeroizing<Vec<u8>>, Vec<u8>),
+}
+
+/// The GOST curve of `g`, as `$c` in `$body`.
+macro_rules! on_curve {
+    ($g:expr, |$c:ident| $body:expr) => {
+        match $g {
+            Generation::Gost2004 => {
+                let $c = &tamga_gost::CRYPTOPRO_A;
+                $body
+            }
+            Generation::Gost2015 => {
+                let $c = &tamga_gost::TC26_512_A;
+                $body
+            }
+        }
+    };
+}
+
+/// A GOST key from its private key d (little-endian), checked.
+fn gost_key(g: Generation, d: Zeroizing<Vec<u8>>) -> Result<FileKey> {
+    let mut point = vec![0u8; 2 * g.scalar_len()];
+    on_curve!(g, |c| c.public_key(&d, &mut point)).map_err(crypto)?;
+    Ok(FileKey::Gost(g, d, point))
+}
+
+/// The PKCS#8 DER of a GOST key as Kalkan writes it: the SPKI's algorithm
+/// identifier, and privateKey = OCTET STRING { OCTET STRING { d_le } }.
+fn gost_pkcs8(g: Generation, d: &[u8], point: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    use der::Encode;
+    let spki = tamga_pki::gost::PublicKey {
+        generation: g,
+        point: point.to_vec(),
+    }
+    .spki()
+    .map_err(crypto)?;
+    let inner = Zeroizing::new(der::asn1::OctetString::new(d.to_vec())?.to_der()?);
+    let info = pkcs8::PrivateKeyInfoRef {
+        algorithm: der::referenced::OwnedToRef::owned_to_ref(&spki.algorithm),
+        private_key: der::asn1::OctetStringRef::new(&inner)?,
+        public_key: None,
+    };
+    Ok(Zeroizing::new(info.to_der()?))
 }
 
 /// A CA key held in a PKCS#8 file.
@@ -70,12 +123,22 @@ fn crypto(e: impl std::fmt::Display) -> Error {
 
 impl FileSigner {
     fn from_key(key: FileKey) -> Result<Self> {
+        if let FileKey::Gost(g, _, point) = &key {
+            let spki = tamga_pki::gost::PublicKey {
+                generation: *g,
+                point: point.clone(),
+            }
+            .spki()
+            .map_err(crypto)?;
+            return Ok(FileSigner { key, spki });
+        }
         let der = match &key {
             FileKey::P256(k) => k.verifying_key().to_public_key_der().map_err(crypto)?,
             FileKey::Rsa(k) => {
                 let public = rsa::PublicKey::from(k.as_ref().as_ref());
                 public.to_public_key_der().map_err(crypto)?
             }
+            FileKey::Gost(..) => unreachable!("handled above"),
         };
         let spki = SubjectPublicKeyInfoOwned::from_der(der.as_bytes())?;
         Ok(FileSigner { key, spki })
@@ -92,11 +155,24 @@ impl FileSigner {
                 let k = rsa::PrivateKey::new(&mut rng(), 2048).map_err(crypto)?;
                 FileKey::Rsa(Box::new(rsa::pkcs1v15::SigningKey::new(k)))
             }
+            KeyAlgorithm::Gost2015 | KeyAlgorithm::Gost2004 => {
+                let g = if alg == KeyAlgorithm::Gost2015 {
+                    Generation::Gost2015
+                } else {
+                    Generation::Gost2004
+                };
+                let mut d = Zeroizing::new(vec![0u8; g.scalar_len()]);
+                let mut point = vec![0u8; 2 * g.scalar_len()];
+                on_curve!(g, |c| c.generate(&mut rng(), &mut d, &mut point)).map_err(crypto)?;
+                FileKey::Gost(g, d, point)
+            }
         };
         Self::from_key(key)
     }
 
-    /// Decodes a PKCS#8 key (PEM `PRIVATE KEY` or DER); P-256 and RSA (2048 to 4096 bits).
+    /// Decodes a PKCS#8 key (PEM `PRIVATE KEY` or DER); P-256, RSA (2048 to
+    /// 4096 bits) and GOST (Kalkan's form: privateKey an OCTET STRING holding
+    /// the OCTET STRING of d, little-endian).
     pub fn from_pkcs8(bytes: &[u8]) -> Result<Self> {
         let der = if bytes.starts_with(b"-----BEGIN") {
             let (label, der) = pem_rfc7468::decode_vec(bytes).map_err(crypto)?;
@@ -124,11 +200,17 @@ impl FileSigner {
                 }
                 FileKey::Rsa(Box::new(rsa::pkcs1v15::SigningKey::new(k)))
             }
-            other => {
-                return Err(Error::Crypto(format!(
-                    "unsupported CA key algorithm {other}"
-                )));
-            }
+            other => match Generation::from_key_oid(&other) {
+                Some(g) => {
+                    let inner = der::asn1::OctetString::from_der(info.private_key.as_bytes())?;
+                    gost_key(g, Zeroizing::new(inner.into_bytes().into_vec()))?
+                }
+                None => {
+                    return Err(Error::Crypto(format!(
+                        "unsupported CA key algorithm {other}"
+                    )));
+                }
+            },
         };
         Self::from_key(key)
     }
@@ -148,6 +230,13 @@ impl FileSigner {
                 .as_ref()
                 .to_pkcs8_pem(LineEnding::LF)
                 .map_err(crypto)?,
+            FileKey::Gost(g, d, point) => {
+                let der = gost_pkcs8(*g, d, point)?;
+                Zeroizing::new(
+                    pem_rfc7468::encode_string("PRIVATE KEY", pem_rfc7468::LineEnding::LF, &der)
+                        .map_err(crypto)?,
+                )
+            }
         };
         let mut f = std::fs::OpenOptions::new()
             .write(true)
@@ -172,6 +261,7 @@ impl CaSigner for FileSigner {
                 oid: oids::SHA256_WITH_RSA,
                 parameters: Some(Any::null()),
             },
+            FileKey::Gost(g, ..) => g.signature_algorithm(),
         }
     }
 
@@ -189,6 +279,14 @@ impl CaSigner for FileSigner {
                 let sig = k.try_sign(data).map_err(crypto)?;
                 Ok(signature::SignatureEncoding::to_vec(&sig))
             }
+            FileKey::Gost(g, d, _) => {
+                let digest = g.digest(data);
+                let mut entropy = [0u8; 32];
+                getrandom::fill(&mut entropy).map_err(crypto)?;
+                let mut sig = vec![0u8; 2 * g.scalar_len()];
+                on_curve!(g, |c| c.sign(d, &digest, &entropy, &mut sig)).map_err(crypto)?;
+                Ok(sig)
+            }
         }
     }
 
@@ -196,6 +294,8 @@ impl CaSigner for FileSigner {
         match self.key {
             FileKey::P256(_) => "P-256 key file".into(),
             FileKey::Rsa(_) => "RSA key file".into(),
+            FileKey::Gost(Generation::Gost2015, ..) => "GOST 34.10-2015 512 key file".into(),
+            FileKey::Gost(Generation::Gost2004, ..) => "GOST 34.310-2004 key file".into(),
         }
     }
 }
