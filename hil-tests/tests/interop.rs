@@ -685,29 +685,6 @@ fn ykcs11_child() {
 
 // ---- A card that also holds GOST keys ----------------------------------------
 
-/// The RFC 4491 form of a GOST public key for OpenSSL's GOST engine (the same
-/// octets under the Russian OIDs, `GOST.md`).
-fn gost_engine_spki(alg: Algorithm, point: &[u8]) -> Vec<u8> {
-    use der::Encode;
-    use der::asn1::{Any, BitString, ObjectIdentifier as Oid, OctetString};
-    let (key, params): (&str, &[&str]) = match alg {
-        Algorithm::Gost2004 => ("1.2.643.2.2.19", &["1.2.643.2.2.35.1", "1.2.643.2.2.30.1"]),
-        _ => ("1.2.643.7.1.1.1.2", &["1.2.643.7.1.2.1.2.1"]),
-    };
-    let params: Vec<Oid> = params.iter().map(|p| Oid::new_unwrap(p)).collect();
-    let spki = spki::SubjectPublicKeyInfoOwned {
-        algorithm: spki::AlgorithmIdentifierOwned {
-            oid: Oid::new_unwrap(key),
-            parameters: Some(Any::encode_from(&params).unwrap()),
-        },
-        subject_public_key: BitString::from_bytes(
-            &OctetString::new(point.to_vec()).unwrap().to_der().unwrap(),
-        )
-        .unwrap(),
-    };
-    spki.to_der().unwrap()
-}
-
 /// An enrolled P-256 card with GOST keys added in 9D (34.10-2015 512) and 9E
 /// (34.310-2004): OpenSC, yubico-piv-tool and pkcs11-tool still list and use
 /// the NCA keys; a raw GOST signature from the card verifies with OpenSSL's
@@ -752,51 +729,16 @@ fn host_tools_keep_working_beside_gost_keys() {
     }
     for (alg, point, digest, sig) in &keys {
         let dir = b.lab.dir.path();
-        std::fs::write(dir.join("gost.pub.der"), gost_engine_spki(*alg, point)).unwrap();
-        std::fs::write(dir.join("gost.digest"), digest).unwrap();
-        let verify = |sig: &[u8]| {
-            let mut rfc = sig.to_vec();
-            rfc.reverse();
-            std::fs::write(dir.join("gost.sig"), rfc).unwrap();
-            b.run(
-                "openssl",
-                [
-                    "pkeyutl",
-                    "-engine",
-                    "gost",
-                    "-verify",
-                    "-pubin",
-                    "-keyform",
-                    "DER",
-                    "-inkey",
-                    "gost.pub.der",
-                    "-in",
-                    "gost.digest",
-                    "-sigfile",
-                    "gost.sig",
-                ]
-                .iter()
-                .map(|a| {
-                    if a.starts_with("gost.") {
-                        dir.join(a).into_os_string()
-                    } else {
-                        a.into()
-                    }
-                }),
-                &[],
-            )
-        };
-        let good = verify(sig);
         b.check(
-            good.ok && good.out.contains("Signature Verified Successfully"),
-            &format!(
-                "the GOST engine verifies the card's {alg:?} signature:\n{}",
-                good.out
-            ),
+            tamga_testkit::gost_engine::verifies(dir, point, digest, sig),
+            &format!("the GOST engine verifies the card's {alg:?} signature"),
         );
         let mut bad = sig.clone();
         bad[3] ^= 1;
-        b.check(!verify(&bad).ok, "and not one with a flipped bit");
+        b.check(
+            !tamga_testkit::gost_engine::verifies(dir, point, digest, &bad),
+            "and not one with a flipped bit",
+        );
     }
     // yubico-piv-tool: status still reads the card and shows the NCA slots.
     let status = ykpiv(&b, &["-a", "status"]);

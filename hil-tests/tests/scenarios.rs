@@ -30,6 +30,7 @@ fn request(i: u32, alg: Algorithm) -> Request {
     Request {
         applicant: person(i),
         alg,
+        signature_alg: None,
         replace: false,
     }
 }
@@ -167,7 +168,7 @@ fn renew(lab: &Lab, t: &Target) -> Result<()> {
     let r = enroll::renew(
         &mut piv,
         &lab.ca,
-        Algorithm::EccP256,
+        Some((Algorithm::EccP256, Algorithm::EccP256)),
         &pin(),
         &MgmtKey::default_key(),
         &mut |_| {},

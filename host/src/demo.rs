@@ -44,8 +44,9 @@ fn step(n: &mut usize, what: &str, detail: &str, t: Instant) {
     );
 }
 
-/// Run the demo in `dir` (a fresh directory), printing a short report.
-pub fn run(dir: &Path, alg: Algorithm) -> Result<()> {
+/// Run the demo in `dir` (a fresh directory), printing a short report; the
+/// card makes keys of the (authentication, signature) algorithms given.
+pub fn run(dir: &Path, (alg, signature_alg): (Algorithm, Algorithm)) -> Result<()> {
     let total = Instant::now();
     let mut n = 0;
     println!(
@@ -100,12 +101,16 @@ pub fn run(dir: &Path, alg: Algorithm) -> Result<()> {
     let req = Request {
         applicant: applicant.clone(),
         alg,
+        signature_alg: (signature_alg != alg).then_some(signature_alg),
         replace: false,
     };
     let report = enroll::enroll(&mut piv, &ca, &req, &pin, &new_key, &mut |_| {})?;
     step(
         &mut n,
-        &format!("enrolled IIN {} ({alg:?} keys on card)", applicant.iin),
+        &format!(
+            "enrolled IIN {} ({alg:?} + {signature_alg:?})",
+            applicant.iin
+        ),
         &format!("{} APDUs", report.apdus),
         t,
     );

@@ -36,10 +36,25 @@ pub const NCA_SLOTS: [(KeyRef, CertKind); 2] = [
 pub struct Request {
     /// The applicant (with the legal entity for an employee).
     pub applicant: Applicant,
-    /// Key algorithm for new keys.
+    /// Key algorithm for new keys (the authentication key's, and the
+    /// signature key's unless `signature_alg` says otherwise).
     pub alg: Algorithm,
+    /// Key algorithm of a new signature key (9C) when it differs: GOST for an
+    /// employee of a legal entity, as the standard's form has it
+    /// (authentication RSA-2048, signature GOST).
+    pub signature_alg: Option<Algorithm>,
     /// Generate new keys even when the card holds keys or certificates.
     pub replace: bool,
+}
+
+impl Request {
+    /// The algorithm of a new key for certificates of `kind`.
+    pub fn alg_for(&self, kind: CertKind) -> Algorithm {
+        match kind {
+            CertKind::Signature => self.signature_alg.unwrap_or(self.alg),
+            CertKind::Authentication => self.alg,
+        }
+    }
 }
 
 /// What happened in one slot.
@@ -253,6 +268,7 @@ pub fn enroll<T: Transport>(
         let name = ProfileName::of(legal, kind);
         let profile = Profile::resolve(name, &req.applicant)?;
         let s = slot.to_u8();
+        let alg = req.alg_for(kind);
         let (meta, on_card) = t.step(format!("{s:02X} read"), || {
             Ok((piv.metadata(slot)?, piv.read_certificate(slot)?))
         })?;
@@ -280,16 +296,16 @@ pub fn enroll<T: Transport>(
         }
         // Resume with the key that has no certificate on the card yet, else a new key.
         let reuse = match (&card_key, &on_card) {
-            (Some(k), None) => !req.replace && k.algorithm() == req.alg,
+            (Some(k), None) => !req.replace && k.algorithm() == alg,
             (Some(k), Some(c)) => {
-                !req.replace && k.algorithm() == req.alg && cert_spki(c)? != spki_der(k)?
+                !req.replace && k.algorithm() == alg && cert_spki(c)? != spki_der(k)?
             }
             (None, _) => false,
         };
         let key = match (reuse, card_key) {
             (true, Some(k)) => k,
-            _ => t.step(format!("{s:02X} generate {:?}", req.alg), || {
-                piv.generate(slot, req.alg, PinPolicy::Default, TouchPolicy::Default)
+            _ => t.step(format!("{s:02X} generate {alg:?}"), || {
+                piv.generate(slot, alg, PinPolicy::Default, TouchPolicy::Default)
             })?,
         };
         let key_der = spki_der(&key)?;
@@ -377,7 +393,8 @@ fn card_key<T: Transport>(piv: &mut Piv<T>, slot: KeyRef) -> Result<PublicKey> {
 /// then 9C under the new 9A). The replaced certificates move to the retired
 /// certificate objects and the key history. Once both new certificates are
 /// written and read back, the CA is asked to confirm them, which supersedes the
-/// old ones: until then they stay valid.
+/// old ones: until then they stay valid. New keys are of `keys`'
+/// (authentication, signature) algorithms, or of each slot's current key's.
 ///
 /// An interrupted renewal resumes: a slot holding a key without its
 /// certificate keeps that new key (the CA returns the certificate it issued for
@@ -386,7 +403,7 @@ fn card_key<T: Transport>(piv: &mut Piv<T>, slot: KeyRef) -> Result<PublicKey> {
 pub fn renew<T: Transport>(
     piv: &mut Piv<T>,
     ca: &dyn CaClient,
-    alg: Algorithm,
+    keys: Option<(Algorithm, Algorithm)>,
     pin: &Pin,
     mgmt: &MgmtKey,
     progress: &mut dyn FnMut(&str),
@@ -435,6 +452,11 @@ pub fn renew<T: Transport>(
         // The key certified in the slot is replaced; a key without its certificate
         // (an interrupted renewal) is the new one already.
         let key = if cert_spki(&old)? == spki_der(&old_key)? {
+            let alg = match (keys, slot) {
+                (Some((_, sign)), KeyRef::Signature) => sign,
+                (Some((auth, _)), _) => auth,
+                (None, _) => old_key.algorithm(),
+            };
             t.step(format!("{s:02X} generate {alg:?}"), || {
                 piv.generate(slot, alg, PinPolicy::Default, TouchPolicy::Default)
             })?

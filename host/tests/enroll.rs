@@ -54,6 +54,7 @@ fn request() -> Request {
     Request {
         applicant: tamga::demo::sample_applicant().unwrap(),
         alg: Algorithm::EccP256,
+        signature_alg: None,
         replace: false,
     }
 }
@@ -151,7 +152,7 @@ fn renew<T: Transport>(piv: &mut Piv<T>, ca: &dyn CaClient) -> Result<enroll::Re
     enroll::renew(
         piv,
         ca,
-        Algorithm::EccP256,
+        Some((Algorithm::EccP256, Algorithm::EccP256)),
         &pin,
         &MgmtKey::default_key(),
         &mut |_| {},

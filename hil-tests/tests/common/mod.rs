@@ -132,6 +132,7 @@ impl Bench {
         let req = Request {
             applicant,
             alg,
+            signature_alg: None,
             replace: false,
         };
         let report = enroll::enroll(

@@ -120,10 +120,7 @@ fn demo(_: &DemoArgs) -> Result<(), Error> {
 
 #[cfg(feature = "local-ca")]
 fn demo(a: &DemoArgs) -> Result<(), Error> {
-    let alg = match a.alg {
-        nca::Alg::Rsa2048 => tamga_spec::Algorithm::Rsa2048,
-        nca::Alg::P256 => tamga_spec::Algorithm::EccP256,
-    };
+    let alg = a.alg.keys();
     match &a.dir {
         Some(d) => {
             std::fs::create_dir(d).map_err(|source| Error::Io {

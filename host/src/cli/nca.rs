@@ -83,12 +83,29 @@ fn local_ca(dir: &std::path::Path, _: Option<&str>) -> Result<Box<dyn CaClient>,
 }
 
 /// Key algorithm for `--alg`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Alg {
     /// RSA-2048 (the NCA norm for individuals).
     Rsa2048,
     /// ECC P-256.
     P256,
+    /// Signature key GOST 34.10-2015 512-bit, authentication key RSA-2048:
+    /// the legal-entity form's keys.
+    Gost2015,
+    /// Signature key GOST 34.310-2004, authentication key RSA-2048.
+    Gost2004,
+}
+
+impl Alg {
+    /// (authentication key, signature key) algorithms.
+    pub fn keys(self) -> (Algorithm, Algorithm) {
+        match self {
+            Alg::Rsa2048 => (Algorithm::Rsa2048, Algorithm::Rsa2048),
+            Alg::P256 => (Algorithm::EccP256, Algorithm::EccP256),
+            Alg::Gost2015 => (Algorithm::Rsa2048, Algorithm::Gost2015_512),
+            Alg::Gost2004 => (Algorithm::Rsa2048, Algorithm::Gost2004),
+        }
+    }
 }
 
 /// A legal-entity role for `--role`.
@@ -159,7 +176,9 @@ pub struct EnrollArgs {
     /// Legal entity: the employee's role.
     #[arg(long, requires = "bin")]
     role: Option<RoleArg>,
-    /// Key algorithm (default: RSA-2048 when the card supports it, else P-256).
+    /// Key algorithm (default: RSA-2048 when the card supports it, else
+    /// P-256; for an employee of a legal entity, as the standard's form has
+    /// it, gost2015 when the card supports GOST 34.10-2015).
     #[arg(long, value_enum)]
     alg: Option<Alg>,
     /// Generate new keys and certificates even if the card holds some.
@@ -211,16 +230,24 @@ pub fn enroll(ctx: &Ctx, ca: &CaArgs, a: &EnrollArgs) -> Result<(), Error> {
     let mgmt = secrets::mgmt_key(a.secrets.mgmt_key_file.as_deref())?;
     let mut piv = ctx.open()?;
     let info = piv.select()?;
-    let alg = match a.alg {
-        Some(Alg::P256) => Algorithm::EccP256,
-        Some(Alg::Rsa2048) => Algorithm::Rsa2048,
-        None if info.algorithms.contains(&Algorithm::Rsa2048.to_u8()) => Algorithm::Rsa2048,
-        None => Algorithm::EccP256,
+    let has = |alg: Algorithm| info.algorithms.contains(&alg.to_u8());
+    let chosen = match a.alg {
+        Some(alg) => alg,
+        None if applicant.legal_entity.is_some()
+            && has(Algorithm::Gost2015_512)
+            && has(Algorithm::Rsa2048) =>
+        {
+            Alg::Gost2015
+        }
+        None if has(Algorithm::Rsa2048) => Alg::Rsa2048,
+        None => Alg::P256,
     };
+    let (alg, signature_alg) = chosen.keys();
     let bar = spinner(ctx);
     let req = Request {
         applicant: applicant.clone(),
         alg,
+        signature_alg: (signature_alg != alg).then_some(signature_alg),
         replace: a.replace,
     };
     let result = enroll::enroll(&mut piv, ca.as_ref(), &req, &pin, &mgmt, &mut |step| {
@@ -298,7 +325,7 @@ fn print_report(ctx: &Ctx, r: &enroll::Report, headline: &str) {
 pub struct RenewArgs {
     #[command(flatten)]
     secrets: SecretArgs,
-    /// Key algorithm for the new keys (default: the current keys' algorithm).
+    /// Key algorithm for the new keys (default: each slot's current key's).
     #[arg(long, value_enum)]
     alg: Option<Alg>,
 }
@@ -323,22 +350,14 @@ pub fn renew(ctx: &Ctx, ca: &CaArgs, a: &RenewArgs) -> Result<(), Error> {
     let pin = secrets::pin(a.secrets.pin_file.as_deref(), "TAMGA_PIN", "PIN")?;
     let mgmt = secrets::mgmt_key(a.secrets.mgmt_key_file.as_deref())?;
     let mut piv = ctx.open()?;
-    let current = piv
-        .metadata(tamga_spec::KeyRef::Signature)?
-        .and_then(|m| m.public)
-        .map(|k| k.algorithm());
-    let alg = match (a.alg, current) {
-        (Some(Alg::P256), _) => Algorithm::EccP256,
-        (Some(Alg::Rsa2048), _) => Algorithm::Rsa2048,
-        (None, Some(alg)) => alg,
-        (None, None) => {
-            return Err(Error::Invalid(
-                "the card has no signature key: enrol first".into(),
-            ));
-        }
-    };
+    if piv.metadata(tamga_spec::KeyRef::Signature)?.is_none() {
+        return Err(Error::Invalid(
+            "the card has no signature key: enrol first".into(),
+        ));
+    }
+    let keys = a.alg.map(Alg::keys);
     let bar = spinner(ctx);
-    let result = enroll::renew(&mut piv, ca.as_ref(), alg, &pin, &mgmt, &mut |s| {
+    let result = enroll::renew(&mut piv, ca.as_ref(), keys, &pin, &mgmt, &mut |s| {
         bar.set_message(s.to_string())
     });
     bar.finish_and_clear();
@@ -362,9 +381,10 @@ pub fn renew(ctx: &Ctx, ca: &CaArgs, a: &RenewArgs) -> Result<(), Error> {
         ctx,
         &r,
         &format!(
-            "card {} renewed ({:?}), {}",
+            "card {} renewed ({}), {}",
             r.card_serial,
-            alg,
+            a.alg
+                .map_or("the current algorithms".to_string(), |a| format!("{a:?}")),
             ca.describe()
         ),
     );

@@ -17,6 +17,7 @@ use tamga_ca::bench::sample_applicant;
 use tamga_ca::{Ca, InitOptions, KeyAlgorithm};
 use tamga_pki::gost::{Generation, PublicKey, Signature};
 use tamga_pki::{ProfileName, Role, chain, check_certificate};
+use tamga_testkit::gost_engine;
 use x509_cert::Certificate;
 
 /// A GOST key in memory, to sign requests the way the card does.
@@ -84,68 +85,24 @@ fn gost_csr(key: &SoftGost, a: &tamga_pki::Applicant, profile: ProfileName) -> S
     der::EncodePem::to_pem(&req, der::pem::LineEnding::LF).unwrap()
 }
 
-/// The RFC 4491 SPKI of a GOST key: the same octets under the Russian OIDs.
-fn engine_spki(key: &PublicKey) -> Vec<u8> {
-    use der::asn1::{Any, ObjectIdentifier as Oid};
-    let mut spki = key.spki().unwrap();
-    let (alg, params): (&str, &[&str]) = match key.generation {
-        Generation::Gost2004 => ("1.2.643.2.2.19", &["1.2.643.2.2.35.1", "1.2.643.2.2.30.1"]),
-        Generation::Gost2015 => ("1.2.643.7.1.1.1.2", &["1.2.643.7.1.2.1.2.1"]),
-    };
-    spki.algorithm.oid = Oid::new_unwrap(alg);
-    let params: Vec<Oid> = params.iter().map(|p| Oid::new_unwrap(p)).collect();
-    spki.algorithm.parameters = Some(Any::encode_from(&params).unwrap());
-    spki.to_der().unwrap()
-}
-
 /// OpenSSL's GOST engine on `signed` (the TBS bytes) and `sig` (r_le ‖ s_le)
-/// with `issuer`'s key. For 2015 the engine computes Streebog-512 itself
-/// (`openssl dgst -md_gost12_512`); for 2004 the digest is ours (the
-/// engine's GOST R 34.11-94 has the CryptoPro S-box, not the test one).
+/// with `issuer`'s key. For 2015 the digest is the engine's own Streebog-512
+/// (checked equal to ours); for 2004 it is ours (the engine's GOST R 34.11-94
+/// has the CryptoPro S-box, not the test one).
 fn engine_verifies(tmp: &Path, issuer: &PublicKey, signed: &[u8], sig: &[u8]) -> bool {
-    let key = write(tmp, "issuer.pub.der", &engine_spki(issuer));
-    let tbs = write(tmp, "tbs.der", signed);
     let digest = match issuer.generation {
         Generation::Gost2015 => {
-            let out = std::process::Command::new("openssl")
-                .args(["dgst", "-engine", "gost", "-md_gost12_512", "-binary"])
-                .arg(&tbs)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let d = gost_engine::streebog512(tmp, signed);
             assert_eq!(
-                out.stdout,
+                d,
                 issuer.generation.digest(signed),
                 "Streebog-512 agrees with the engine's"
             );
-            out.stdout
+            d
         }
         Generation::Gost2004 => issuer.generation.digest(signed),
     };
-    let d = write(tmp, "tbs.digest", &digest);
-    let mut rfc = sig.to_vec();
-    rfc.reverse();
-    let s = write(tmp, "tbs.sig", &rfc);
-    let (ok, out) = openssl(&[
-        "pkeyutl",
-        "-engine",
-        "gost",
-        "-verify",
-        "-pubin",
-        "-keyform",
-        "DER",
-        "-inkey",
-        key.to_str().unwrap(),
-        "-in",
-        d.to_str().unwrap(),
-        "-sigfile",
-        s.to_str().unwrap(),
-    ]);
-    ok && out.contains("Signature Verified Successfully")
+    gost_engine::verifies(tmp, &issuer.point, &digest, sig)
 }
 
 fn gost_ca(tmp: &Path, alg: KeyAlgorithm) -> Ca {
@@ -168,6 +125,7 @@ fn key_of(c: &Certificate) -> PublicKey {
 }
 
 fn check_generation(alg: KeyAlgorithm, g: Generation) {
+    gost_engine::require();
     let tmp = TempDir::new(&format!("gost-ca-{}", alg.as_str()));
     let ca = gost_ca(tmp.path(), alg);
     let ca_cert = ca.certificate().clone();

@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+pub mod gost_engine;
 pub mod pcscd;
 pub mod qemu;
 pub mod vectors;
