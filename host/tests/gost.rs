@@ -1,0 +1,241 @@
+//! A legal-entity employee enrolled as the standard's form has it, through
+//! `tamga` on an emulated card and a GOST CA (the NCA's `nca_gost`): a GOST
+//! 34.10-2015 512-bit signing key in 9C, an RSA-2048 authentication key in 9A;
+//! `tamga sign` makes GOST CMS with Kalkan's signed attributes; the card's
+//! signature, the certificate and the CMS are checked by OpenSSL's GOST engine
+//! (after the documented conversion), and by `tamga verify`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use cms::content_info::ContentInfo;
+use cms::signed_data::SignedData;
+use common::{PERSON, fails, ok};
+use der::{Decode, Encode};
+use tamga::piv::{Piv, PublicKey};
+use tamga::transport::emu::EmuCard;
+use tamga_pki::gost::{self, Generation};
+use tamga_spec::{Algorithm, KeyRef};
+use tamga_testkit::gost_engine;
+use x509_cert::Certificate;
+
+const LEGAL: &[&str] = &[
+    "--bin",
+    "940140000385",
+    "--org",
+    "ТОО ТАМГА",
+    "--role",
+    "head",
+];
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new(ca_key: tamga_ca::KeyAlgorithm) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = tamga_ca::InitOptions {
+            key: ca_key,
+            ..Default::default()
+        };
+        tamga_ca::Ca::init(&dir.path().join("ca"), &opts).unwrap();
+        Env { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        let (ca, audit) = (self.path("ca"), self.path("audit.jsonl"));
+        let card = format!("emu:{}", self.path("card.flash").display());
+        let mut all = vec![
+            "--ca",
+            ca.to_str().unwrap(),
+            "--audit",
+            audit.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        common::tamga(&card, &all, &[])
+    }
+
+    fn piv(&self) -> Piv<EmuCard> {
+        let mut piv = Piv::new(EmuCard::open(self.path("card.flash")).unwrap());
+        piv.select().unwrap();
+        piv
+    }
+
+    fn cert(&self, slot: KeyRef) -> Certificate {
+        Certificate::from_der(&self.piv().read_certificate(slot).unwrap().unwrap()).unwrap()
+    }
+}
+
+fn gost_key(c: &Certificate) -> Option<gost::PublicKey> {
+    gost::PublicKey::from_spki(c.tbs_certificate().subject_public_key_info()).unwrap()
+}
+
+/// The engine on a GOST 34.10-2015 signature over `signed` (its own
+/// Streebog-512, checked equal to ours).
+fn engine_verifies(dir: &Path, key: &gost::PublicKey, signed: &[u8], sig: &[u8]) -> bool {
+    let digest = match key.generation {
+        Generation::Gost2015 => {
+            let d = gost_engine::streebog512(dir, signed);
+            assert_eq!(d, key.generation.digest(signed));
+            d
+        }
+        Generation::Gost2004 => key.generation.digest(signed),
+    };
+    gost_engine::verifies(dir, &key.point, &digest, sig)
+}
+
+#[test]
+fn a_legal_entity_gets_a_gost_signing_key_by_default() {
+    gost_engine::require();
+    let env = Env::new(tamga_ca::KeyAlgorithm::Gost2015);
+    let mut args = vec!["enroll"];
+    args.extend_from_slice(PERSON);
+    args.extend_from_slice(LEGAL);
+    let out = ok(&env.run(&args));
+    assert!(
+        out.contains("legal-sign") && out.contains("legal-auth"),
+        "{out}"
+    );
+    // The keys the form names.
+    let mut piv = env.piv();
+    let sign = piv.metadata(KeyRef::Signature).unwrap().unwrap();
+    let auth = piv.metadata(KeyRef::Authentication).unwrap().unwrap();
+    assert_eq!(sign.alg, Algorithm::Gost2015_512.to_u8());
+    assert_eq!(sign.policy.map(|p| p.0), Some(0x03), "9C stays PIN-always");
+    assert_eq!(auth.alg, Algorithm::Rsa2048.to_u8());
+    drop(piv);
+    // The certificates: for the card's keys, from the GOST CA, which the
+    // engine verifies over the TBS bytes.
+    let ca = Certificate::from_der(
+        &pem_rfc7468::decode_vec(&std::fs::read(env.path("ca/ca.pem")).unwrap())
+            .unwrap()
+            .1,
+    )
+    .unwrap();
+    let ca_key = gost_key(&ca).expect("a GOST CA");
+    let sign_cert = env.cert(KeyRef::Signature);
+    let Some(PublicKey::Gost { point, .. }) = sign.public else {
+        panic!("GOST key in 9C")
+    };
+    assert_eq!(gost_key(&sign_cert).unwrap().point, point);
+    for slot in [KeyRef::Signature, KeyRef::Authentication] {
+        let c = env.cert(slot);
+        tamga_pki::chain::issued_by(&c, &ca).unwrap();
+        assert!(
+            engine_verifies(
+                env.dir.path(),
+                &ca_key,
+                &c.tbs_certificate().to_der().unwrap(),
+                c.signature().raw_bytes()
+            ),
+            "the engine verifies the {slot:?} certificate"
+        );
+    }
+
+    // tamga sign: GOST CMS, Kalkan's signed attributes, verified by tamga
+    // and, part by part, by the engine.
+    let doc = env.path("contract.txt");
+    std::fs::write(&doc, "Договор поставки № 7\n").unwrap();
+    let d = doc.to_str().unwrap();
+    ok(&env.run(&["sign", d]));
+    let v = ok(&env.run(&["verify", d]));
+    assert!(v.contains("valid signature by"), "{v}");
+    let p7s = std::fs::read(env.path("contract.txt.p7s")).unwrap();
+    let sd: SignedData = ContentInfo::from_der(&p7s)
+        .unwrap()
+        .content
+        .decode_as()
+        .unwrap();
+    let si = sd.signer_infos.0.iter().next().unwrap();
+    assert_eq!(si.digest_alg.oid, tamga_pki::oids::STREEBOG_512_HASH);
+    assert_eq!(
+        si.signature_algorithm.oid,
+        tamga_pki::oids::GOST_2015_512_SIGNATURE
+    );
+    let attrs = si.signed_attrs.as_ref().unwrap();
+    let names: Vec<String> = attrs.iter().map(|a| a.oid.to_string()).collect();
+    for want in [
+        "1.2.840.113549.1.9.3",
+        "1.2.840.113549.1.9.5",
+        "1.2.840.113549.1.9.16.2.47",
+        "1.2.840.113549.1.9.4",
+    ] {
+        assert!(
+            names.contains(&want.to_string()),
+            "signed attribute {want} in {names:?}"
+        );
+    }
+    let md = attrs
+        .iter()
+        .find(|a| a.oid.to_string() == "1.2.840.113549.1.9.4")
+        .and_then(|a| a.values.iter().next())
+        .unwrap()
+        .decode_as::<der::asn1::OctetString>()
+        .unwrap();
+    let content = std::fs::read(&doc).unwrap();
+    assert_eq!(
+        md.as_bytes(),
+        gost_engine::streebog512(env.dir.path(), &content),
+        "messageDigest is the engine's Streebog-512 of the file"
+    );
+    let signer_key = gost_key(&sign_cert).unwrap();
+    let signed = attrs.to_der().unwrap();
+    assert!(
+        engine_verifies(
+            env.dir.path(),
+            &signer_key,
+            &signed,
+            si.signature.as_bytes()
+        ),
+        "the engine verifies the CMS signature"
+    );
+    // A changed file is refused.
+    std::fs::write(&doc, "Договор поставки № 8\n").unwrap();
+    fails(
+        &env.run(&[
+            "verify",
+            d,
+            "--signature",
+            env.path("contract.txt.p7s").to_str().unwrap(),
+        ]),
+        7,
+        "does not match",
+    );
+}
+
+#[test]
+fn gost2004_on_request_and_renewal_keeps_each_slots_algorithm() {
+    let env = Env::new(tamga_ca::KeyAlgorithm::P256);
+    let mut args = vec!["enroll", "--alg", "gost2004"];
+    args.extend_from_slice(PERSON);
+    ok(&env.run(&args));
+    let sign = env.cert(KeyRef::Signature);
+    assert_eq!(gost_key(&sign).unwrap().generation, Generation::Gost2004);
+    assert!(
+        gost_key(&env.cert(KeyRef::Authentication)).is_none(),
+        "RSA-2048 authentication"
+    );
+    let doc = env.path("doc.txt");
+    std::fs::write(&doc, "Өтініш\n").unwrap();
+    let d = doc.to_str().unwrap();
+    ok(&env.run(&["sign", d]));
+    ok(&env.run(&["verify", d]));
+    // The renewal keeps GOST 2004 in 9C and RSA in 9A.
+    let out = ok(&env.run(&["renew"]));
+    assert!(out.contains("renewed"), "{out}");
+    let renewed = env.cert(KeyRef::Signature);
+    assert_ne!(
+        renewed.tbs_certificate().serial_number(),
+        sign.tbs_certificate().serial_number()
+    );
+    assert_eq!(gost_key(&renewed).unwrap().generation, Generation::Gost2004);
+    assert!(gost_key(&env.cert(KeyRef::Authentication)).is_none());
+    ok(&env.run(&["sign", d]));
+    ok(&env.run(&["verify", d]));
+}
