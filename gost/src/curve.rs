@@ -7,9 +7,7 @@ use crate::field::Fe;
 use crate::point::{Affine, Projective};
 use crate::scalar::Order;
 use crate::tables;
-use core::marker::PhantomData;
 use crypto_bigint::{U256, U512};
-use sha2::{Sha256, Sha512};
 use subtle::{ConditionallySelectable, ConstantTimeEq};
 
 /// Teeth of the fixed-base comb: the table holds 2^W − 1 points.
@@ -19,10 +17,9 @@ pub const COMB_POINTS: usize = (1 << COMB_TEETH) - 1;
 
 /// A GOST curve y² = x³ − 3x + b over GF(2^(32·N) − C) with a base point G of
 /// prime order q (both curves here have cofactor 1). `U` is the order as a
-/// `crypto-bigint` integer and `D` the hash of HMAC-DRBG, for the RFC 6979
-/// nonce generator.
+/// `crypto-bigint` integer, for the RFC 6979 nonce generator.
 #[derive(Debug)]
-pub struct Curve<const N: usize, const C: u32, U: 'static, D: 'static> {
+pub struct Curve<const N: usize, const C: u32, U: 'static> {
     /// The curve's name as the standards write it.
     pub name: &'static str,
     pub(crate) b: Fe<N, C>,
@@ -39,7 +36,6 @@ pub struct Curve<const N: usize, const C: u32, U: 'static, D: 'static> {
     /// `comb[j − 1]` = Σ over the set bits t of j of 2^(t·D)·G, D the
     /// comb's column count.
     pub(crate) comb: &'static [Affine<N, C>; COMB_POINTS],
-    pub(crate) nonce_hash: PhantomData<fn() -> D>,
 }
 
 /// Little-endian words of a big-endian hex string of exactly 8·N digits.
@@ -65,10 +61,10 @@ pub(crate) const fn words_from_be_hex<const N: usize>(hex: &str) -> [u32; N] {
 
 /// CryptoPro-A (RFC 4357; = id-tc26-gost-3410-2012-256-paramSetB), the curve
 /// of GOST 34.310-2004 keys (Kazakh OID 1.2.398.3.10.1.1.1.1.1).
-pub type CryptoProA = Curve<8, 617, U256, Sha256>;
+pub type CryptoProA = Curve<8, 617, U256>;
 /// id-tc26-gost-3410-12-512-paramSetA (RFC 7836), the curve of GOST
 /// 34.10-2015 512-bit keys (Kazakh OID 1.2.398.3.10.1.1.2.2.1).
-pub type Tc26_512A = Curve<16, 569, U512, Sha512>;
+pub type Tc26_512A = Curve<16, 569, U512>;
 
 const CRYPTOPRO_A_Q: &str = "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF6C611070995AD10045841B09B761B893";
 const TC26_512_A_Q: &str = "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF\
@@ -87,7 +83,6 @@ pub static CRYPTOPRO_A: CryptoProA = Curve {
         words_from_be_hex("8D91E471E0989CDA27DF505A453F2B7635294F2DDF23E3B122ACC99C9E9F1E14"),
     ),
     comb: &tables::CRYPTOPRO_A_COMB,
-    nonce_hash: PhantomData,
 };
 
 /// tc26-512-A: p = 2^512 − 569, G = (3, …).
@@ -110,7 +105,6 @@ DF1626BE4FD036E93D75E6A50E3A41E98028FE5FC235F5B889A589CB5215F2A4",
         ),
     ),
     comb: &tables::TC26_512_A_COMB,
-    nonce_hash: PhantomData,
 };
 
 /// Bit `i` of little-endian words (0 beyond the top).
@@ -119,7 +113,7 @@ fn bit<const N: usize>(k: &[u32; N], i: usize) -> u32 {
     k.get(i / 32).map_or(0, |w| (w >> (i % 32)) & 1)
 }
 
-impl<const N: usize, const C: u32, U, D> Curve<N, C, U, D> {
+impl<const N: usize, const C: u32, U> Curve<N, C, U> {
     /// Bytes of a scalar or a coordinate.
     pub const SCALAR_BYTES: usize = 4 * N;
     /// Bytes of a public key (x ‖ y) or a signature (r ‖ s).

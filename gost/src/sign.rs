@@ -9,8 +9,7 @@ use crate::point::Affine;
 use rand_core::CryptoRng;
 use rfc6979::KGenerator;
 use rfc6979::bigint::{Encoding, Unsigned};
-use sha2::Digest;
-use sha2::digest::block_api::BlockSizeUser;
+use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
@@ -25,10 +24,9 @@ fn write_words<const N: usize>(w: &[u32; N], out: &mut [u8]) {
     }
 }
 
-impl<const N: usize, const C: u32, U, D> Curve<N, C, U, D>
+impl<const N: usize, const C: u32, U> Curve<N, C, U>
 where
     U: Unsigned + Encoding,
-    D: Digest + BlockSizeUser,
 {
     /// The private scalar of little-endian bytes, if it is in [1, q − 1].
     fn private_scalar(&self, d: &[u8]) -> Result<[u32; N], Error> {
@@ -155,8 +153,8 @@ where
     }
 
     /// Sign `digest` (4·N bytes) with the private key `d`: r_le ‖ s_le into
-    /// `out` (8·N bytes). The nonce is RFC 6979's HMAC-DRBG (HMAC-SHA-512 on
-    /// the 512-bit curve, HMAC-SHA-256 on the 256-bit one) over d, the digest and `entropy` from the card's RNG: hedged, so a
+    /// `out` (8·N bytes). The nonce is RFC 6979's HMAC-DRBG (HMAC-SHA-256,
+    /// the card's own hash, on both curves) over d, the digest and `entropy` from the card's RNG: hedged, so a
     /// repeated digest never repeats a nonce and a weak RNG alone cannot
     /// leak the key.
     pub fn sign(
@@ -175,7 +173,7 @@ where
             *o = *i;
         }
         self.private_scalar(d)?;
-        let mut kgen = KGenerator::<D, U>::new(d_be, digest, entropy, &self.order_uint);
+        let mut kgen = KGenerator::<Sha256, U>::new(d_be, digest, entropy, &self.order_uint);
         d_be.zeroize();
         let mut k_be = [0u8; 64];
         let k_be = k_be.get_mut(..Self::SCALAR_BYTES).ok_or(Error::Length)?;

@@ -89,6 +89,24 @@ pub fn ecdh_9e() -> String {
     )
 }
 
+/// GENERATE a GOST key of `alg` in `slot` (management key needed).
+pub fn gost_generate(slot: KeyRef, alg: Algorithm) -> String {
+    let h = Header::new(Ins::GenerateAsymmetric.to_u8(), 0x00, slot.to_u8());
+    hex_apdu(h, &tags::gen_control(alg.to_u8()), true)
+}
+
+/// A GOST signature by `slot` over a digest of the curve's length:
+/// `7C LL { 82 00, 81 L <digest> }`.
+pub fn gost_sign(slot: KeyRef, alg: Algorithm) -> String {
+    let len = alg.gost_len().unwrap_or(0);
+    let h = Header::new(Ins::GeneralAuthenticate.to_u8(), alg.to_u8(), slot.to_u8());
+    hex_apdu(
+        h,
+        &tags::ask_response(tags::DYN_CHALLENGE, &vec![0x3C; len]),
+        true,
+    )
+}
+
 /// GET METADATA of slot 9A.
 pub fn metadata_9a() -> String {
     let h = Header::new(

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use tamga_spec::KeyRef;
+use tamga_spec::{Algorithm, KeyRef, defaults};
 use tamga_testkit::pcscd::{Pcscd, VPCD_DRIVER};
 use tamga_testkit::qemu::{Qemu, link_host};
 
@@ -230,6 +230,57 @@ pub fn pcsc_check(port: u16, quickack: bool) -> Result<Outcome, String> {
         let _ = writeln!(
             summary,
             "yubico-piv-tool: RSA-2048 key generated in slot 9A ({keygen:.1} s in QEMU); RSA sign (9A) and decrypt (9D) through command chains, ECDH (9E), GET METADATA: {sws:?}"
+        );
+    }
+
+    // GOST (both generations) through piv-tool, which authenticates with the
+    // management key and then sends the APDUs in the same session: keys in
+    // the retired slots 82 and 83, a signature with each.
+    if have("piv-tool") {
+        let key_file = dir.join("admin.key");
+        let key_hex: Vec<String> = defaults::MANAGEMENT_KEY
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        fs::write(&key_file, key_hex.join(":") + "\n")
+            .map_err(|e| format!("{}: {e}", key_file.display()))?;
+        let mut apdu_list = vec![select.clone(), apdus::verify_pin()];
+        for (slot, alg) in [
+            (KeyRef::Retired(1), Algorithm::Gost2015_512),
+            (KeyRef::Retired(2), Algorithm::Gost2004),
+        ] {
+            apdu_list.push(apdus::gost_generate(slot, alg));
+            apdu_list.push(apdus::gost_sign(slot, alg));
+        }
+        let mut args = vec![
+            "-r".to_string(),
+            reader.clone(),
+            "-A".into(),
+            "M:9B:03".into(),
+        ];
+        for a in &apdu_list {
+            args.push("-s".into());
+            args.push(a.clone());
+        }
+        let o = Command::new("piv-tool")
+            .args(&args)
+            .env("PIV_EXT_AUTH_KEY", &key_file)
+            .output()
+            .map_err(|e| format!("piv-tool: {e}"))?;
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let sws = status_words(&out);
+        if sws.len() != apdu_list.len() || !sws.iter().all(|sw| sw_success(sw)) {
+            return Err(format!(
+                "GOST keygen and sign through piv-tool failed {sws:?}:\n{out}"
+            ));
+        }
+        let _ = writeln!(
+            summary,
+            "piv-tool: GOST-512 and GOST-2004 keys generated (82, 83) and each signed: {sws:?}"
         );
     }
 

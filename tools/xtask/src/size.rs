@@ -112,7 +112,7 @@ pub fn size() -> Result<(), String> {
     if let Some((boot, p)) = session {
         println!("| stack, peak: boot (store mount, applet init) | {boot} | RAM, measured |");
         println!(
-            "| stack, peak: serving the PC/SC check (P-256 keygen, sign, ECDH; RSA-2048 keygen, import, sign, decrypt; GET METADATA; chained PUT DATA) | {p} | RAM, measured |"
+            "| stack, peak: serving the PC/SC check (P-256 keygen, sign, ECDH; RSA-2048 keygen, import, sign, decrypt; GOST-512 and GOST-2004 keygen and sign; GET METADATA; chained PUT DATA) | {p} | RAM, measured |"
         );
         peak = peak.max(p).max(boot);
     }
