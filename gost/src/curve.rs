@@ -33,9 +33,10 @@ pub struct Curve<const N: usize, const C: u32, U: 'static> {
         )
     )]
     pub(crate) g: Affine<N, C>,
-    /// `comb[j − 1]` = Σ over the set bits t of j of 2^(t·D)·G, D the
-    /// comb's column count.
-    pub(crate) comb: &'static [Affine<N, C>; COMB_POINTS],
+    /// `comb[0][j − 1]` = Σ over the set bits t of j of 2^(t·D)·G, D the
+    /// comb's column count; `comb[1][j − 1]` = 2^E · `comb[0][j − 1]`,
+    /// E = ⌈D / 2⌉ (two tables: half the doublings).
+    pub(crate) comb: &'static [[Affine<N, C>; COMB_POINTS]; 2],
 }
 
 /// Little-endian words of a big-endian hex string of exactly 8·N digits.
@@ -126,26 +127,54 @@ impl<const N: usize, const C: u32, U> Curve<N, C, U> {
         &self.order.q
     }
 
-    /// `k·G` by the comb, in constant time: every column costs one doubling,
-    /// one scan of the whole table and one addition whose result is kept or
-    /// not by a masked select.
+    /// Rows of the two-table comb: E = ⌈D / 2⌉.
+    pub(crate) const COMB_ROWS: usize = Self::COMB_COLUMNS.div_ceil(2);
+
+    /// The comb's table entry for the 5-bit index `idx` of `table`, by a scan
+    /// of the whole table (constant-time: every entry is read and masked,
+    /// all ones for the one whose index matches, zero for the others; entry
+    /// 0, the identity, is not stored: zeros come back and the caller drops
+    /// the sum).
+    #[inline(always)]
+    fn comb_entry(&self, table: usize, idx: u32) -> Affine<N, C> {
+        let mut masks = [0u32; COMB_POINTS];
+        for (j, m) in (1u32..).zip(masks.iter_mut()) {
+            *m = 0u32.wrapping_sub(u32::from(j.ct_eq(&idx).unwrap_u8()));
+        }
+        let (mut x, mut y) = ([0u32; N], [0u32; N]);
+        if let Some(t) = self.comb.get(table) {
+            for (e, &m) in t.iter().zip(&masks) {
+                for (o, w) in x.iter_mut().zip(&e.x.0) {
+                    *o |= w & m;
+                }
+                for (o, w) in y.iter_mut().zip(&e.y.0) {
+                    *o |= w & m;
+                }
+            }
+        }
+        Affine::from_words(x, y)
+    }
+
+    /// `k·G` by the two-table comb, in constant time: each of the E rows
+    /// costs one doubling, two scans of a whole table and two additions
+    /// whose results are kept or not by a masked select.
     pub(crate) fn mul_base(&self, k: &[u32; N]) -> Projective<N, C> {
-        let d = Self::COMB_COLUMNS;
+        let (d, e) = (Self::COMB_COLUMNS, Self::COMB_ROWS);
         let mut acc = Projective::IDENTITY;
-        for col in (0..d).rev() {
-            if col != d - 1 {
+        for col in (0..e).rev() {
+            if col != e - 1 {
                 acc = acc.double(&self.b);
             }
-            let mut idx = 0u32;
-            for tooth in 0..COMB_TEETH {
-                idx |= bit(k, tooth * d + col) << tooth;
+            for (table, column) in [(0, col), (1, col + e)] {
+                let mut idx = 0u32;
+                if column < d {
+                    for tooth in 0..COMB_TEETH {
+                        idx |= bit(k, tooth * d + column) << tooth;
+                    }
+                }
+                let sum = acc.add_affine(&self.comb_entry(table, idx), &self.b);
+                acc.conditional_assign(&sum, !idx.ct_eq(&0));
             }
-            let mut p = Affine::default();
-            for (j, e) in (1u32..).zip(self.comb.iter()) {
-                p.conditional_assign(e, j.ct_eq(&idx));
-            }
-            let sum = acc.add_affine(&p, &self.b);
-            acc.conditional_assign(&sum, !idx.ct_eq(&0));
         }
         acc
     }
@@ -171,10 +200,10 @@ impl<const N: usize, const C: u32, U> Curve<N, C, U> {
         acc
     }
 
-    /// The comb table from G by plain doubling and addition (what
+    /// The comb tables from G by plain doubling and addition (what
     /// `tables.rs` holds; the tables test checks it is current).
     #[cfg(test)]
-    pub(crate) fn comb_table(&self) -> [Affine<N, C>; COMB_POINTS] {
+    pub(crate) fn comb_table(&self) -> [[Affine<N, C>; COMB_POINTS]; 2] {
         let d = Self::COMB_COLUMNS;
         let mut teeth = [Projective::from(&self.g); COMB_TEETH];
         for t in 1..COMB_TEETH {
@@ -184,16 +213,21 @@ impl<const N: usize, const C: u32, U> Curve<N, C, U> {
             }
             teeth[t] = p;
         }
-        let mut out = [Affine::default(); COMB_POINTS];
-        for (j, slot) in (1usize..).zip(out.iter_mut()) {
+        let mut out = [[Affine::default(); COMB_POINTS]; 2];
+        for (j, slot) in (1usize..).zip(0..COMB_POINTS) {
             let mut acc = Projective::IDENTITY;
             for (t, tooth) in teeth.iter().enumerate() {
                 if (j >> t) & 1 == 1 {
                     acc = acc.add(tooth, &self.b);
                 }
             }
-            if let Some(a) = acc.affine() {
-                *slot = a;
+            let mut high = acc;
+            for _ in 0..Self::COMB_ROWS {
+                high = high.double(&self.b);
+            }
+            if let (Some(a), Some(h)) = (acc.affine(), high.affine()) {
+                out[0][slot] = a;
+                out[1][slot] = h;
             }
         }
         out

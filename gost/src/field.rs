@@ -40,9 +40,12 @@ fn adc(a: u32, b: u32, carry: u32) -> (u32, u32) {
 /// `a − b − borrow` (borrow 0 or 1) as (difference, borrow).
 #[inline(always)]
 fn sbb(a: u32, b: u32, borrow: u32) -> (u32, u32) {
-    let (d1, b1) = a.overflowing_sub(b);
-    let (d2, b2) = d1.overflowing_sub(borrow);
-    (d2, u32::from(b1 | b2))
+    // In double words the borrow is the high word's low bit: SUBS/SBC.
+    let t = u64::from(a)
+        .wrapping_sub(u64::from(b))
+        .wrapping_sub(u64::from(borrow));
+    let (d, high) = split(t);
+    (d, high & 1)
 }
 
 /// `a += b` word by word, four words per step (the firmware is built for
@@ -134,51 +137,6 @@ fn sub_word(words: &mut [u32], k: u32) -> u32 {
         (*w, c) = sbb(*w, 0, c);
     }
     c
-}
-
-/// Two rows of a product at once: `row += x·k0 + x·k1·2^32` for a `row` of
-/// `x.len() + 2` words whose top two words take the carries (the caller's
-/// bounds keep the sum in the row). Each word of x is loaded once for both
-/// products and each word of the row loaded and stored once per two products:
-/// two UMAALs with their own carries on the Cortex-M4, four words per step.
-#[inline(always)]
-fn mul_add_rows2(row: &mut [u32], x: &[u32], k0: u32, k1: u32) {
-    let n = x.len();
-    let Some((body, top)) = (n <= row.len()).then(|| row.split_at_mut(n)) else {
-        return;
-    };
-    let (mut c0, mut c1, mut prev) = (0u32, 0u32, 0u32);
-    let mut rows = body.chunks_exact_mut(4);
-    let mut xs = x.chunks_exact(4);
-    for (r, v) in (&mut rows).zip(&mut xs) {
-        if let ([r0, r1, r2, r3], [v0, v1, v2, v3]) = (r, v) {
-            let (s, h) = mac(*v0, k0, *r0, c0);
-            let (s, g) = mac(prev, k1, s, c1);
-            *r0 = s;
-            let (s, h) = mac(*v1, k0, *r1, h);
-            let (s, g) = mac(*v0, k1, s, g);
-            *r1 = s;
-            let (s, h) = mac(*v2, k0, *r2, h);
-            let (s, g) = mac(*v1, k1, s, g);
-            *r2 = s;
-            let (s, h) = mac(*v3, k0, *r3, h);
-            let (s, g) = mac(*v2, k1, s, g);
-            *r3 = s;
-            (c0, c1, prev) = (h, g, *v3);
-        }
-    }
-    for (r, &v) in rows.into_remainder().iter_mut().zip(xs.remainder()) {
-        let (s, h) = mac(v, k0, *r, c0);
-        let (s, g) = mac(prev, k1, s, c1);
-        *r = s;
-        (c0, c1, prev) = (h, g, v);
-    }
-    if let [t0, t1, ..] = top {
-        let (s, g) = mac(prev, k1, *t0, c1);
-        let (s, c) = adc(s, c0, 0);
-        *t0 = s;
-        (*t1, _) = adc(*t1, g, c);
-    }
 }
 
 impl<const N: usize, const C: u32> Fe<N, C> {
@@ -294,14 +252,15 @@ impl<const N: usize, const C: u32> Fe<N, C> {
         // last pair exactly up to the top word.
         for (i, pair) in (0..).step_by(2).zip(self.0.chunks_exact(2)) {
             if let (Some(row), [k0, k1]) = (t.get_mut(i..i + N + 2), pair) {
-                mul_add_rows2(row, &rhs.0, *k0, *k1);
+                crate::kernel::mac_row2(row, &rhs.0, *k0, *k1, 0, 0);
             }
         }
         let [lo, hi] = wide;
         Self::reduce(lo, &hi)
     }
 
-    /// `self²`.
+    /// `self²` (the product: a dedicated square, half the word products
+    /// but a doubling pass and uneven rows, measured slower on the M4).
     pub fn square(&self) -> Self {
         self.mul(self)
     }
@@ -328,32 +287,47 @@ impl<const N: usize, const C: u32> Fe<N, C> {
         Fe(lo)
     }
 
-    /// `self^exp` for a public exponent (little-endian words), by 4-bit
-    /// windows: the exponent's bits choose table entries, the base's never
-    /// choose anything.
-    pub fn pow_public(&self, exp: &[u32; N]) -> Self {
-        let mut table = [Self::ONE; 16];
-        for i in 1..16 {
-            table[i] = table[i - 1].mul(self);
-        }
-        let mut r = Self::ONE;
-        for w in exp.iter().rev() {
-            for nibble in (0..8).rev() {
-                r = r.square().square().square().square();
-                let idx = (w >> (4 * nibble)) & 15;
-                if let Some(t) = table.get(idx as usize) {
-                    r = r.mul(t);
-                }
-            }
+    /// `self^(2^k)`: k squarings.
+    fn square_n(&self, k: usize) -> Self {
+        let mut r = *self;
+        for _ in 0..k {
+            r = r.square();
         }
         r
     }
 
-    /// `self⁻¹` (Fermat: self^(p−2)); zero for zero.
+    /// `self⁻¹` (Fermat: self^(p−2)); zero for zero. p − 2 = 2^n − m with
+    /// m = C + 2 < 2^10, so self^(p−2) = (self^(2^(n−10) − 1))^(2^10) ·
+    /// self^(2^10 − m): the all-ones part by an addition chain (n − 11
+    /// squarings and ~15 products), the 10-bit rest by square-and-multiply
+    /// (its bits are public).
     pub fn invert(&self) -> Self {
-        let mut e = Self::P;
-        e[0] -= 2;
-        self.pow_public(&e)
+        let n = 32 * N;
+        let k = n - 10;
+        // f[j] = self^(2^(2^j) − 1), for 2^j ≤ k.
+        let mut f = [*self; 10];
+        let mut top = 0;
+        while (2usize << top) <= k {
+            f[top + 1] = f[top].square_n(1 << top).mul(&f[top]);
+            top += 1;
+        }
+        // self^(2^k − 1), combining the set bits of k below the top one.
+        let mut acc = f[top];
+        for j in (0..top).rev() {
+            if (k >> j) & 1 == 1 {
+                acc = acc.square_n(1 << j).mul(&f[j]);
+            }
+        }
+        // The low 10 bits: 2^10 − m, m = C + 2.
+        let low = 1024 - (C as usize + 2);
+        let mut r = acc;
+        for bit in (0..10).rev() {
+            r = r.square();
+            if (low >> bit) & 1 == 1 {
+                r = r.mul(self);
+            }
+        }
+        r
     }
 }
 

@@ -29,6 +29,7 @@
 mod curve;
 mod field;
 pub mod hash;
+pub mod kernel;
 mod point;
 mod scalar;
 mod sign;

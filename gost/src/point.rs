@@ -53,10 +53,22 @@ impl<const N: usize, const C: u32> ConditionallySelectable for Affine<N, C> {
 
 impl<const N: usize, const C: u32> ConditionallySelectable for Projective<N, C> {
     fn conditional_select(a: &Self, b: &Self, choice: Choice) -> Self {
-        Projective {
-            x: Fe::conditional_select(&a.x, &b.x, choice),
-            y: Fe::conditional_select(&a.y, &b.y, choice),
-            z: Fe::conditional_select(&a.z, &b.z, choice),
+        let mut r = *a;
+        r.conditional_assign(b, choice);
+        r
+    }
+
+    /// In place, with one mask for all 3·N words.
+    fn conditional_assign(&mut self, other: &Self, choice: Choice) {
+        let mask = 0u32.wrapping_sub(u32::from(choice.unwrap_u8()));
+        for (s, o) in [
+            (&mut self.x, &other.x),
+            (&mut self.y, &other.y),
+            (&mut self.z, &other.z),
+        ] {
+            for (w, v) in s.0.iter_mut().zip(&o.0) {
+                *w ^= mask & (*w ^ v);
+            }
         }
     }
 }

@@ -106,6 +106,35 @@ fn spin(iterations: u32) {
     }
 }
 
+/// GENERAL AUTHENTICATE with a GOST key, `00 87 alg slot Lc 7C LL 82 00 81 L
+/// <digest> 00` with L = 64 (GOST-512) or 32 (GOST-2004): the APDU and its
+/// length.
+fn sign_gost(alg: Algorithm, slot: u8) -> ([u8; 76], usize) {
+    let len = alg.gost_len().unwrap_or(0);
+    let (Ok(l), Ok(lc)) = (u8::try_from(len), u8::try_from(len + 6)) else {
+        return ([0; 76], 0);
+    };
+    let mut a = [0x5A; 76];
+    a[..11].copy_from_slice(&[
+        0x00,
+        0x87,
+        alg.to_u8(),
+        slot,
+        lc,
+        0x7C,
+        lc - 2,
+        0x82,
+        0x00,
+        0x81,
+        l,
+    ]);
+    let end = 11 + len;
+    if let Some(le) = a.get_mut(end) {
+        *le = 0x00;
+    }
+    (a, end + 1)
+}
+
 fn select() -> [u8; 16] {
     let mut a = [0u8; 16];
     a[..5].copy_from_slice(&[0x00, 0xA4, 0x04, 0x00, 0x0B]);
@@ -212,6 +241,37 @@ pub fn run(config: &Config) -> ! {
         &[0x00, 0x47, 0x00, 0x9A, 0x05, 0xAC, 0x03, 0x80, 0x01, 0x11],
     );
     b.report("P-256 sign (9A)", &sign_p256());
+    // GOST: 34.10-2015 512 in 9D, 34.310-2004 in 82 (PIN once: verified above).
+    for (generate, sign, alg, slot) in [
+        (
+            "GENERATE GOST-512 (9D)",
+            "GOST-512 sign (9D)",
+            Algorithm::Gost2015_512,
+            0x9D,
+        ),
+        (
+            "GENERATE GOST-2004 (82)",
+            "GOST-2004 sign (82)",
+            Algorithm::Gost2004,
+            0x82,
+        ),
+    ] {
+        let gen_gost = [
+            0x00,
+            0x47,
+            0x00,
+            slot,
+            0x05,
+            0xAC,
+            0x03,
+            0x80,
+            0x01,
+            alg.to_u8(),
+        ];
+        b.report(generate, &gen_gost);
+        let (apdu, n) = sign_gost(alg, slot);
+        b.report(sign, apdu.get(..n).unwrap_or(&[]));
+    }
 
     // RSA-2048: measured once the firmware supports it.
     let gen_rsa = [0x00, 0x47, 0x00, 0x9C, 0x05, 0xAC, 0x03, 0x80, 0x01, 0x07];
@@ -230,7 +290,6 @@ pub fn run(config: &Config) -> ! {
     }
 
     backends(&mut b);
-    gost(&b);
     #[cfg(feature = "p256-m4")]
     rsa_kernels(b, config, signature.get(..signed).unwrap_or(&[]));
     #[cfg(not(feature = "p256-m4"))]
@@ -290,54 +349,6 @@ fn backend<E: P256>(b: &Bench, name: &str, ec: &E) -> Option<Outputs> {
     );
     println!("BENCH|backend {name}: ECDH|{ecdh}|{}", sw(shared.is_ok()));
     Some((private, public, der, shared.ok()?))
-}
-
-/// GOST primitives alone (tamga-gost), on both curves: keygen, sign, verify.
-fn gost(b: &Bench) {
-    let mut rng = EmuRng::from_test_seed(13);
-    let digest = [0x5A; 64];
-    let (mut d, mut q, mut sig) = ([0u8; 64], [0u8; 128], [0u8; 128]);
-    let t0 = now();
-    let g = tamga_gost::TC26_512_A.generate(&mut rng, &mut d, &mut q);
-    let t1 = now();
-    println!(
-        "BENCH|GOST-512 keygen (primitive)|{}|{}",
-        ticks(t0, t1, b.overhead),
-        if g.is_ok() { "9000" } else { "6F00" }
-    );
-    let t0 = now();
-    let s = tamga_gost::TC26_512_A.sign(&d, &digest, &[0x33; 32], &mut sig);
-    let t1 = now();
-    println!(
-        "BENCH|GOST-512 sign (primitive)|{}|{}",
-        ticks(t0, t1, b.overhead),
-        if s.is_ok() { "9000" } else { "6F00" }
-    );
-    let t0 = now();
-    let v = tamga_gost::TC26_512_A.verify(&q, &digest, &sig);
-    let t1 = now();
-    println!(
-        "BENCH|GOST-512 verify (primitive)|{}|{}",
-        ticks(t0, t1, b.overhead),
-        if v.is_ok() { "9000" } else { "6F00" }
-    );
-    let (mut d, mut q, mut sig) = ([0u8; 32], [0u8; 64], [0u8; 64]);
-    let t0 = now();
-    let g = tamga_gost::CRYPTOPRO_A.generate(&mut rng, &mut d, &mut q);
-    let t1 = now();
-    println!(
-        "BENCH|GOST-2004 keygen (primitive)|{}|{}",
-        ticks(t0, t1, b.overhead),
-        if g.is_ok() { "9000" } else { "6F00" }
-    );
-    let t0 = now();
-    let s = tamga_gost::CRYPTOPRO_A.sign(&d, &digest[..32], &[0x33; 32], &mut sig);
-    let t1 = now();
-    println!(
-        "BENCH|GOST-2004 sign (primitive)|{}|{}",
-        ticks(t0, t1, b.overhead),
-        if s.is_ok() { "9000" } else { "6F00" }
-    );
 }
 
 fn ticks(t0: u32, t1: u32, overhead: u64) -> u64 {
