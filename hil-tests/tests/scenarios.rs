@@ -224,6 +224,117 @@ fn sign_and_verify(lab: &Lab, t: &Target) -> Result<()> {
     )
 }
 
+/// The legal-entity form's keys on the card: a GOST 34.10-2015 512-bit
+/// signing key (9C) and an RSA-2048 authentication key (9A), certified by a
+/// GOST CA (the NCA's `nca_gost`). OpenSSL's GOST engine checks the
+/// certificate (over its TBS bytes), a raw card signature and the CMS that
+/// `tamga::cms::sign` makes (its signed attributes); tamga verifies the CMS.
+fn enrol_legal_entity_gost(lab: &Lab, t: &Target) -> Result<()> {
+    use der::Encode;
+    use tamga_testkit::gost_engine;
+    let ca_dir = lab.dir.path().join("gost-ca");
+    let opts = tamga_ca::InitOptions {
+        key: tamga_ca::KeyAlgorithm::Gost2015,
+        ..Default::default()
+    };
+    tamga_ca::Ca::init(&ca_dir, &opts).map_err(|e| Error::Ca(e.to_string()))?;
+    let gost_ca = tamga::ca::LocalCa::open(&ca_dir, "hil")?;
+    let card = Card::start(t, lab.dir.path(), 0)?;
+    let mut piv = card.open()?;
+    let mut req = request(0, Algorithm::Rsa2048);
+    req.signature_alg = Some(Algorithm::Gost2015_512);
+    req.applicant.legal_entity = serde_json::from_value(
+        serde_json::json!({"bin": "940140000385", "name": "ТОО ТАМГА", "role": "head"}),
+    )
+    .unwrap();
+    let r = enroll::enroll(
+        &mut piv,
+        &gost_ca,
+        &req,
+        &pin(),
+        &MgmtKey::default_key(),
+        &mut |_| {},
+    )?;
+    check(
+        r.slots.iter().all(|s| s.outcome == "enrolled"),
+        "both enrolled",
+    )?;
+    let meta = |piv: &mut Piv<_>, slot| -> Result<u8> {
+        Ok(piv.metadata(slot)?.map(|m| m.alg).unwrap_or(0))
+    };
+    check(
+        meta(&mut piv, KeyRef::Signature)? == Algorithm::Gost2015_512.to_u8(),
+        "GOST-512 in 9C",
+    )?;
+    check(
+        meta(&mut piv, KeyRef::Authentication)? == Algorithm::Rsa2048.to_u8(),
+        "RSA-2048 in 9A",
+    )?;
+    let cert = signature_certificate(&mut piv)?;
+    let ca = gost_ca.ca().certificate().clone();
+    let key_of = |c: &Certificate| {
+        tamga_pki::gost::PublicKey::from_spki(c.tbs_certificate().subject_public_key_info())
+            .ok()
+            .flatten()
+            .ok_or(Error::Invalid("not a GOST key".into()))
+    };
+    let (ca_key, card_key) = (key_of(&ca)?, key_of(&cert)?);
+    let dir = lab.dir.path();
+    let engine = |key: &tamga_pki::gost::PublicKey, signed: &[u8], sig: &[u8]| {
+        let digest = gost_engine::streebog512(dir, signed);
+        digest == key.generation.digest(signed)
+            && gost_engine::verifies(dir, &key.point, &digest, sig)
+    };
+    let tbs = cert
+        .tbs_certificate()
+        .to_der()
+        .map_err(|_| Error::Malformed { op: "certificate" })?;
+    check(
+        engine(&ca_key, &tbs, cert.signature().raw_bytes()),
+        "the GOST engine verifies the 9C certificate",
+    )?;
+    // A raw signature by the card.
+    let digest = card_key.generation.digest(b"raw");
+    piv.verify_pin(&pin())?;
+    let raw = piv.sign(KeyRef::Signature, Algorithm::Gost2015_512, &digest)?;
+    check(
+        gost_engine::verifies(dir, &card_key.point, &digest, &raw),
+        "the engine verifies the card's raw signature",
+    )?;
+    // CMS.
+    let key = piv
+        .metadata(KeyRef::Signature)?
+        .and_then(|m| m.public)
+        .ok_or(Error::Invalid("no key".into()))?;
+    let p = pin();
+    let signer = tamga::signer::CardSigner::new(&mut piv, KeyRef::Signature, &key, Some(&p))?;
+    let doc = "Договор № 7".as_bytes();
+    let sig = tamga::cms::sign(&signer, &cert, doc)?;
+    tamga::cms::verify(&sig, doc, &ca)?;
+    check(
+        tamga::cms::verify(&sig, b"other", &ca).is_err(),
+        "tampered document refused",
+    )?;
+    let sd: cms::signed_data::SignedData = cms::content_info::ContentInfo::from_der(&sig)
+        .and_then(|ci| ci.content.decode_as())
+        .map_err(|_| Error::Malformed { op: "CMS" })?;
+    let si = sd
+        .signer_infos
+        .0
+        .iter()
+        .next()
+        .ok_or(Error::Malformed { op: "CMS" })?;
+    let attrs = si
+        .signed_attrs
+        .as_ref()
+        .ok_or(Error::Malformed { op: "CMS" })?;
+    let signed = attrs.to_der().map_err(|_| Error::Malformed { op: "CMS" })?;
+    check(
+        engine(&card_key, &signed, si.signature.as_bytes()),
+        "the engine verifies the CMS signature",
+    )
+}
+
 fn pin_lock_and_puk_unblock(lab: &Lab, t: &Target) -> Result<()> {
     let card = Card::start(t, lab.dir.path(), 0)?;
     let mut piv = card.open()?;
@@ -411,6 +522,7 @@ suite!(
     personalize,
     enrol_individual,
     enrol_legal_entity,
+    enrol_legal_entity_gost,
     enrol_rsa2048,
     renew,
     revoke,
