@@ -274,8 +274,12 @@ impl KeyMaterial {
 /// - `01 alg pin touch origin point(65) scalar(32)`: P-256 (102 bytes);
 /// - `02 alg pin touch origin e(4) n(256) p q dp dq qinv (128 each)`: RSA-2048
 ///   (905 bytes);
-/// - `03 alg pin touch origin X‖Y(2L) d(L)`, little-endian: GOST, L = 32 for
-///   GOST 34.310-2004 and 64 for GOST 34.10-2015 (101 or 197 bytes).
+/// - `03 alg pin touch origin X‖Y(2L) d(L) tag(32)`, little-endian: GOST,
+///   L = 32 for GOST 34.310-2004 and 64 for GOST 34.10-2015 (133 or 229
+///   bytes); the tag ([`gost_tag`]) is checked on every read, so a key that
+///   changed in storage (a bad cell, a glitched read: the store's CRC can
+///   be right) is never used. (RSA has its fault check; GOST verification
+///   costs twice a signature.)
 ///
 /// `Debug` shows the public parts only; equality exists in unit tests only.
 #[derive(Clone, Debug)]
@@ -310,6 +314,18 @@ const KEY_V2_RSA: u8 = 2;
 /// Format version of a GOST key record.
 const KEY_V3_GOST: u8 = 3;
 
+/// The integrity tag of a stored GOST key: SHA-256 over a domain label, the
+/// algorithm, the public key and the private scalar.
+pub fn gost_tag(alg: Algorithm, public: &[u8], private: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"tamga gost key v1");
+    h.update([alg.to_u8()]);
+    h.update(public);
+    h.update(private);
+    h.finalize().into()
+}
+
 impl KeyRecord {
     /// Encoded size of a P-256 key.
     pub const EC_LEN: usize = 5 + EC_POINT_LEN + EC_PRIVATE_LEN;
@@ -335,9 +351,13 @@ impl KeyRecord {
         let (h, body) = out.split_at_mut(5);
         h.copy_from_slice(&head);
         let e;
+        let tag;
         let parts: [&[u8]; 3] = match (&self.key, self.gost_parts()) {
             (KeyMaterial::Ec { public, private }, _) => [public, private, &[]],
-            (KeyMaterial::Gost { .. }, Some((public, private))) => [public, private, &[]],
+            (KeyMaterial::Gost { .. }, Some((public, private))) => {
+                tag = gost_tag(self.alg, public, private);
+                [public, private, &tag]
+            }
             (KeyMaterial::Gost { .. }, None) => [&[], &[], &[]],
             (KeyMaterial::Rsa { e: exp, n, crt }, _) => {
                 e = exp.to_be_bytes();
@@ -447,13 +467,16 @@ impl KeyRecord {
                     crt_out.copy_from_slice(crt);
                 }
             }
-            (KEY_V3_GOST, _) if alg.gost_len().map(|l| 3 * l) == Some(rest.len()) => {
+            (KEY_V3_GOST, _) if alg.gost_len().map(|l| 3 * l + 32) == Some(rest.len()) => {
+                let (key, tag) = rest.split_at(rest.len() - 32);
+                let (public, private) = key.split_at(2 * (key.len() / 3));
+                if !bool::from(gost_tag(alg, public, private).ct_eq(tag)) {
+                    return false;
+                }
                 if !matches!(self.key, KeyMaterial::Gost { .. }) {
                     self.key = KeyMaterial::blank(alg);
                 }
                 self.alg = alg;
-                let len = rest.len() / 3;
-                let (public, private) = rest.split_at(2 * len);
                 if let Some((p, d)) = self.gost_parts_mut() {
                     p.copy_from_slice(public);
                     d.copy_from_slice(private);

@@ -337,3 +337,57 @@ fn generate_needs_the_management_key() {
         );
     }
 }
+
+/// A stored GOST key whose bytes changed in storage (the store's CRC right,
+/// the key not: a bad cell, a glitched read) is never used: the record's tag
+/// fails, the signature and the metadata answer 6581 with no data; the
+/// sound record signs again.
+#[test]
+fn a_corrupted_stored_key_is_refused_with_no_output() {
+    use tamga_board_host::SeededRng;
+    use tamga_firmware::Applet;
+    use tamga_firmware::records;
+    use tamga_store::{Op, Store};
+    for alg in GOSTS {
+        let len = alg.gost_len().unwrap();
+        let mut card = admin_card(48);
+        let q = generate_gost(&mut card, alg, KeyRef::Authentication);
+        let key = records::slot_key(KeyRef::Authentication).unwrap();
+        let flash = card.into_flash();
+        let mut store = Store::mount(flash.clone()).unwrap();
+        let mut good = vec![0u8; store.len(key).unwrap()];
+        store.read(key, 0, &mut good).unwrap();
+        drop(store);
+        let mut card = Applet::new(flash, SeededRng::new(49)).unwrap();
+        // A bit of d, of the public key, and of the tag, in turn.
+        for at in [5 + 2 * len + 3, 5 + 7, good.len() - 1] {
+            let mut bad = good.clone();
+            bad[at] ^= 0x10;
+            let flash = card.into_flash();
+            let mut store = Store::mount(flash.clone()).unwrap();
+            store.commit(&[Op::Put(key, &bad)]).unwrap();
+            drop(store);
+            card = Applet::new(flash, SeededRng::new(50)).unwrap();
+            select(&mut card).ok();
+            verify(&mut card, b"123456");
+            let r = sign_gost(&mut card, alg, KeyRef::Authentication, &vec![1; len]);
+            assert_eq!(r.sw, 0x6581, "{alg:?}: byte {at} changed");
+            assert!(r.data.is_empty(), "no output");
+            assert_eq!(metadata(&mut card, KeyRef::Authentication).sw, 0x6581);
+        }
+        let flash = card.into_flash();
+        let mut store = Store::mount(flash.clone()).unwrap();
+        store.commit(&[Op::Put(key, &good)]).unwrap();
+        drop(store);
+        let mut card = Applet::new(flash, SeededRng::new(51)).unwrap();
+        select(&mut card).ok();
+        verify(&mut card, b"123456");
+        let d = vec![2; len];
+        assert!(gost_ok(
+            alg,
+            &q,
+            &d,
+            sign_gost(&mut card, alg, KeyRef::Authentication, &d).ok()
+        ));
+    }
+}
