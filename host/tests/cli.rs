@@ -5,9 +5,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::{PERSON, fails, ok};
+use common::{Env, PERSON, fails, ok};
 
 use der::{Decode, EncodePem};
 use tamga::piv::Piv;
@@ -16,39 +16,7 @@ use tamga_pki::{Applicant, Profile, ProfileName};
 use tamga_spec::KeyRef;
 use x509_cert::Certificate;
 
-struct Env {
-    dir: tempfile::TempDir,
-}
-
 impl Env {
-    fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let ca = dir.path().join("ca");
-        tamga_ca::Ca::init(&ca, &tamga_ca::InitOptions::default()).unwrap();
-        Env { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn card(&self) -> String {
-        format!("emu:{}", self.path("card.flash").display())
-    }
-
-    /// Run tamga with `--card` and `--ca` set, PIN 123456 unless `env` overrides.
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let (ca, audit) = (self.path("ca"), self.path("audit.jsonl"));
-        let mut all = vec![
-            "--ca",
-            ca.to_str().unwrap(),
-            "--audit",
-            audit.to_str().unwrap(),
-        ];
-        all.extend_from_slice(args);
-        common::tamga(&self.card(), &all, env)
-    }
-
     /// Enrol the sample citizen (P-256) and sign `doc.txt`; its path.
     fn enrolled_and_signed(&self) -> PathBuf {
         let mut args = vec!["enroll", "--alg", "p256"];

@@ -7,11 +7,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use cms::content_info::ContentInfo;
 use cms::signed_data::SignedData;
-use common::{PERSON, fails, ok};
+use common::{Env, PERSON, fails, ok};
 use der::{Decode, Encode};
 use tamga::piv::{Piv, PublicKey};
 use tamga::transport::emu::EmuCard;
@@ -29,38 +29,12 @@ const LEGAL: &[&str] = &[
     "head",
 ];
 
-struct Env {
-    dir: tempfile::TempDir,
+trait Card {
+    fn piv(&self) -> Piv<EmuCard>;
+    fn cert(&self, slot: KeyRef) -> Certificate;
 }
 
-impl Env {
-    fn new(ca_key: tamga_ca::KeyAlgorithm) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let opts = tamga_ca::InitOptions {
-            key: ca_key,
-            ..Default::default()
-        };
-        tamga_ca::Ca::init(&dir.path().join("ca"), &opts).unwrap();
-        Env { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        let (ca, audit) = (self.path("ca"), self.path("audit.jsonl"));
-        let card = format!("emu:{}", self.path("card.flash").display());
-        let mut all = vec![
-            "--ca",
-            ca.to_str().unwrap(),
-            "--audit",
-            audit.to_str().unwrap(),
-        ];
-        all.extend_from_slice(args);
-        common::tamga(&card, &all, &[])
-    }
-
+impl Card for Env {
     fn piv(&self) -> Piv<EmuCard> {
         let mut piv = Piv::new(EmuCard::open(self.path("card.flash")).unwrap());
         piv.select().unwrap();
@@ -93,11 +67,11 @@ fn engine_verifies(dir: &Path, key: &gost::PublicKey, signed: &[u8], sig: &[u8])
 #[test]
 fn a_legal_entity_gets_a_gost_signing_key_by_default() {
     gost_engine::require();
-    let env = Env::new(tamga_ca::KeyAlgorithm::Gost2015);
+    let env = Env::with_ca(tamga_ca::KeyAlgorithm::Gost2015);
     let mut args = vec!["enroll"];
     args.extend_from_slice(PERSON);
     args.extend_from_slice(LEGAL);
-    let out = ok(&env.run(&args));
+    let out = ok(&env.run(&args, &[]));
     assert!(
         out.contains("legal-sign") && out.contains("legal-auth"),
         "{out}"
@@ -143,8 +117,8 @@ fn a_legal_entity_gets_a_gost_signing_key_by_default() {
     let doc = env.path("contract.txt");
     std::fs::write(&doc, "Договор поставки № 7\n").unwrap();
     let d = doc.to_str().unwrap();
-    ok(&env.run(&["sign", d]));
-    let v = ok(&env.run(&["verify", d]));
+    ok(&env.run(&["sign", d], &[]));
+    let v = ok(&env.run(&["verify", d], &[]));
     assert!(v.contains("valid signature by"), "{v}");
     let p7s = std::fs::read(env.path("contract.txt.p7s")).unwrap();
     let sd: SignedData = ContentInfo::from_der(&p7s)
@@ -198,12 +172,15 @@ fn a_legal_entity_gets_a_gost_signing_key_by_default() {
     // A changed file is refused.
     std::fs::write(&doc, "Договор поставки № 8\n").unwrap();
     fails(
-        &env.run(&[
-            "verify",
-            d,
-            "--signature",
-            env.path("contract.txt.p7s").to_str().unwrap(),
-        ]),
+        &env.run(
+            &[
+                "verify",
+                d,
+                "--signature",
+                env.path("contract.txt.p7s").to_str().unwrap(),
+            ],
+            &[],
+        ),
         7,
         "does not match",
     );
@@ -211,10 +188,10 @@ fn a_legal_entity_gets_a_gost_signing_key_by_default() {
 
 #[test]
 fn gost2004_on_request_and_renewal_keeps_each_slots_algorithm() {
-    let env = Env::new(tamga_ca::KeyAlgorithm::P256);
+    let env = Env::new();
     let mut args = vec!["enroll", "--alg", "gost2004"];
     args.extend_from_slice(PERSON);
-    ok(&env.run(&args));
+    ok(&env.run(&args, &[]));
     let sign = env.cert(KeyRef::Signature);
     assert_eq!(gost_key(&sign).unwrap().generation, Generation::Gost2004);
     assert!(
@@ -224,10 +201,10 @@ fn gost2004_on_request_and_renewal_keeps_each_slots_algorithm() {
     let doc = env.path("doc.txt");
     std::fs::write(&doc, "Өтініш\n").unwrap();
     let d = doc.to_str().unwrap();
-    ok(&env.run(&["sign", d]));
-    ok(&env.run(&["verify", d]));
+    ok(&env.run(&["sign", d], &[]));
+    ok(&env.run(&["verify", d], &[]));
     // The renewal keeps GOST 2004 in 9C and RSA in 9A.
-    let out = ok(&env.run(&["renew"]));
+    let out = ok(&env.run(&["renew"], &[]));
     assert!(out.contains("renewed"), "{out}");
     let renewed = env.cert(KeyRef::Signature);
     assert_ne!(
@@ -236,6 +213,6 @@ fn gost2004_on_request_and_renewal_keeps_each_slots_algorithm() {
     );
     assert_eq!(gost_key(&renewed).unwrap().generation, Generation::Gost2004);
     assert!(gost_key(&env.cert(KeyRef::Authentication)).is_none());
-    ok(&env.run(&["sign", d]));
-    ok(&env.run(&["verify", d]));
+    ok(&env.run(&["sign", d], &[]));
+    ok(&env.run(&["verify", d], &[]));
 }

@@ -23,6 +23,54 @@ pub fn tamga(card: &str, args: &[&str], env: &[(&str, &str)]) -> Output {
     c.output().unwrap()
 }
 
+/// A scratch directory with a CA (`ca/`) and an emulated card (`card.flash`).
+pub struct Env {
+    /// The directory.
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    /// A fresh directory with a P-256 CA.
+    pub fn new() -> Env {
+        Env::with_ca(tamga_ca::KeyAlgorithm::P256)
+    }
+
+    /// A fresh directory with a CA whose key is `key`.
+    pub fn with_ca(key: tamga_ca::KeyAlgorithm) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = tamga_ca::InitOptions {
+            key,
+            ..Default::default()
+        };
+        tamga_ca::Ca::init(&dir.path().join("ca"), &opts).unwrap();
+        Env { dir }
+    }
+
+    /// A file in the directory.
+    pub fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The `--card` value of the emulated card.
+    pub fn card(&self) -> String {
+        format!("emu:{}", self.path("card.flash").display())
+    }
+
+    /// Run tamga with `--card`, `--ca` and `--audit` set, PIN 123456 unless
+    /// `env` overrides.
+    pub fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let (ca, audit) = (self.path("ca"), self.path("audit.jsonl"));
+        let mut all = vec![
+            "--ca",
+            ca.to_str().unwrap(),
+            "--audit",
+            audit.to_str().unwrap(),
+        ];
+        all.extend_from_slice(args);
+        tamga(&self.card(), &all, env)
+    }
+}
+
 /// Assert success; the standard output.
 pub fn ok(o: &Output) -> String {
     assert!(
