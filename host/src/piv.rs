@@ -600,11 +600,39 @@ impl<T: Transport> Piv<T> {
         scalar: &[u8],
         pin_policy: PinPolicy,
     ) -> Result<()> {
+        self.import_ec(slot, Algorithm::EccP256, scalar, None, pin_policy)
+    }
+
+    /// IMPORT KEY of a GOST private key (d little-endian, as Kalkan's PKCS#8
+    /// holds it) of `alg` (C1 or C2) into `slot`; with `point` (X_le ‖ Y_le)
+    /// the card refuses a key that is not that point's.
+    pub fn import_gost(
+        &mut self,
+        slot: KeyRef,
+        alg: Algorithm,
+        d: &[u8],
+        point: Option<&[u8]>,
+        pin_policy: PinPolicy,
+    ) -> Result<()> {
+        self.import_ec(slot, alg, d, point, pin_policy)
+    }
+
+    fn import_ec(
+        &mut self,
+        slot: KeyRef,
+        alg: Algorithm,
+        scalar: &[u8],
+        point: Option<&[u8]>,
+        pin_policy: PinPolicy,
+    ) -> Result<()> {
         let mut d = Zeroizing::new(tlv::to_vec(tags::IMPORT_EC_PRIVATE, scalar));
+        if let Some(p) = point {
+            d.extend_from_slice(&tlv::to_vec(tags::EC_POINT, p));
+        }
         if pin_policy != PinPolicy::Default {
             d.extend_from_slice(&tlv::to_vec(tags::PIN_POLICY, &[pin_policy.to_u8()]));
         }
-        self.send(Ins::ImportKey, Algorithm::EccP256.to_u8(), slot.to_u8(), &d)?
+        self.send(Ins::ImportKey, alg.to_u8(), slot.to_u8(), &d)?
             .ok(Op::Import)?;
         Ok(())
     }

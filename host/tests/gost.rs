@@ -216,3 +216,98 @@ fn gost2004_on_request_and_renewal_keeps_each_slots_algorithm() {
     ok(&env.run(&["sign", d], &[]));
     ok(&env.run(&["verify", d], &[]));
 }
+
+/// The NCA test kit's PKCS#12 keys (password Qwerty12) onto the card with
+/// IMPORT KEY (the card checks the certificate's point), the kit's
+/// certificate into 9C: the card's CMS verifies under the NCA's own TEST CA
+/// 2022 (at a time within the kit certificate's validity).
+#[test]
+fn the_test_kit_keys_sign_on_the_card_under_the_ncas_test_ca() {
+    use der::DecodePem;
+    let Some(dir) = tamga_testkit::vectors::gost() else {
+        return;
+    };
+    let nca = std::fs::read(dir.join("nca-test-2022/nca_gost2022_test.cer")).unwrap();
+    let nca = Certificate::from_der(&nca).unwrap();
+    let mut kits = 0;
+    for entry in std::fs::read_dir(dir.join("nca-test-2022")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "p12") {
+            continue;
+        }
+        let key = tamga_pki::p12::gost_key(&std::fs::read(&path).unwrap(), "Qwerty12").unwrap();
+        // The certificate bag is RC2-40: OpenSSL's legacy provider reads it.
+        let out = std::process::Command::new("openssl")
+            .args([
+                "pkcs12",
+                "-legacy",
+                "-nokeys",
+                "-passin",
+                "pass:Qwerty12",
+                "-in",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let pem = String::from_utf8_lossy(&out.stdout).into_owned();
+        let cert = Certificate::from_pem(&pem[pem.find("-----BEGIN").unwrap()..]).unwrap();
+        let point = gost_key(&cert).unwrap().point;
+        let env = Env::new();
+        ok(&env.run(&["status"], &[]));
+        let mut piv = env.piv();
+        piv.authenticate(&tamga::piv::MgmtKey::default_key())
+            .unwrap();
+        // A wrong point is refused; the right one imports.
+        let mut wrong = point.clone();
+        wrong[0] ^= 1;
+        let policy = tamga_spec::PinPolicy::Default;
+        assert!(
+            piv.import_gost(
+                KeyRef::Signature,
+                Algorithm::Gost2015_512,
+                &key.d,
+                Some(&wrong),
+                policy
+            )
+            .is_err()
+        );
+        piv.import_gost(
+            KeyRef::Signature,
+            Algorithm::Gost2015_512,
+            &key.d,
+            Some(&point),
+            policy,
+        )
+        .unwrap();
+        piv.write_certificate(KeyRef::Signature, &der::Encode::to_der(&cert).unwrap())
+            .unwrap();
+        let public = piv
+            .metadata(KeyRef::Signature)
+            .unwrap()
+            .unwrap()
+            .public
+            .unwrap();
+        let pin = tamga::piv::Pin::new(b"123456").unwrap();
+        let signer =
+            tamga::signer::CardSigner::new(&mut piv, KeyRef::Signature, &public, Some(&pin))
+                .unwrap();
+        let doc = "Тестовый документ".as_bytes();
+        let sig = tamga::cms::sign(&signer, &cert, doc).unwrap();
+        let when = cert
+            .tbs_certificate()
+            .validity()
+            .not_before
+            .to_system_time()
+            + std::time::Duration::from_secs(86_400);
+        let v = tamga_pki::cms::verify_detached(&sig, doc, &nca, when)
+            .expect("the card's CMS verifies under the NCA TEST CA");
+        assert_eq!(
+            v.certificate,
+            der::Encode::to_der(&cert).unwrap(),
+            "signed by the kit's certificate"
+        );
+        assert!(tamga_pki::cms::verify_detached(&sig, b"other", &nca, when).is_err());
+        kits += 1;
+    }
+    assert_eq!(kits, 2);
+}

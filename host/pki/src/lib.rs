@@ -24,6 +24,7 @@ pub mod csr;
 pub mod gost;
 mod id;
 pub mod oids;
+pub mod p12;
 mod profile;
 mod record;
 mod revocation;

@@ -185,3 +185,55 @@ fn the_tsa_token_verifies() {
         "attached, not detached"
     );
 }
+
+/// The test kit's PKCS#12 keys (password Qwerty12) are read by
+/// `tamga_pki::p12`: each private key's public key is its certificate's (the
+/// certificate read by OpenSSL), and a signature made with it verifies with
+/// the certificate; a wrong password is refused by the MAC.
+#[test]
+fn the_test_kit_keys_are_read_and_match_their_certificates() {
+    let Some(dir) = tamga_testkit::vectors::gost() else {
+        return;
+    };
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir.join("nca-test-2022")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "p12") {
+            continue;
+        }
+        let der = std::fs::read(&path).unwrap();
+        let key = tamga_pki::p12::gost_key(&der, "Qwerty12").unwrap();
+        assert_eq!(key.generation, Generation::Gost2015);
+        let cert = p12_cert(&path);
+        let public = generation_key(&cert);
+        let mut point = vec![0u8; 128];
+        tamga_gost::TC26_512_A
+            .public_key(&key.d, &mut point)
+            .unwrap();
+        assert_eq!(
+            point,
+            public.point,
+            "{}: d·G is the certificate's key",
+            path.display()
+        );
+        let digest = Generation::Gost2015.digest(b"test kit");
+        let mut sig = vec![0u8; 128];
+        tamga_gost::TC26_512_A
+            .sign(&key.d, &digest, b"e", &mut sig)
+            .unwrap();
+        public.verify(b"test kit", &sig).unwrap();
+        let e = tamga_pki::p12::gost_key(&der, "qwerty12").err().unwrap();
+        assert!(e.to_string().contains("wrong password"), "{e}");
+        let mut cut = der.clone();
+        cut.truncate(der.len() / 2);
+        assert!(tamga_pki::p12::gost_key(&cut, "Qwerty12").is_err());
+        seen += 1;
+    }
+    assert_eq!(seen, 2);
+}
+
+fn generation_key(c: &Certificate) -> PublicKey {
+    PublicKey::from_spki(c.tbs_certificate().subject_public_key_info())
+        .unwrap()
+        .unwrap()
+}
