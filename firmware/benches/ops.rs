@@ -149,6 +149,15 @@ fn sign_9a(alg: Algorithm, block: &[u8], le: usize) -> Vec<u8> {
     )
 }
 
+/// GOST-512 in 9A (made by GENERATE, the PIN verified).
+fn with_gost_key(card: &mut Card) {
+    admin(card);
+    assert_eq!(send(card, &generate(Algorithm::Gost2015_512)), 0x9000);
+    card.reset();
+    selected(card);
+    assert_eq!(send(card, &verify_apdu()), 0x9000);
+}
+
 fn gen_apdu() -> Vec<u8> {
     generate(Algorithm::EccP256)
 }
@@ -188,6 +197,16 @@ fn ops() -> Vec<Op> {
             name: "GENERAL AUTHENTICATE P-256 sign (9A)",
             setup: with_key,
             apdu: sign_apdu,
+        },
+        Op {
+            name: "GENERATE GOST-512 (9A)",
+            setup: admin,
+            apdu: || generate(Algorithm::Gost2015_512),
+        },
+        Op {
+            name: "GENERAL AUTHENTICATE GOST-512 sign (9A)",
+            setup: with_gost_key,
+            apdu: || sign_9a(Algorithm::Gost2015_512, &[0x5A; 64], 256),
         },
         Op {
             name: "GENERAL AUTHENTICATE RSA-2048 sign (9A)",
