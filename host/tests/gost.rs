@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use cms::content_info::ContentInfo;
 use cms::signed_data::SignedData;
@@ -310,4 +310,71 @@ fn the_test_kit_keys_sign_on_the_card_under_the_ncas_test_ca() {
         kits += 1;
     }
     assert_eq!(kits, 2);
+}
+
+/// `tamga import`: a test-kit PKCS#12 and its certificate onto the card,
+/// then `tamga sign`; a wrong password, a certificate of another key and a
+/// file that is no PKCS#12 are refused with exit 7 and leave the slot empty.
+#[test]
+fn tamga_import_puts_a_test_kit_key_on_the_card() {
+    let Some(dir) = tamga_testkit::vectors::gost() else {
+        return;
+    };
+    let kit: Vec<_> = std::fs::read_dir(dir.join("nca-test-2022"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "p12"))
+        .collect();
+    assert_eq!(kit.len(), 2);
+    let env = Env::new();
+    ok(&env.run(&["status"], &[]));
+    let certs: Vec<PathBuf> = kit
+        .iter()
+        .enumerate()
+        .map(|(i, p12)| {
+            let out = std::process::Command::new("openssl")
+                .args([
+                    "pkcs12",
+                    "-legacy",
+                    "-nokeys",
+                    "-passin",
+                    "pass:Qwerty12",
+                    "-in",
+                ])
+                .arg(p12)
+                .output()
+                .unwrap();
+            let path = env.path(&format!("kit{i}.pem"));
+            std::fs::write(&path, &out.stdout).unwrap();
+            path
+        })
+        .collect();
+    let pw = [("TAMGA_P12_PASSWORD", "Qwerty12")];
+    let arg = |p: &PathBuf| p.to_str().unwrap().to_string();
+    // Refusals first: nothing lands in 9C.
+    fails(
+        &env.run(
+            &["import", &arg(&kit[0])],
+            &[("TAMGA_P12_PASSWORD", "wrong")],
+        ),
+        7,
+        "wrong password",
+    );
+    fails(
+        &env.run(&["import", &arg(&kit[0]), "--cert", &arg(&certs[1])], &pw),
+        8,
+        "",
+    );
+    fails(&env.run(&["import", &arg(&certs[0])], &pw), 7, "PKCS#12");
+    assert!(
+        env.piv().metadata(KeyRef::Signature).unwrap().is_none(),
+        "9C still empty"
+    );
+    let out = ok(&env.run(&["import", &arg(&kit[0]), "--cert", &arg(&certs[0])], &pw));
+    assert!(out.contains("Gost2015_512") && out.contains("9C"), "{out}");
+    let doc = env.path("doc.txt");
+    std::fs::write(&doc, "kit").unwrap();
+    ok(&env.run(&["sign", doc.to_str().unwrap()], &[]));
+    let meta = env.piv().metadata(KeyRef::Signature).unwrap().unwrap();
+    assert_eq!(meta.origin, Some(tamga_spec::Origin::Imported));
 }

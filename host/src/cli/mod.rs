@@ -2,6 +2,7 @@
 
 mod card;
 mod docs;
+mod import;
 mod nca;
 mod trace;
 
@@ -98,6 +99,8 @@ pub enum Command {
     Trace(trace::TraceArgs),
     /// Revoke the card's NCA certificates (or --serial) with the regulation's reason.
     Revoke(docs::RevokeArgs),
+    /// Import a GOST key from a Kalkan PKCS#12 file (with --cert, its certificate too).
+    Import(import::ImportArgs),
 }
 
 /// `tamga demo` options.
@@ -160,6 +163,7 @@ pub fn run(args: Args) -> Result<(), Error> {
         Command::Verify(a) => docs::verify(&ctx, &args.ca, &a),
         Command::Revoke(a) => docs::revoke(&ctx, &args.ca, &a),
         Command::Trace(a) => trace::trace(&a),
+        Command::Import(a) => import::import(&ctx, &a),
     }
 }
 
