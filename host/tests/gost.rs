@@ -229,28 +229,12 @@ fn the_test_kit_keys_sign_on_the_card_under_the_ncas_test_ca() {
     };
     let nca = std::fs::read(dir.join("nca-test-2022/nca_gost2022_test.cer")).unwrap();
     let nca = Certificate::from_der(&nca).unwrap();
-    let mut kits = 0;
-    for entry in std::fs::read_dir(dir.join("nca-test-2022")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "p12") {
-            continue;
-        }
-        let key = tamga_pki::p12::gost_key(&std::fs::read(&path).unwrap(), "Qwerty12").unwrap();
-        // The certificate bag is RC2-40: OpenSSL's legacy provider reads it.
-        let out = std::process::Command::new("openssl")
-            .args([
-                "pkcs12",
-                "-legacy",
-                "-nokeys",
-                "-passin",
-                "pass:Qwerty12",
-                "-in",
-            ])
-            .arg(&path)
-            .output()
-            .unwrap();
-        let pem = String::from_utf8_lossy(&out.stdout).into_owned();
-        let cert = Certificate::from_pem(&pem[pem.find("-----BEGIN").unwrap()..]).unwrap();
+    let kit = tamga_testkit::vectors::test_kit(&dir);
+    assert_eq!(kit.len(), 2);
+    for path in &kit {
+        let key = tamga_pki::p12::gost_key(&std::fs::read(path).unwrap(), "Qwerty12").unwrap();
+        let pem = tamga_testkit::vectors::test_kit_certificate(path);
+        let cert = Certificate::from_pem(pem.as_bytes()).unwrap();
         let point = gost_key(&cert).unwrap().point;
         let env = Env::new();
         ok(&env.run(&["status"], &[]));
@@ -307,9 +291,7 @@ fn the_test_kit_keys_sign_on_the_card_under_the_ncas_test_ca() {
             "signed by the kit's certificate"
         );
         assert!(tamga_pki::cms::verify_detached(&sig, b"other", &nca, when).is_err());
-        kits += 1;
     }
-    assert_eq!(kits, 2);
 }
 
 /// `tamga import`: a test-kit PKCS#12 and its certificate onto the card,
@@ -320,11 +302,7 @@ fn tamga_import_puts_a_test_kit_key_on_the_card() {
     let Some(dir) = tamga_testkit::vectors::gost() else {
         return;
     };
-    let kit: Vec<_> = std::fs::read_dir(dir.join("nca-test-2022"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "p12"))
-        .collect();
+    let kit = tamga_testkit::vectors::test_kit(&dir);
     assert_eq!(kit.len(), 2);
     let env = Env::new();
     ok(&env.run(&["status"], &[]));
@@ -332,20 +310,8 @@ fn tamga_import_puts_a_test_kit_key_on_the_card() {
         .iter()
         .enumerate()
         .map(|(i, p12)| {
-            let out = std::process::Command::new("openssl")
-                .args([
-                    "pkcs12",
-                    "-legacy",
-                    "-nokeys",
-                    "-passin",
-                    "pass:Qwerty12",
-                    "-in",
-                ])
-                .arg(p12)
-                .output()
-                .unwrap();
             let path = env.path(&format!("kit{i}.pem"));
-            std::fs::write(&path, &out.stdout).unwrap();
+            std::fs::write(&path, tamga_testkit::vectors::test_kit_certificate(p12)).unwrap();
             path
         })
         .collect();

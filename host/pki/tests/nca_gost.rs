@@ -4,7 +4,6 @@
 //! flipped signature bit or the wrong issuer does not.
 
 use std::path::Path;
-use std::process::Command;
 
 use der::{Decode, DecodePem, Encode};
 use tamga_pki::chain;
@@ -25,31 +24,9 @@ fn generation(c: &Certificate) -> Generation {
         .generation
 }
 
-/// The certificate inside a test-kit PKCS#12 (RC2-40 certificate bag: needs
-/// OpenSSL's legacy provider).
+/// The certificate inside a test-kit PKCS#12.
 fn p12_cert(path: &Path) -> Certificate {
-    let out = Command::new("openssl")
-        .args([
-            "pkcs12",
-            "-legacy",
-            "-nokeys",
-            "-passin",
-            "pass:Qwerty12",
-            "-in",
-        ])
-        .arg(path)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pem = String::from_utf8_lossy(&out.stdout);
-    let start = pem
-        .find("-----BEGIN CERTIFICATE-----")
-        .expect("a certificate");
-    Certificate::from_pem(&pem[start..]).unwrap()
+    Certificate::from_pem(tamga_testkit::vectors::test_kit_certificate(path).as_bytes()).unwrap()
 }
 
 /// A copy of `c` with one bit of its signature flipped.
@@ -94,18 +71,14 @@ fn the_2015_chain_verifies() {
             "{crl} with a flipped signature bit"
         );
     }
-    let mut kit = 0;
-    for entry in std::fs::read_dir(dir.join("nca-test-2022")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "p12") {
-            let user = p12_cert(&path);
-            assert_eq!(generation(&user), Generation::Gost2015);
-            chain::issued_by(&user, &ca).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            assert!(chain::issued_by(&user, &root).is_err());
-            kit += 1;
-        }
+    let kit = tamga_testkit::vectors::test_kit(&dir);
+    assert_eq!(kit.len(), 2, "both test-kit certificates");
+    for path in &kit {
+        let user = p12_cert(path);
+        assert_eq!(generation(&user), Generation::Gost2015);
+        chain::issued_by(&user, &ca).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(chain::issued_by(&user, &root).is_err());
     }
-    assert_eq!(kit, 2, "both test-kit certificates");
 }
 
 #[test]
@@ -195,16 +168,13 @@ fn the_test_kit_keys_are_read_and_match_their_certificates() {
     let Some(dir) = tamga_testkit::vectors::gost() else {
         return;
     };
-    let mut seen = 0;
-    for entry in std::fs::read_dir(dir.join("nca-test-2022")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "p12") {
-            continue;
-        }
-        let der = std::fs::read(&path).unwrap();
+    let kit = tamga_testkit::vectors::test_kit(&dir);
+    assert_eq!(kit.len(), 2);
+    for path in &kit {
+        let der = std::fs::read(path).unwrap();
         let key = tamga_pki::p12::gost_key(&der, "Qwerty12").unwrap();
         assert_eq!(key.generation, Generation::Gost2015);
-        let cert = p12_cert(&path);
+        let cert = p12_cert(path);
         let public = generation_key(&cert);
         let mut point = vec![0u8; 128];
         tamga_gost::TC26_512_A
@@ -227,9 +197,7 @@ fn the_test_kit_keys_are_read_and_match_their_certificates() {
         let mut cut = der.clone();
         cut.truncate(der.len() / 2);
         assert!(tamga_pki::p12::gost_key(&cut, "Qwerty12").is_err());
-        seen += 1;
     }
-    assert_eq!(seen, 2);
 }
 
 fn generation_key(c: &Certificate) -> PublicKey {

@@ -21,3 +21,39 @@ pub fn gost() -> Option<PathBuf> {
         None
     }
 }
+
+/// The NCA test kit's PKCS#12 files in the GOST vectors (password
+/// [`TEST_KIT_PASSWORD`]).
+pub fn test_kit(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut kit: Vec<PathBuf> = std::fs::read_dir(dir.join("nca-test-2022"))
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    kit.retain(|p| p.extension().is_some_and(|e| e == "p12"));
+    kit.sort();
+    kit
+}
+
+/// The test kit's password.
+pub const TEST_KIT_PASSWORD: &str = "Qwerty12";
+
+/// The certificate (PEM) of a test-kit PKCS#12, read by OpenSSL (its RC2-40
+/// certificate bag needs the legacy provider).
+pub fn test_kit_certificate(p12: &std::path::Path) -> String {
+    let out = std::process::Command::new("openssl")
+        .args(["pkcs12", "-legacy", "-nokeys", "-passin"])
+        .arg(format!("pass:{TEST_KIT_PASSWORD}"))
+        .arg("-in")
+        .arg(p12)
+        .output()
+        .expect("openssl runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pem = String::from_utf8_lossy(&out.stdout);
+    let start = pem
+        .find("-----BEGIN CERTIFICATE-----")
+        .expect("a certificate");
+    pem[start..].to_string()
+}
