@@ -40,6 +40,8 @@ pub struct Curve<const N: usize, const C: u32, U: 'static> {
 }
 
 /// Little-endian words of a big-endian hex string of exactly 8·N digits.
+/// Called only in the curves' statics, so it runs at compile time: a bad
+/// literal fails the build (the asserts), never the card.
 pub(crate) const fn words_from_be_hex<const N: usize>(hex: &str) -> [u32; N] {
     let s = hex.as_bytes();
     assert!(s.len() == 8 * N, "hex string of the wrong length");
