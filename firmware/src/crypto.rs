@@ -248,22 +248,13 @@ pub const GOST_PRIVATE_MAX: usize = 64;
 /// Longest GOST public key X ‖ Y (and signature r ‖ s).
 pub const GOST_PAIR_MAX: usize = 2 * GOST_PRIVATE_MAX;
 
-/// `$body` with `$c` bound to the GOST curve of `$alg` (the two curves are
-/// different types); its `tamga_gost::Error` mapped to a [`CryptoError`].
-macro_rules! with_gost_curve {
-    ($alg:expr, |$c:ident| $body:expr) => {
-        match $alg {
-            Algorithm::Gost2004 => {
-                let $c = &tamga_gost::CRYPTOPRO_A;
-                $body.map_err(gost_error)
-            }
-            Algorithm::Gost2015_512 => {
-                let $c = &tamga_gost::TC26_512_A;
-                $body.map_err(gost_error)
-            }
-            _ => Err(CryptoError::Algorithm),
-        }
-    };
+/// The GOST curve of `alg`, or [`CryptoError::Algorithm`].
+fn gost_curve(alg: Algorithm) -> Result<tamga_gost::NamedCurve, CryptoError> {
+    match alg {
+        Algorithm::Gost2004 => Ok(tamga_gost::NamedCurve::CryptoProA),
+        Algorithm::Gost2015_512 => Ok(tamga_gost::NamedCurve::Tc26_512A),
+        _ => Err(CryptoError::Algorithm),
+    }
 }
 
 /// A GOST failure as the card sees it: an RNG that gave nothing usable is
@@ -283,18 +274,22 @@ pub fn gost_generate<R: CryptoRng>(
     private: &mut [u8],
     public: &mut [u8],
 ) -> Result<(), CryptoError> {
-    with_gost_curve!(alg, |c| c.generate(rng, private, public))
+    gost_curve(alg)?
+        .generate(rng, private, public)
+        .map_err(gost_error)
 }
 
 /// The GOST public key of a private scalar; an error for a scalar outside
 /// [1, q − 1] or of the wrong length.
 pub fn gost_public(alg: Algorithm, private: &[u8], public: &mut [u8]) -> Result<(), CryptoError> {
-    with_gost_curve!(alg, |c| c.public_key(private, public))
+    gost_curve(alg)?
+        .public_key(private, public)
+        .map_err(gost_error)
 }
 
 /// Whether `public` (X_le ‖ Y_le) is a point on `alg`'s curve.
 pub fn gost_check_point(alg: Algorithm, public: &[u8]) -> Result<(), CryptoError> {
-    with_gost_curve!(alg, |c| c.public_point(public).map(|_| ()))
+    gost_curve(alg)?.check_point(public).map_err(gost_error)
 }
 
 /// The GOST signature r_le ‖ s_le of a digest of exactly the curve's length
@@ -307,7 +302,9 @@ pub fn gost_sign(
     entropy: &[u8; 32],
     out: &mut [u8],
 ) -> Result<(), CryptoError> {
-    with_gost_curve!(alg, |c| c.sign(private, digest, entropy, out))
+    gost_curve(alg)?
+        .sign(private, digest, entropy, out)
+        .map_err(gost_error)
 }
 
 /// ECDH with a peer's uncompressed point: the shared x coordinate.

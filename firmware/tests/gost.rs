@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use tamga_firmware::spec::{Algorithm, KeyRef, tags};
-use tamga_gost::{CRYPTOPRO_A, TC26_512_A};
+use tamga_gost::NamedCurve;
 
 const GOSTS: [Algorithm; 2] = [Algorithm::Gost2004, Algorithm::Gost2015_512];
 
@@ -45,12 +45,16 @@ fn sign_gost(card: &mut Card, alg: Algorithm, slot: KeyRef, digest: &[u8]) -> Re
     }
 }
 
-fn gost_ok(alg: Algorithm, public: &[u8], digest: &[u8], sig: &[u8]) -> bool {
+/// The host-side curve of a GOST algorithm id.
+fn curve(alg: Algorithm) -> NamedCurve {
     match alg {
-        Algorithm::Gost2004 => CRYPTOPRO_A.verify(public, digest, sig).is_ok(),
-        Algorithm::Gost2015_512 => TC26_512_A.verify(public, digest, sig).is_ok(),
-        _ => false,
+        Algorithm::Gost2004 => NamedCurve::CryptoProA,
+        _ => NamedCurve::Tc26_512A,
     }
+}
+
+fn gost_ok(alg: Algorithm, public: &[u8], digest: &[u8], sig: &[u8]) -> bool {
+    curve(alg).verify(public, digest, sig).is_ok()
 }
 
 fn import_body(d: &[u8], point: Option<&[u8]>) -> Vec<u8> {
@@ -214,10 +218,7 @@ fn import_checks_the_scalar_and_the_point() {
     for alg in GOSTS {
         let len = alg.gost_len().unwrap();
         let (mut d, mut q) = (vec![0u8; len], vec![0u8; 2 * len]);
-        match alg {
-            Algorithm::Gost2004 => CRYPTOPRO_A.generate(&mut rng, &mut d, &mut q).unwrap(),
-            _ => TC26_512_A.generate(&mut rng, &mut d, &mut q).unwrap(),
-        }
+        curve(alg).generate(&mut rng, &mut d, &mut q).unwrap();
         let mut card = admin_card(45);
         let p1 = alg.to_u8();
         // Out of range or of the wrong length.
@@ -256,10 +257,7 @@ fn import_checks_the_scalar_and_the_point() {
         let mut other = d.clone();
         other[0] ^= 1;
         let mut other_q = vec![0u8; 2 * len];
-        match alg {
-            Algorithm::Gost2004 => CRYPTOPRO_A.public_key(&other, &mut other_q).unwrap(),
-            _ => TC26_512_A.public_key(&other, &mut other_q).unwrap(),
-        }
+        curve(alg).public_key(&other, &mut other_q).unwrap();
         assert_eq!(
             sw(
                 &mut card,

@@ -30,12 +30,14 @@ mod curve;
 mod field;
 pub mod hash;
 pub mod kernel;
+mod named_curve;
 mod point;
 mod scalar;
 mod sign;
 mod tables;
 
 pub use curve::{COMB_POINTS, COMB_TEETH, CRYPTOPRO_A, CryptoProA, Curve, TC26_512_A, Tc26_512A};
+pub use named_curve::NamedCurve;
 
 /// Why a GOST operation failed.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

@@ -29,12 +29,17 @@ impl Generation {
         }
     }
 
+    /// The curve (`tamga-gost`'s operations on it).
+    pub fn curve(self) -> tamga_gost::NamedCurve {
+        match self {
+            Generation::Gost2004 => tamga_gost::NamedCurve::CryptoProA,
+            Generation::Gost2015 => tamga_gost::NamedCurve::Tc26_512A,
+        }
+    }
+
     /// Bytes of a scalar, coordinate, digest and signature half.
     pub fn scalar_len(self) -> usize {
-        match self {
-            Generation::Gost2004 => 32,
-            Generation::Gost2015 => 64,
-        }
+        self.curve().scalar_len()
     }
 
     /// The public-key algorithm OID.
@@ -94,14 +99,12 @@ impl Generation {
 
     /// Verifies r_le ‖ s_le over `digest` with the public key X_le ‖ Y_le.
     pub fn verify_digest(self, public: &[u8], digest: &[u8], sig: &[u8]) -> Result<()> {
-        let r = match self {
-            Generation::Gost2004 => tamga_gost::CRYPTOPRO_A.verify(public, digest, sig),
-            Generation::Gost2015 => tamga_gost::TC26_512_A.verify(public, digest, sig),
-        };
-        r.map_err(|e| match e {
-            tamga_gost::Error::BadSignature | tamga_gost::Error::Length => Error::BadSignature,
-            other => Error::KeyNotAllowed(format!("bad GOST key: {other}")),
-        })
+        self.curve()
+            .verify(public, digest, sig)
+            .map_err(|e| match e {
+                tamga_gost::Error::BadSignature | tamga_gost::Error::Length => Error::BadSignature,
+                other => Error::KeyNotAllowed(format!("bad GOST key: {other}")),
+            })
     }
 }
 
@@ -132,11 +135,7 @@ impl PublicKey {
         if point.len() != 2 * generation.scalar_len() {
             return Err(bad("wrong length"));
         }
-        let on_curve = match generation {
-            Generation::Gost2004 => tamga_gost::CRYPTOPRO_A.public_point(&point).is_ok(),
-            Generation::Gost2015 => tamga_gost::TC26_512_A.public_point(&point).is_ok(),
-        };
-        if !on_curve {
+        if generation.curve().check_point(&point).is_err() {
             return Err(bad("not on the curve"));
         }
         Ok(Some(PublicKey { generation, point }))

@@ -65,26 +65,10 @@ enum FileKey {
     Gost(Generation, Zeroizing<Vec<u8>>, Vec<u8>),
 }
 
-/// The GOST curve of `g`, as `$c` in `$body`.
-macro_rules! on_curve {
-    ($g:expr, |$c:ident| $body:expr) => {
-        match $g {
-            Generation::Gost2004 => {
-                let $c = &tamga_gost::CRYPTOPRO_A;
-                $body
-            }
-            Generation::Gost2015 => {
-                let $c = &tamga_gost::TC26_512_A;
-                $body
-            }
-        }
-    };
-}
-
 /// A GOST key from its private key d (little-endian), checked.
 fn gost_key(g: Generation, d: Zeroizing<Vec<u8>>) -> Result<FileKey> {
     let mut point = vec![0u8; 2 * g.scalar_len()];
-    on_curve!(g, |c| c.public_key(&d, &mut point)).map_err(crypto)?;
+    g.curve().public_key(&d, &mut point).map_err(crypto)?;
     Ok(FileKey::Gost(g, d, point))
 }
 
@@ -163,7 +147,9 @@ impl FileSigner {
                 };
                 let mut d = Zeroizing::new(vec![0u8; g.scalar_len()]);
                 let mut point = vec![0u8; 2 * g.scalar_len()];
-                on_curve!(g, |c| c.generate(&mut rng(), &mut d, &mut point)).map_err(crypto)?;
+                g.curve()
+                    .generate(&mut rng(), &mut d, &mut point)
+                    .map_err(crypto)?;
                 FileKey::Gost(g, d, point)
             }
         };
@@ -284,7 +270,9 @@ impl CaSigner for FileSigner {
                 let mut entropy = [0u8; 32];
                 getrandom::fill(&mut entropy).map_err(crypto)?;
                 let mut sig = vec![0u8; 2 * g.scalar_len()];
-                on_curve!(g, |c| c.sign(d, &digest, &entropy, &mut sig)).map_err(crypto)?;
+                g.curve()
+                    .sign(d, &digest, &entropy, &mut sig)
+                    .map_err(crypto)?;
                 Ok(sig)
             }
         }

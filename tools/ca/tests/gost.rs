@@ -31,11 +31,10 @@ impl SoftGost {
         let n = generation.scalar_len();
         let (mut d, mut point) = (vec![0u8; n], vec![0u8; 2 * n]);
         let mut rng = UnwrapErr(getrandom::SysRng);
-        match generation {
-            Generation::Gost2004 => tamga_gost::CRYPTOPRO_A.generate(&mut rng, &mut d, &mut point),
-            Generation::Gost2015 => tamga_gost::TC26_512_A.generate(&mut rng, &mut d, &mut point),
-        }
-        .unwrap();
+        generation
+            .curve()
+            .generate(&mut rng, &mut d, &mut point)
+            .unwrap();
         SoftGost {
             d,
             public: PublicKey { generation, point },
@@ -61,15 +60,9 @@ impl Signer<Signature> for SoftGost {
         let g = self.public.generation;
         let digest = g.digest(msg);
         let mut sig = vec![0u8; 2 * g.scalar_len()];
-        match g {
-            Generation::Gost2004 => {
-                tamga_gost::CRYPTOPRO_A.sign(&self.d, &digest, b"test", &mut sig)
-            }
-            Generation::Gost2015 => {
-                tamga_gost::TC26_512_A.sign(&self.d, &digest, b"test", &mut sig)
-            }
-        }
-        .map_err(|_| signature::Error::new())?;
+        g.curve()
+            .sign(&self.d, &digest, b"test", &mut sig)
+            .map_err(|_| signature::Error::new())?;
         Ok(Signature(sig))
     }
 }
@@ -86,23 +79,10 @@ fn gost_csr(key: &SoftGost, a: &tamga_pki::Applicant, profile: ProfileName) -> S
 }
 
 /// OpenSSL's GOST engine on `signed` (the TBS bytes) and `sig` (r_le ‖ s_le)
-/// with `issuer`'s key. For 2015 the digest is the engine's own Streebog-512
-/// (checked equal to ours); for 2004 it is ours (the engine's GOST R 34.11-94
-/// has the CryptoPro S-box, not the test one).
+/// with `issuer`'s key (for 2015 over the engine's own Streebog-512).
 fn engine_verifies(tmp: &Path, issuer: &PublicKey, signed: &[u8], sig: &[u8]) -> bool {
-    let digest = match issuer.generation {
-        Generation::Gost2015 => {
-            let d = gost_engine::streebog512(tmp, signed);
-            assert_eq!(
-                d,
-                issuer.generation.digest(signed),
-                "Streebog-512 agrees with the engine's"
-            );
-            d
-        }
-        Generation::Gost2004 => issuer.generation.digest(signed),
-    };
-    gost_engine::verifies(tmp, &issuer.point, &digest, sig)
+    let ours = issuer.generation.digest(signed);
+    gost_engine::verifies_message(tmp, &issuer.point, signed, &ours, sig)
 }
 
 fn gost_ca(tmp: &Path, alg: KeyAlgorithm) -> Ca {
