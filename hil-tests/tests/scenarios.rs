@@ -203,25 +203,36 @@ fn revoke(lab: &Lab, t: &Target) -> Result<()> {
     check(crl.lists(&serial), "revoked serial on the CRL")
 }
 
-fn sign_and_verify(lab: &Lab, t: &Target) -> Result<()> {
-    let (_card, mut piv) = enrolled(lab, t)?;
-    let cert = signature_certificate(&mut piv)?;
+/// A detached CMS over `doc` by the card's 9C key (PIN given), checked to
+/// verify under `ca` and to refuse another document.
+fn sign_and_check<T: Transport>(
+    piv: &mut Piv<T>,
+    cert: &Certificate,
+    ca: &Certificate,
+    doc: &[u8],
+) -> Result<Vec<u8>> {
     let key = piv
         .metadata(KeyRef::Signature)?
         .and_then(|m| m.public)
         .ok_or(Error::Invalid("no key".into()))?;
     let p = pin();
-    let signer = tamga::signer::CardSigner::new(&mut piv, KeyRef::Signature, &key, Some(&p))?;
-    let doc = b"HIL document";
-    let sig = tamga::cms::sign(&signer, &cert, doc)?;
+    let signer = tamga::signer::CardSigner::new(piv, KeyRef::Signature, &key, Some(&p))?;
+    let sig = tamga::cms::sign(&signer, cert, doc)?;
+    tamga::cms::verify(&sig, doc, ca)?;
+    check(
+        tamga::cms::verify(&sig, b"other", ca).is_err(),
+        "tampered document refused",
+    )?;
+    Ok(sig)
+}
+
+fn sign_and_verify(lab: &Lab, t: &Target) -> Result<()> {
+    let (_card, mut piv) = enrolled(lab, t)?;
+    let cert = signature_certificate(&mut piv)?;
     let ca_pem = lab.ca.ca_certificate()?;
     let ca = <Certificate as der::DecodePem>::from_pem(ca_pem.as_bytes())
         .map_err(|_| Error::Ca("CA cert".into()))?;
-    tamga::cms::verify(&sig, doc, &ca)?;
-    check(
-        tamga::cms::verify(&sig, b"other", &ca).is_err(),
-        "tampered document refused",
-    )
+    sign_and_check(&mut piv, &cert, &ca, b"HIL document").map(|_| ())
 }
 
 /// The legal-entity form's keys on the card: a GOST 34.10-2015 512-bit
@@ -281,9 +292,8 @@ fn enrol_legal_entity_gost(lab: &Lab, t: &Target) -> Result<()> {
     let (ca_key, card_key) = (key_of(&ca)?, key_of(&cert)?);
     let dir = lab.dir.path();
     let engine = |key: &tamga_pki::gost::PublicKey, signed: &[u8], sig: &[u8]| {
-        let digest = gost_engine::streebog512(dir, signed);
-        digest == key.generation.digest(signed)
-            && gost_engine::verifies(dir, &key.point, &digest, sig)
+        let ours = key.generation.digest(signed);
+        gost_engine::verifies_message(dir, &key.point, signed, &ours, sig)
     };
     let tbs = cert
         .tbs_certificate()
@@ -302,19 +312,7 @@ fn enrol_legal_entity_gost(lab: &Lab, t: &Target) -> Result<()> {
         "the engine verifies the card's raw signature",
     )?;
     // CMS.
-    let key = piv
-        .metadata(KeyRef::Signature)?
-        .and_then(|m| m.public)
-        .ok_or(Error::Invalid("no key".into()))?;
-    let p = pin();
-    let signer = tamga::signer::CardSigner::new(&mut piv, KeyRef::Signature, &key, Some(&p))?;
-    let doc = "Договор № 7".as_bytes();
-    let sig = tamga::cms::sign(&signer, &cert, doc)?;
-    tamga::cms::verify(&sig, doc, &ca)?;
-    check(
-        tamga::cms::verify(&sig, b"other", &ca).is_err(),
-        "tampered document refused",
-    )?;
+    let sig = sign_and_check(&mut piv, &cert, &ca, "Договор № 7".as_bytes())?;
     let sd: cms::signed_data::SignedData = cms::content_info::ContentInfo::from_der(&sig)
         .and_then(|ci| ci.content.decode_as())
         .map_err(|_| Error::Malformed { op: "CMS" })?;

@@ -102,19 +102,31 @@ pub fn verifies(dir: &Path, point: &[u8], digest: &[u8], sig: &[u8]) -> bool {
     })
 }
 
+/// Whether the engine verifies `sig` over the message `signed` with `point`.
+/// For GOST 34.10-2015 (a 128-byte point) the digest is the engine's own
+/// Streebog-512, and it must equal `ours` (the caller's); for GOST 34.310-2004
+/// it is `ours` (the engine's GOST R 34.11-94 has the CryptoPro S-box, not
+/// the test one).
+pub fn verifies_message(dir: &Path, point: &[u8], signed: &[u8], ours: &[u8], sig: &[u8]) -> bool {
+    let digest = if point.len() == 128 {
+        streebog512(dir, signed)
+    } else {
+        ours.to_vec()
+    };
+    digest == ours && verifies(dir, point, &digest, sig)
+}
+
 /// Streebog-512 of `data` by the engine (`openssl dgst -md_gost12_512`).
 pub fn streebog512(dir: &Path, data: &[u8]) -> Vec<u8> {
     let file = dir.join("engine.data");
     std::fs::write(&file, data).expect("write the data to digest");
-    let out = Command::new("openssl")
-        .args(["dgst", "-engine", "gost", "-md_gost12_512", "-binary"])
-        .arg(&file)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
+    let file = file.as_os_str();
+    crate::openssl([
+        "dgst".as_ref(),
+        "-engine".as_ref(),
+        "gost".as_ref(),
+        "-md_gost12_512".as_ref(),
+        "-binary".as_ref(),
+        file,
+    ])
 }

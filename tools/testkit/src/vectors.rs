@@ -39,19 +39,17 @@ pub const TEST_KIT_PASSWORD: &str = "Qwerty12";
 /// The certificate (PEM) of a test-kit PKCS#12, read by OpenSSL (its RC2-40
 /// certificate bag needs the legacy provider).
 pub fn test_kit_certificate(p12: &std::path::Path) -> String {
-    let out = std::process::Command::new("openssl")
-        .args(["pkcs12", "-legacy", "-nokeys", "-passin"])
-        .arg(format!("pass:{TEST_KIT_PASSWORD}"))
-        .arg("-in")
-        .arg(p12)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pem = String::from_utf8_lossy(&out.stdout);
+    let pass = format!("pass:{TEST_KIT_PASSWORD}");
+    let out = crate::openssl([
+        "pkcs12".as_ref(),
+        "-legacy".as_ref(),
+        "-nokeys".as_ref(),
+        "-passin".as_ref(),
+        pass.as_ref(),
+        "-in".as_ref(),
+        p12.as_os_str(),
+    ]);
+    let pem = String::from_utf8_lossy(&out);
     let start = pem
         .find("-----BEGIN CERTIFICATE-----")
         .expect("a certificate");
