@@ -239,11 +239,6 @@ impl<const N: usize, const C: u32> Fe<N, C> {
         self.double().add(self)
     }
 
-    /// `−self`.
-    pub fn neg(&self) -> Self {
-        Self::ZERO.sub(self)
-    }
-
     /// `self · rhs`: the 2N-word product two rows at a time, then reduced.
     pub fn mul(&self, rhs: &Self) -> Self {
         let mut wide = [[0u32; N]; 2];
