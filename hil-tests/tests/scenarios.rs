@@ -199,16 +199,17 @@ fn revoke(lab: &Lab, t: &Target) -> Result<()> {
     let serial = tamga_pki::Serial::from_bytes(c.tbs_certificate().serial_number().as_bytes())?;
     lab.ca
         .revoke(&serial, tamga_pki::RevocationReason::FalseInformation)?;
-    let crl = tamga_pki::chain::crl(&lab.ca.issue_crl()?, lab.ca.ca().certificate())?;
+    let issuer = tamga::ca::issuer_of(&lab.ca, &c)?;
+    let crl = tamga_pki::chain::crl(&lab.ca.issue_crl(&issuer)?, &issuer)?;
     check(crl.lists(&serial), "revoked serial on the CRL")
 }
 
 /// A detached CMS over `doc` by the card's 9C key (PIN given), checked to
-/// verify under `ca` and to refuse another document.
+/// verify under the CA certificates `ca` and to refuse another document.
 fn sign_and_check<T: Transport>(
     piv: &mut Piv<T>,
     cert: &Certificate,
-    ca: &Certificate,
+    ca: &[Certificate],
     doc: &[u8],
 ) -> Result<Vec<u8>> {
     let key = piv
@@ -229,23 +230,24 @@ fn sign_and_check<T: Transport>(
 fn sign_and_verify(lab: &Lab, t: &Target) -> Result<()> {
     let (_card, mut piv) = enrolled(lab, t)?;
     let cert = signature_certificate(&mut piv)?;
-    let ca_pem = lab.ca.ca_certificate()?;
-    let ca = <Certificate as der::DecodePem>::from_pem(ca_pem.as_bytes())
-        .map_err(|_| Error::Ca("CA cert".into()))?;
+    let ca = lab.ca.ca_certificates()?;
     sign_and_check(&mut piv, &cert, &ca, b"HIL document").map(|_| ())
 }
 
 /// The legal-entity form's keys on the card: a GOST 34.10-2015 512-bit
 /// signing key (9C) and an RSA-2048 authentication key (9A), certified by a
-/// GOST CA (the NCA's `nca_gost`). OpenSSL's GOST engine checks the
-/// certificate (over its TBS bytes), a raw card signature and the CMS that
-/// `tamga::cms::sign` makes (its signed attributes); tamga verifies the CMS.
+/// CA holding an RSA-2048 and a GOST-2015 issuing key side by side (the NCA's
+/// `nca_rsa` and `nca_gost`): 9A by the RSA key, 9C by the GOST key. OpenSSL
+/// checks the 9A certificate; its GOST engine checks the 9C certificate (over
+/// its TBS bytes), a raw card signature and the CMS that `tamga::cms::sign`
+/// makes (its signed attributes); tamga verifies the CMS.
 fn enrol_legal_entity_gost(lab: &Lab, t: &Target) -> Result<()> {
     use der::Encode;
     use tamga_testkit::gost_engine;
     let ca_dir = lab.dir.path().join("gost-ca");
     let opts = tamga_ca::InitOptions {
-        key: tamga_ca::KeyAlgorithm::Gost2015,
+        key: tamga_ca::KeyAlgorithm::Rsa2048,
+        also: vec![tamga_ca::KeyAlgorithm::Gost2015],
         ..Default::default()
     };
     tamga_ca::Ca::init(&ca_dir, &opts).map_err(|e| Error::Ca(e.to_string()))?;
@@ -282,7 +284,41 @@ fn enrol_legal_entity_gost(lab: &Lab, t: &Target) -> Result<()> {
         "RSA-2048 in 9A",
     )?;
     let cert = signature_certificate(&mut piv)?;
-    let ca = gost_ca.ca().certificate().clone();
+    let cas = gost_ca.ca_certificates()?;
+    check(cas.len() == 2, "two issuing keys")?;
+    let ca = tamga::ca::issuer_of(&gost_ca, &cert)?;
+    check(ca == cas[1], "9C certified by the GOST issuing key")?;
+    let auth = piv
+        .read_certificate(KeyRef::Authentication)?
+        .ok_or(Error::Invalid("no 9A certificate".into()))?;
+    let auth = Certificate::from_der(&auth).map_err(|_| Error::Malformed { op: "cert" })?;
+    check(
+        tamga::ca::issuer_of(&gost_ca, &auth)? == cas[0],
+        "9A certified by the RSA issuing key",
+    )?;
+    let openssl_ok = |cert: &Certificate, ca: &Certificate| -> Result<bool> {
+        let pem = |c: &Certificate| {
+            der::EncodePem::to_pem(c, der::pem::LineEnding::LF)
+                .map_err(|_| Error::Malformed { op: "cert" })
+        };
+        let (cf, caf) = (
+            lab.dir.path().join("9a.pem"),
+            lab.dir.path().join("rsa-ca.pem"),
+        );
+        std::fs::write(&cf, pem(cert)?).map_err(|e| Error::Invalid(e.to_string()))?;
+        std::fs::write(&caf, pem(ca)?).map_err(|e| Error::Invalid(e.to_string()))?;
+        let out = std::process::Command::new("openssl")
+            .args(["verify", "-partial_chain", "-CAfile"])
+            .arg(&caf)
+            .arg(&cf)
+            .output()
+            .map_err(|e| Error::Invalid(format!("openssl: {e}")))?;
+        Ok(out.status.success())
+    };
+    check(
+        openssl_ok(&auth, &cas[0])?,
+        "openssl verifies 9A against the RSA issuing key",
+    )?;
     let key_of = |c: &Certificate| {
         tamga_pki::gost::PublicKey::from_spki(c.tbs_certificate().subject_public_key_info())
             .ok()
@@ -312,7 +348,7 @@ fn enrol_legal_entity_gost(lab: &Lab, t: &Target) -> Result<()> {
         "the engine verifies the card's raw signature",
     )?;
     // CMS.
-    let sig = sign_and_check(&mut piv, &cert, &ca, "Договор № 7".as_bytes())?;
+    let sig = sign_and_check(&mut piv, &cert, &cas, "Договор № 7".as_bytes())?;
     let sd: cms::signed_data::SignedData = cms::content_info::ContentInfo::from_der(&sig)
         .and_then(|ci| ci.content.decode_as())
         .map_err(|_| Error::Malformed { op: "CMS" })?;

@@ -7,6 +7,7 @@ use tamga_pki::{
     Application, CertRecord, ConfirmRequest, Confirmed, Issued, RenewRequest, RevocationReason,
     Serial,
 };
+use x509_cert::Certificate;
 
 use crate::error::{Error, Result};
 
@@ -24,15 +25,48 @@ pub trait CaClient {
     fn record(&self, serial: &Serial) -> Result<CertRecord>;
     /// Revoke a certificate.
     fn revoke(&self, serial: &Serial, reason: RevocationReason) -> Result<()>;
-    /// The CRL the CA publishes now (DER): what a relying party sees. It may
-    /// predate a revocation made since it was issued.
-    fn current_crl(&self) -> Result<Vec<u8>>;
-    /// Have the CA issue a new CRL now (DER), listing every revocation so far.
-    fn issue_crl(&self) -> Result<Vec<u8>>;
-    /// The CA certificate (PEM).
-    fn ca_certificate(&self) -> Result<String>;
+    /// The CRL the CA publishes now (DER) for the issuing key of `issuer` (one of
+    /// [`CaClient::ca_certificates`]): what a relying party sees. It may predate a
+    /// revocation made since it was issued.
+    fn current_crl(&self, issuer: &Certificate) -> Result<Vec<u8>>;
+    /// Have the CA issue a new CRL now (DER) for the issuing key of `issuer`,
+    /// listing every revocation of what it signed so far.
+    fn issue_crl(&self, issuer: &Certificate) -> Result<Vec<u8>>;
+    /// The CA's issuing certificates, the first one first: one, or an RSA or P-256
+    /// one and a GOST one side by side.
+    fn ca_certificates(&self) -> Result<Vec<Certificate>>;
     /// Where the CA is, for messages.
     fn describe(&self) -> String;
+}
+
+/// The key id (hex) by which the CA names the issuing key of `issuer`.
+fn issuer_id(issuer: &Certificate) -> Result<String> {
+    let id = tamga_pki::chain::key_id(issuer.tbs_certificate().subject_public_key_info())?;
+    Ok(hex::encode(id))
+}
+
+/// The CA's issuing certificate that signed `cert`.
+pub fn issuer_of(ca: &dyn CaClient, cert: &Certificate) -> Result<Certificate> {
+    let cas = ca.ca_certificates()?;
+    tamga_pki::chain::issuer_among(cert, &cas)
+        .cloned()
+        .ok_or_else(|| {
+            Error::Ca(format!(
+                "{}: none of its issuing certificates signed {}",
+                ca.describe(),
+                cert.tbs_certificate().subject()
+            ))
+        })
+}
+
+/// Certificates from PEM text (one or more `CERTIFICATE` blocks).
+fn certificates_pem(pem: &[u8], from: &str) -> Result<Vec<Certificate>> {
+    let certs = Certificate::load_pem_chain(pem)
+        .map_err(|e| Error::Ca(format!("CA certificates from {from}: {e}")))?;
+    if certs.is_empty() {
+        return Err(Error::Ca(format!("{from} sent no CA certificate")));
+    }
+    Ok(certs)
 }
 
 #[cfg(feature = "local-ca")]
@@ -94,14 +128,26 @@ mod local {
                 .map(|_| ())
                 .map_err(ca_err)
         }
-        fn current_crl(&self) -> Result<Vec<u8>> {
-            self.ca.current_crl(&self.actor).map_err(ca_err)
+        fn current_crl(&self, issuer: &Certificate) -> Result<Vec<u8>> {
+            let issuer = self.ca.issuer(&issuer_id(issuer)?).map_err(ca_err)?;
+            self.ca
+                .current_issuer_crl(issuer, &self.actor)
+                .map_err(ca_err)
         }
-        fn issue_crl(&self) -> Result<Vec<u8>> {
-            self.ca.crl(&self.actor).map(|(_, der)| der).map_err(ca_err)
+        fn issue_crl(&self, issuer: &Certificate) -> Result<Vec<u8>> {
+            let issuer = self.ca.issuer(&issuer_id(issuer)?).map_err(ca_err)?;
+            self.ca
+                .issuer_crl(issuer, &self.actor)
+                .map(|(_, der)| der)
+                .map_err(ca_err)
         }
-        fn ca_certificate(&self) -> Result<String> {
-            self.ca.certificate_pem().map_err(ca_err)
+        fn ca_certificates(&self) -> Result<Vec<Certificate>> {
+            Ok(self
+                .ca
+                .issuers()
+                .iter()
+                .map(|i| i.certificate().clone())
+                .collect())
         }
         fn describe(&self) -> String {
             format!("CA {}", self.ca.dir().display())
@@ -149,16 +195,16 @@ mod local {
         fn revoke(&self, _: &Serial, _: RevocationReason) -> Result<()> {
             self.refused("revoke")
         }
-        fn current_crl(&self) -> Result<Vec<u8>> {
+        fn current_crl(&self, issuer: &Certificate) -> Result<Vec<u8>> {
             self.ca
-                .current_crl()
+                .current_crl(&issuer_id(issuer)?)
                 .map_err(|e| Error::Ca(format!("CA {}: {e}", self.dir)))
         }
-        fn issue_crl(&self) -> Result<Vec<u8>> {
+        fn issue_crl(&self, _: &Certificate) -> Result<Vec<u8>> {
             self.refused("issue a CRL")
         }
-        fn ca_certificate(&self) -> Result<String> {
-            self.ca.certificate_pem().map_err(ca_err)
+        fn ca_certificates(&self) -> Result<Vec<Certificate>> {
+            Ok(self.ca.certificates().cloned().collect())
         }
         fn describe(&self) -> String {
             format!("CA {} (read-only)", self.dir)
@@ -308,15 +354,15 @@ impl CaClient for RemoteCa {
         let body = serde_json::to_vec(&body).map_err(|e| Error::Ca(e.to_string()))?;
         self.request("POST", "/revoke", Some(&body)).map(|_| ())
     }
-    fn current_crl(&self) -> Result<Vec<u8>> {
-        self.request("GET", "/crl", None)
+    fn current_crl(&self, issuer: &Certificate) -> Result<Vec<u8>> {
+        // A key id is hex only: safe in the URL path.
+        self.request("GET", &format!("/crl/{}", issuer_id(issuer)?), None)
     }
-    fn issue_crl(&self) -> Result<Vec<u8>> {
-        self.request("POST", "/crl", None)
+    fn issue_crl(&self, issuer: &Certificate) -> Result<Vec<u8>> {
+        self.request("POST", &format!("/crl/{}", issuer_id(issuer)?), None)
     }
-    fn ca_certificate(&self) -> Result<String> {
-        String::from_utf8(self.request("GET", "/ca.pem", None)?)
-            .map_err(|e| Error::Ca(format!("CA certificate from the CA: {e}")))
+    fn ca_certificates(&self) -> Result<Vec<Certificate>> {
+        certificates_pem(&self.request("GET", "/ca.pem", None)?, &self.describe())
     }
     fn describe(&self) -> String {
         format!("CA {}", self.base)

@@ -109,13 +109,13 @@ pub fn sign<T: Transport>(
 
 pub use tamga_pki::cms::Verified;
 
-/// Check a detached CMS signature over `content` against the CA certificate
-/// `ca`, now (see [`tamga_pki::cms::verify_detached`]).
-pub fn verify(sig: &[u8], content: &[u8], ca: &Certificate) -> Result<Verified> {
+/// Check a detached CMS signature over `content` against the CA's issuing
+/// certificates `cas`, now (see [`tamga_pki::cms::verify_detached`]).
+pub fn verify(sig: &[u8], content: &[u8], cas: &[Certificate]) -> Result<Verified> {
     Ok(tamga_pki::cms::verify_detached(
         sig,
         content,
-        ca,
+        cas,
         SystemTime::now(),
     )?)
 }

@@ -523,9 +523,13 @@ pub fn renew<T: Transport>(
     t.step(format!("confirm at the {}", ca.describe()), || {
         ca.confirm(&serials)
     })?;
-    // The superseded certificates are revoked now: publish that at once.
-    t.step(format!("new CRL from the {}", ca.describe()), || {
-        ca.issue_crl()
+    // The superseded certificates are revoked now: publish that at once, from
+    // each issuing key.
+    t.step(format!("new CRLs from the {}", ca.describe()), || {
+        for issuer in ca.ca_certificates()? {
+            ca.issue_crl(&issuer)?;
+        }
+        Ok(())
     })?;
     Ok(t.report(piv, card_serial, slots))
 }

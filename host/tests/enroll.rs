@@ -327,16 +327,14 @@ fn enrol_sign_revoke_through_a_remote_ca() {
             .unwrap();
     }
     // The published CRL may predate the revocations; a new one lists them, signed by the CA.
-    let ca_cert = <x509_cert::Certificate as der::DecodePem>::from_pem(
-        remote.ca_certificate().unwrap().as_bytes(),
-    )
-    .unwrap();
-    let published = tamga_pki::chain::crl(&remote.current_crl().unwrap(), &ca_cert).unwrap();
-    let fresh = tamga_pki::chain::crl(&remote.issue_crl().unwrap(), &ca_cert).unwrap();
+    let ca_cert = remote.ca_certificates().unwrap().remove(0);
+    let published =
+        tamga_pki::chain::crl(&remote.current_crl(&ca_cert).unwrap(), &ca_cert).unwrap();
+    let fresh = tamga_pki::chain::crl(&remote.issue_crl(&ca_cert).unwrap(), &ca_cert).unwrap();
     assert!(renewed.slots.iter().all(|s| fresh.lists(&s.serial)));
     assert!(fresh.revoked.len() >= published.revoked.len());
     assert_eq!(
-        tamga_pki::chain::crl(&remote.current_crl().unwrap(), &ca_cert)
+        tamga_pki::chain::crl(&remote.current_crl(&ca_cert).unwrap(), &ca_cert)
             .unwrap()
             .revoked,
         fresh.revoked,

@@ -1,5 +1,6 @@
 //! A legal-entity employee enrolled as the standard's form has it, through
-//! `tamga` on an emulated card and a GOST CA (the NCA's `nca_gost`): a GOST
+//! `tamga` on an emulated card and a CA with an RSA and a GOST issuing key (the
+//! NCA's `nca_rsa` and `nca_gost`): a GOST
 //! 34.10-2015 512-bit signing key in 9C, an RSA-2048 authentication key in 9A;
 //! `tamga sign` makes GOST CMS with Kalkan's signed attributes; the card's
 //! signature, the certificate and the CMS are checked by OpenSSL's GOST engine
@@ -61,7 +62,10 @@ fn engine_verifies(dir: &Path, key: &gost::PublicKey, signed: &[u8], sig: &[u8])
 #[test]
 fn a_legal_entity_gets_a_gost_signing_key_by_default() {
     gost_engine::require();
-    let env = Env::with_ca(tamga_ca::KeyAlgorithm::Gost2015);
+    let env = Env::with_cas(
+        tamga_ca::KeyAlgorithm::Rsa2048,
+        &[tamga_ca::KeyAlgorithm::Gost2015],
+    );
     let mut args = vec!["enroll"];
     args.extend_from_slice(PERSON);
     args.extend_from_slice(LEGAL);
@@ -78,33 +82,49 @@ fn a_legal_entity_gets_a_gost_signing_key_by_default() {
     assert_eq!(sign.policy.map(|p| p.0), Some(0x03), "9C stays PIN-always");
     assert_eq!(auth.alg, Algorithm::Rsa2048.to_u8());
     drop(piv);
-    // The certificates: for the card's keys, from the GOST CA, which the
-    // engine verifies over the TBS bytes.
-    let ca = Certificate::from_der(
-        &pem_rfc7468::decode_vec(&std::fs::read(env.path("ca/ca.pem")).unwrap())
-            .unwrap()
-            .1,
-    )
-    .unwrap();
+    // The certificates: for the card's keys; 9C from the GOST issuing key,
+    // which the engine verifies over the TBS bytes, 9A from the RSA one, which
+    // openssl verifies.
+    let read_ca = |path: &str| {
+        Certificate::from_der(
+            &pem_rfc7468::decode_vec(&std::fs::read(env.path(path)).unwrap())
+                .unwrap()
+                .1,
+        )
+        .unwrap()
+    };
+    let (rsa_ca, ca) = (read_ca("ca/ca.pem"), read_ca("ca/issuers/gost2015/ca.pem"));
     let ca_key = gost_key(&ca).expect("a GOST CA");
     let sign_cert = env.cert(KeyRef::Signature);
     let Some(PublicKey::Gost { point, .. }) = sign.public else {
         panic!("GOST key in 9C")
     };
     assert_eq!(gost_key(&sign_cert).unwrap().point, point);
-    for slot in [KeyRef::Signature, KeyRef::Authentication] {
-        let c = env.cert(slot);
-        tamga_pki::chain::issued_by(&c, &ca).unwrap();
-        assert!(
-            engine_verifies(
-                env.dir.path(),
-                &ca_key,
-                &c.tbs_certificate().to_der().unwrap(),
-                c.signature().raw_bytes()
-            ),
-            "the engine verifies the {slot:?} certificate"
-        );
-    }
+    tamga_pki::chain::issued_by(&sign_cert, &ca).unwrap();
+    assert!(
+        engine_verifies(
+            env.dir.path(),
+            &ca_key,
+            &sign_cert.tbs_certificate().to_der().unwrap(),
+            sign_cert.signature().raw_bytes()
+        ),
+        "the engine verifies the 9C certificate"
+    );
+    let auth_cert = env.cert(KeyRef::Authentication);
+    tamga_pki::chain::issued_by(&auth_cert, &rsa_ca).unwrap();
+    let auth_pem = env.path("9a.pem");
+    std::fs::write(
+        &auth_pem,
+        der::EncodePem::to_pem(&auth_cert, der::pem::LineEnding::LF).unwrap(),
+    )
+    .unwrap();
+    let verified = tamga_testkit::openssl([
+        "verify",
+        "-CAfile",
+        env.path("ca/ca.pem").to_str().unwrap(),
+        auth_pem.to_str().unwrap(),
+    ]);
+    assert!(String::from_utf8_lossy(&verified).contains(": OK"));
 
     // tamga sign: GOST CMS, Kalkan's signed attributes, verified by tamga
     // and, part by part, by the engine.
@@ -113,7 +133,10 @@ fn a_legal_entity_gets_a_gost_signing_key_by_default() {
     let d = doc.to_str().unwrap();
     ok(&env.run(&["sign", d], &[]));
     let v = ok(&env.run(&["verify", d], &[]));
-    assert!(v.contains("valid signature by"), "{v}");
+    assert!(
+        v.contains("valid signature by") && v.contains("not revoked"),
+        "{v}"
+    );
     let p7s = std::fs::read(env.path("contract.txt.p7s")).unwrap();
     let sd: SignedData = ContentInfo::from_der(&p7s)
         .unwrap()
@@ -178,6 +201,12 @@ fn a_legal_entity_gets_a_gost_signing_key_by_default() {
         7,
         "does not match",
     );
+    // Revocation: each certificate on the new CRL of the key that signed it,
+    // and the signature no longer passes.
+    let out = ok(&env.run(&["revoke", "--reason", "owner-request"], &[]));
+    assert_eq!(out.matches("on the CRL: yes").count(), 2, "{out}");
+    std::fs::write(&doc, "Договор поставки № 7\n").unwrap();
+    fails(&env.run(&["verify", d], &[]), 7, "is revoked");
 }
 
 #[test]
@@ -277,14 +306,17 @@ fn the_test_kit_keys_sign_on_the_card_under_the_ncas_test_ca() {
             .not_before
             .to_system_time()
             + std::time::Duration::from_secs(86_400);
-        let v = tamga_pki::cms::verify_detached(&sig, doc, &nca, when)
+        let v = tamga_pki::cms::verify_detached(&sig, doc, std::slice::from_ref(&nca), when)
             .expect("the card's CMS verifies under the NCA TEST CA");
         assert_eq!(
             v.certificate,
             der::Encode::to_der(&cert).unwrap(),
             "signed by the kit's certificate"
         );
-        assert!(tamga_pki::cms::verify_detached(&sig, b"other", &nca, when).is_err());
+        assert!(
+            tamga_pki::cms::verify_detached(&sig, b"other", std::slice::from_ref(&nca), when)
+                .is_err()
+        );
     }
 }
 

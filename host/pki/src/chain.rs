@@ -3,9 +3,12 @@
 
 use std::time::SystemTime;
 
+use der::referenced::OwnedToRef;
 use der::{Decode, Encode};
+use spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
 use x509_cert::crl::CertificateList;
+use x509_cert::ext::pkix::SubjectKeyIdentifier;
 
 use crate::{Error, Result, Serial, verify};
 
@@ -29,6 +32,20 @@ pub fn issued_by(cert: &Certificate, issuer: &Certificate) -> Result<()> {
         Error::BadSignature => Error::Chain("the CA's signature does not verify".into()),
         other => other,
     })
+}
+
+/// The key identifier of a public key (RFC 5280 §4.2.1.2 method 1: SHA-1 of the
+/// key's BIT STRING), as a CA puts it in its SKI and in the AKI of what it signs.
+pub fn key_id(spki: &SubjectPublicKeyInfoOwned) -> Result<Vec<u8>> {
+    let ski = SubjectKeyIdentifier::try_from(spki.owned_to_ref())
+        .map_err(|e| Error::Chain(format!("key identifier: {e}")))?;
+    Ok(ski.0.as_bytes().to_vec())
+}
+
+/// The certificate among `cas` that issued and signed `cert`, if any: a CA with
+/// several issuing keys (an RSA and a GOST one) publishes them all.
+pub fn issuer_among<'a>(cert: &Certificate, cas: &'a [Certificate]) -> Option<&'a Certificate> {
+    cas.iter().find(|ca| issued_by(cert, ca).is_ok())
 }
 
 /// Checks that `now` lies within `cert`'s validity.

@@ -42,28 +42,29 @@ fn content_digest(
 
 /// Checks a detached CMS signature over `content`: the message digest, the
 /// signature by the carried certificate's key, and that certificate's
-/// signature by `ca` and its validity at `now`. RSA and P-256 signers use
+/// signature by one of `cas` (a CA's issuing certificates: an RSA one and a
+/// GOST one, say) and its validity at `now`. RSA and P-256 signers use
 /// SHA-256; GOST signers their generation's digest (Streebog-512 or GOST
 /// 34.311-95), as Kalkan writes them.
 pub fn verify_detached(
     sig: &[u8],
     content: &[u8],
-    ca: &Certificate,
+    cas: &[Certificate],
     now: SystemTime,
 ) -> Result<Verified> {
-    verify(sig, Some(content), ca, now)
+    verify(sig, Some(content), cas, now)
 }
 
 /// Checks a CMS signature over its encapsulated content (an attached
 /// signature, or a timestamp token's TSTInfo), as [`verify_detached`] does.
-pub fn verify_attached(sig: &[u8], ca: &Certificate, now: SystemTime) -> Result<Verified> {
-    verify(sig, None, ca, now)
+pub fn verify_attached(sig: &[u8], cas: &[Certificate], now: SystemTime) -> Result<Verified> {
+    verify(sig, None, cas, now)
 }
 
 fn verify(
     sig: &[u8],
     detached: Option<&[u8]>,
-    ca: &Certificate,
+    cas: &[Certificate],
     now: SystemTime,
 ) -> Result<Verified> {
     let bad = |what: &str| Error::SignatureNotValid(what.to_string());
@@ -134,8 +135,8 @@ fn verify(
     let alg = (si.signature_algorithm.oid != RSA_ENCRYPTION).then_some(&si.signature_algorithm);
     verify::signature(spki, alg, &signed, si.signature.as_bytes())
         .map_err(|_| bad("the signature does not verify with the signer's key"))?;
-    chain::issued_by(&cert, ca)
-        .map_err(|_| bad("the signer's certificate is not issued by this CA"))?;
+    chain::issuer_among(&cert, cas)
+        .ok_or_else(|| bad("the signer's certificate is not issued by this CA"))?;
     chain::valid_at(&cert, now).map_err(|_| bad("the signer's certificate is not valid now"))?;
     Ok(Verified {
         signer: cert.tbs_certificate().subject().to_string(),

@@ -147,14 +147,15 @@ fn the_tsa_token_verifies() {
     };
     let when = tsa.tbs_certificate().validity().not_before.to_system_time()
         + std::time::Duration::from_secs(86_400);
-    let v = tamga_pki::cms::verify_attached(&token, &ca, when).expect("the NCA TSA token verifies");
+    let v = tamga_pki::cms::verify_attached(&token, std::slice::from_ref(&ca), when)
+        .expect("the NCA TSA token verifies");
     println!("TSA token signed by {}", v.signer);
     let mut bad = token.clone();
     let n = bad.len();
     bad[n - 3] ^= 0x20;
-    assert!(tamga_pki::cms::verify_attached(&bad, &ca, when).is_err());
+    assert!(tamga_pki::cms::verify_attached(&bad, std::slice::from_ref(&ca), when).is_err());
     assert!(
-        tamga_pki::cms::verify_detached(&token, b"other", &ca, when).is_err(),
+        tamga_pki::cms::verify_detached(&token, b"other", std::slice::from_ref(&ca), when).is_err(),
         "attached, not detached"
     );
 }

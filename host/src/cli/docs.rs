@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use der::{Decode, DecodePem, Encode};
+use der::{Decode, Encode};
 use serde_json::json;
 use tamga::signer::CardSigner;
 use tamga::{Error, secrets};
@@ -104,7 +104,7 @@ pub struct VerifyArgs {
     /// The detached signature (default: FILE.p7s), DER or PEM.
     #[arg(long)]
     signature: Option<PathBuf>,
-    /// The CA certificate (PEM); default: the one of --ca.
+    /// The CA certificates (PEM, one or more); default: those of --ca.
     #[arg(long)]
     ca_cert: Option<PathBuf>,
 }
@@ -127,21 +127,35 @@ pub fn verify(ctx: &Ctx, ca: &CaArgs, a: &VerifyArgs) -> Result<(), Error> {
         (_, true) => Some(ca.open_read_only()?),
         _ => None,
     };
-    let ca_pem = match (&a.ca_cert, &client) {
-        (Some(p), _) => String::from_utf8_lossy(&read(p)?).into_owned(),
-        (None, Some(c)) => c.ca_certificate()?,
+    let cas = match (&a.ca_cert, &client) {
+        (Some(p), _) => {
+            let certs = Certificate::load_pem_chain(&read(p)?)
+                .map_err(|e| Error::Invalid(format!("{}: {e}", p.display())))?;
+            if certs.is_empty() {
+                return Err(Error::Invalid(format!(
+                    "{}: no CA certificate in it",
+                    p.display()
+                )));
+            }
+            certs
+        }
+        (None, Some(c)) => c.ca_certificates()?,
         (None, None) => {
             return Err(Error::Invalid(
                 "give --ca-cert or --ca to check the signer's certificate".into(),
             ));
         }
     };
-    let ca_cert = Certificate::from_pem(ca_pem.as_bytes())
-        .map_err(|e| Error::Invalid(format!("CA certificate: {e}")))?;
-    let v = tamga::cms::verify(&sig, &content, &ca_cert)?;
-    // Revocation, when the CA can be asked: its current CRL, checked against the CA.
+    let v = tamga::cms::verify(&sig, &content, &cas)?;
+    // Revocation, when the CA can be asked: the current CRL of the issuing key that
+    // signed the signer's certificate, checked against that key.
     let revoked = match &client {
-        Some(c) => tamga_pki::chain::crl(&c.current_crl()?, &ca_cert)?.lists(&v.serial),
+        Some(c) => {
+            let cert = Certificate::from_der(&v.certificate)
+                .map_err(|_| Error::Malformed { op: "certificate" })?;
+            let issuer = tamga::ca::issuer_of(c.as_ref(), &cert)?;
+            tamga_pki::chain::crl(&c.current_crl(&issuer)?, &issuer)?.lists(&v.serial)
+        }
         None => false,
     };
     if revoked {
@@ -239,11 +253,22 @@ pub fn revoke(ctx: &Ctx, ca: &CaArgs, a: &RevokeArgs) -> Result<(), Error> {
         );
         r?;
     }
-    // A new CRL, so that it lists what was just revoked; checked against the CA.
-    let ca_cert = Certificate::from_pem(client.ca_certificate()?.as_bytes())
-        .map_err(|e| Error::Ca(format!("CA certificate: {e}")))?;
-    let crl = tamga_pki::chain::crl(&client.issue_crl()?, &ca_cert)?;
-    let listed: Vec<&Serial> = serials.iter().filter(|s| crl.lists(s)).collect();
+    // A new CRL of each issuing key that signed one of them, so that it lists what
+    // was just revoked; checked against that key.
+    let mut crls: Vec<(Certificate, tamga_pki::chain::Crl)> = Vec::new();
+    let mut listed: Vec<&Serial> = Vec::new();
+    for s in &serials {
+        let cert = Certificate::from_der(&client.record(s)?.der)
+            .map_err(|_| Error::Malformed { op: "certificate" })?;
+        let issuer = tamga::ca::issuer_of(client.as_ref(), &cert)?;
+        if !crls.iter().any(|(c, _)| *c == issuer) {
+            let crl = tamga_pki::chain::crl(&client.issue_crl(&issuer)?, &issuer)?;
+            crls.push((issuer.clone(), crl));
+        }
+        if crls.iter().any(|(c, crl)| *c == issuer && crl.lists(s)) {
+            listed.push(s);
+        }
+    }
     if ctx.json {
         println!(
             "{}",

@@ -37,9 +37,15 @@ impl Env {
 
     /// A fresh directory with a CA whose key is `key`.
     pub fn with_ca(key: tamga_ca::KeyAlgorithm) -> Env {
+        Env::with_cas(key, &[])
+    }
+
+    /// A fresh directory with a CA whose issuing keys are `key` and `also`.
+    pub fn with_cas(key: tamga_ca::KeyAlgorithm, also: &[tamga_ca::KeyAlgorithm]) -> Env {
         let dir = tempfile::tempdir().unwrap();
         let opts = tamga_ca::InitOptions {
             key,
+            also: also.to_vec(),
             ..Default::default()
         };
         tamga_ca::Ca::init(&dir.path().join("ca"), &opts).unwrap();
@@ -123,7 +129,7 @@ pub fn serve(ca: &Path) -> String {
     let remote = tamga::ca::RemoteCa::new(&url, None).unwrap();
     let up = (0..100).any(|_| {
         std::thread::sleep(std::time::Duration::from_millis(20));
-        tamga::ca::CaClient::ca_certificate(&remote).is_ok()
+        tamga::ca::CaClient::ca_certificates(&remote).is_ok()
     });
     assert!(up, "tamga-ca serve did not come up");
     url

@@ -1,12 +1,12 @@
 //! The CA: directory layout, issuance, renewal, revocation, CRL.
 
 use crate::config::CaConfig;
+use crate::issuer::{CA_PEM, CHAIN_PEM, Issuer, KEY_FILE, is_gost, key_id};
 use crate::signer::{CaSigner, FileSigner, KeyAlgorithm};
 use crate::store::{self, CertRow, NewIssue, Store, StoredSignature};
 use crate::{Error, Result, now_unix};
 use base64::Engine;
 use der::asn1::{Any, BitString, Ia5String, PrintableStringRef, Uint, Utf8StringRef};
-use der::referenced::OwnedToRef;
 use der::{Decode, DecodePem, Encode, EncodePem};
 use spki::{
     AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey,
@@ -38,17 +38,19 @@ use x509_cert::name::Name;
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
-pub(crate) const CA_PEM: &str = "ca.pem";
-const CHAIN_PEM: &str = "chain.pem";
-const KEY_FILE: &str = "ca.key";
 const CONFIG_FILE: &str = "config.json";
 pub(crate) const DB_FILE: &str = "ca.db";
 
 /// Options of `init`.
 #[derive(Clone, Debug)]
 pub struct InitOptions {
-    /// CA key algorithm.
+    /// CA key algorithm (of the first issuing key).
     pub key: KeyAlgorithm,
+    /// Further issuing keys beside the first, of the other family (at most one: a
+    /// GOST key beside an RSA or P-256 one, or the reverse), as the NCA runs
+    /// `nca_rsa` and `nca_gost`. Each has its own certificate (CN `<common_name>
+    /// (<algorithm>)`), chain and CRLs, in `issuers/<algorithm>/`.
+    pub also: Vec<KeyAlgorithm>,
     /// CN of the CA certificate.
     pub common_name: String,
     /// Directory of the parent CA for an issuing CA; `None` for a self-signed root.
@@ -65,6 +67,7 @@ impl Default for InitOptions {
     fn default() -> Self {
         InitOptions {
             key: KeyAlgorithm::P256,
+            also: Vec::new(),
             common_name: "Tamga NCA Reference CA".into(),
             parent: None,
             import_key: None,
@@ -167,12 +170,6 @@ fn random_serial() -> Result<(SerialNumber, Serial)> {
     Ok((SerialNumber::new(&b)?, Serial::from_bytes(&b)?))
 }
 
-fn key_id(spki: &SubjectPublicKeyInfoOwned) -> Result<Vec<u8>> {
-    let ski = SubjectKeyIdentifier::try_from(spki.owned_to_ref())
-        .map_err(|e| Error::Crypto(e.to_string()))?;
-    Ok(ski.0.as_bytes().to_vec())
-}
-
 fn unix(t: &Time) -> i64 {
     i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
 }
@@ -208,36 +205,116 @@ fn ca_name(cn: &str) -> Result<Name> {
 pub struct Ca {
     dir: PathBuf,
     config: CaConfig,
-    signer: Box<dyn CaSigner>,
-    cert: Certificate,
-    cert_der: Vec<u8>,
-    ski: Vec<u8>,
+    /// The issuing keys, the first one first; at most one per family.
+    issuers: Vec<Issuer>,
     store: Mutex<Store>,
 }
 
+/// Refuses two issuing keys of one family: a request's key would not say which signs.
+fn check_families(gost: impl IntoIterator<Item = bool>) -> Result<()> {
+    let (mut g, mut other) = (0, 0);
+    for is_gost in gost {
+        if is_gost { g += 1 } else { other += 1 }
+    }
+    if g > 1 || other > 1 {
+        return Err(Error::Config(
+            "a CA holds at most one GOST and one RSA or P-256 issuing key".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A CA certificate made by `init`, not yet written.
+struct NewIssuer {
+    dir: PathBuf,
+    signer: FileSigner,
+    cert_pem: String,
+    chain: String,
+}
+
 impl Ca {
-    /// Creates a CA in `dir` (which must not already hold one): key (mode 0600), certificate
-    /// (self-signed, or signed by the CA in `opts.parent`), `config.json`, the store.
+    /// Creates a CA in `dir` (which must not already hold one): for each issuing key
+    /// (`opts.key`, then `opts.also`), the key (mode 0600) and a certificate
+    /// (self-signed, or signed by the parent CA's issuing key of the same family,
+    /// else its first), then `config.json`, the store and a first CRL per key.
     pub fn init(dir: &Path, opts: &InitOptions) -> Result<Ca> {
         opts.config.validate()?;
-        if dir.join(CA_PEM).exists() || dir.join(KEY_FILE).exists() {
-            return Err(Error::Config(format!(
-                "{} already holds a CA",
-                dir.display()
-            )));
+        let algs: Vec<KeyAlgorithm> = std::iter::once(opts.key)
+            .chain(opts.also.iter().copied())
+            .collect();
+        for (n, alg) in algs.iter().enumerate() {
+            let d = Issuer::dir_for(dir, n, *alg);
+            if d.join(CA_PEM).exists() || d.join(KEY_FILE).exists() {
+                return Err(Error::Config(format!("{} already holds a CA", d.display())));
+            }
         }
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let signer = match &opts.import_key {
-            Some(p) => FileSigner::load(p)?,
-            None => FileSigner::generate(opts.key)?,
-        };
-        let subject = ca_name(&opts.common_name)?;
-        let ski = key_id(signer.public_key())?;
         let parent = match &opts.parent {
             Some(p) => Some(Ca::open(p)?),
             None => None,
         };
-        let (issuer, aki, path_len) = match &parent {
+        let mut made: Vec<NewIssuer> = Vec::with_capacity(algs.len());
+        for (n, alg) in algs.iter().enumerate() {
+            let signer = match (&opts.import_key, n) {
+                (Some(p), 0) => FileSigner::load(p)?,
+                _ => FileSigner::generate(*alg)?,
+            };
+            check_families(
+                made.iter()
+                    .map(|m| is_gost(m.signer.public_key()))
+                    .chain([is_gost(signer.public_key())]),
+            )?;
+            let cn = match n {
+                0 => opts.common_name.clone(),
+                _ => format!("{} ({})", opts.common_name, alg.as_str()),
+            };
+            let by = parent.as_ref().map(|p| p.issuer_for(signer.public_key()));
+            let (cert_pem, chain) = Self::ca_certificate(&signer, &cn, by, opts)?;
+            made.push(NewIssuer {
+                dir: Issuer::dir_for(dir, n, *alg),
+                signer,
+                cert_pem,
+                chain,
+            });
+        }
+        for m in &made {
+            std::fs::create_dir_all(&m.dir).map_err(|e| Error::io(&m.dir, e))?;
+            m.signer.save(&m.dir.join(KEY_FILE))?;
+            write_file(&m.dir.join(CA_PEM), m.cert_pem.as_bytes())?;
+            write_file(&m.dir.join(CHAIN_PEM), m.chain.as_bytes())?;
+        }
+        opts.config.save(&dir.join(CONFIG_FILE))?;
+        let ca = Ca::open(dir)?;
+        {
+            let mut st = ca.lock();
+            let tx = st.transaction()?;
+            let keys: Vec<String> = ca.issuers.iter().map(Issuer::describe).collect();
+            let detail = format!(
+                "key={} parent={}",
+                keys.join(" + "),
+                opts.parent
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "none (root)".into())
+            );
+            Store::audit(&tx, "cli", "init", &detail, now_unix())?;
+            tx.commit()?;
+        }
+        // A CA publishes a CRL from its first day, so relying parties always find one.
+        ca.crls("cli")?;
+        Ok(ca)
+    }
+
+    /// The certificate (PEM) and chain (PEM, up to the root) of a new issuing key
+    /// `signer` named `cn`, signed by `parent` or by itself.
+    fn ca_certificate(
+        signer: &FileSigner,
+        cn: &str,
+        parent: Option<&Issuer>,
+        opts: &InitOptions,
+    ) -> Result<(String, String)> {
+        let subject = ca_name(cn)?;
+        let ski = key_id(signer.public_key())?;
+        let (issuer, aki, path_len) = match parent {
             Some(p) => (
                 p.cert.tbs_certificate().subject().clone(),
                 p.ski.clone(),
@@ -277,7 +354,7 @@ impl Ca {
             issuer,
             extensions,
         };
-        let cert = match &parent {
+        let cert = match parent {
             Some(p) => build_cert(
                 p.signer.as_ref(),
                 profile,
@@ -286,7 +363,7 @@ impl Ca {
                 signer.public_key().clone(),
             )?,
             None => build_cert(
-                &signer,
+                signer,
                 profile,
                 serial,
                 validity,
@@ -295,34 +372,13 @@ impl Ca {
         };
         let cert_pem = cert.to_pem(der::pem::LineEnding::LF)?;
         let mut chain = cert_pem.clone();
-        if let Some(p) = &parent {
-            let parent_chain = p.dir.join(CHAIN_PEM);
+        if let Some(p) = parent {
+            let parent_chain = p.dir().join(CHAIN_PEM);
             chain.push_str(
                 &std::fs::read_to_string(&parent_chain).map_err(|e| Error::io(&parent_chain, e))?,
             );
         }
-        signer.save(&dir.join(KEY_FILE))?;
-        write_file(&dir.join(CA_PEM), cert_pem.as_bytes())?;
-        write_file(&dir.join(CHAIN_PEM), chain.as_bytes())?;
-        opts.config.save(&dir.join(CONFIG_FILE))?;
-        let ca = Ca::open(dir)?;
-        {
-            let mut st = ca.lock();
-            let tx = st.transaction()?;
-            let detail = format!(
-                "key={} parent={}",
-                ca.signer.describe(),
-                opts.parent
-                    .as_ref()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| "none (root)".into())
-            );
-            Store::audit(&tx, "cli", "init", &detail, now_unix())?;
-            tx.commit()?;
-        }
-        // A CA publishes a CRL from its first day, so relying parties always find one.
-        ca.crl("cli")?;
-        Ok(ca)
+        Ok((cert_pem, chain))
     }
 
     /// Opens an existing CA directory.
@@ -331,25 +387,19 @@ impl Ca {
         Self::open_with_signer(dir, Box::new(signer))
     }
 
-    /// Opens a CA directory with a signer from elsewhere (e.g. a PKCS#11 token).
+    /// Opens a CA directory with the signer of its first issuing key from elsewhere
+    /// (e.g. a PKCS#11 token); further issuing keys come from their key files.
     pub fn open_with_signer(dir: &Path, signer: Box<dyn CaSigner>) -> Result<Ca> {
         let config = CaConfig::load(&dir.join(CONFIG_FILE))?;
-        let pem_path = dir.join(CA_PEM);
-        let pem_text = std::fs::read_to_string(&pem_path).map_err(|e| Error::io(&pem_path, e))?;
-        let cert = Certificate::from_pem(pem_text.as_bytes())?;
-        if cert.tbs_certificate().subject_public_key_info() != signer.public_key() {
-            return Err(Error::Config("CA key does not match ca.pem".into()));
-        }
-        let ski = key_id(signer.public_key())?;
-        let cert_der = cert.to_der()?;
-        let store = Store::open(&dir.join(DB_FILE))?;
+        let mut issuers = vec![Issuer::open(dir, signer, config.name.clone())?];
+        issuers.extend(Issuer::open_more(dir, &config.name)?);
+        check_families(issuers.iter().map(Issuer::is_gost))?;
+        let mut store = Store::open(&dir.join(DB_FILE))?;
+        store.claim_unattributed(issuers[0].id())?;
         Ok(Ca {
             dir: dir.to_path_buf(),
             config,
-            signer,
-            cert,
-            cert_der,
-            ski,
+            issuers,
             store: Mutex::new(store),
         })
     }
@@ -363,14 +413,57 @@ impl Ca {
         f(&mut self.lock())
     }
 
-    /// The CA certificate.
+    /// The first issuing key's certificate.
     pub fn certificate(&self) -> &Certificate {
-        &self.cert
+        &self.issuers[0].cert
     }
 
-    /// The CA certificate as PEM.
+    /// The first issuing key's certificate as PEM.
     pub fn certificate_pem(&self) -> Result<String> {
-        pem(&self.cert_der, "CERTIFICATE")
+        self.issuers[0].certificate_pem()
+    }
+
+    /// Every issuing key's certificate as PEM, the first one first.
+    pub fn certificates_pem(&self) -> Result<String> {
+        let mut all = String::new();
+        for i in &self.issuers {
+            all.push_str(&i.certificate_pem()?);
+        }
+        Ok(all)
+    }
+
+    /// The issuing keys, the first one first.
+    pub fn issuers(&self) -> &[Issuer] {
+        &self.issuers
+    }
+
+    /// The issuing key `name` names (its key id, its algorithm or `gost`; see
+    /// [`Issuer::is_named`]).
+    pub fn issuer(&self, name: &str) -> Result<&Issuer> {
+        self.issuers
+            .iter()
+            .find(|i| i.is_named(name))
+            .ok_or_else(|| {
+                let known: Vec<String> = self
+                    .issuers
+                    .iter()
+                    .map(|i| {
+                        i.algorithm()
+                            .map_or_else(|| i.id().to_string(), |a| a.as_str().to_string())
+                    })
+                    .collect();
+                Error::UnknownIssuer(format!("{name:?} (this CA has: {})", known.join(", ")))
+            })
+    }
+
+    /// The issuing key that signs certificates for `key`: the one of its family (GOST,
+    /// or RSA and P-256), else the first.
+    pub fn issuer_for(&self, key: &SubjectPublicKeyInfoOwned) -> &Issuer {
+        let gost = is_gost(key);
+        self.issuers
+            .iter()
+            .find(|i| i.is_gost() == gost)
+            .unwrap_or(&self.issuers[0])
     }
 
     /// The CA directory.
@@ -385,6 +478,7 @@ impl Ca {
 
     fn end_entity_extensions(
         &self,
+        issuer: &Issuer,
         profile: &Profile,
         applicant: &Applicant,
         spki: &SubjectPublicKeyInfoOwned,
@@ -405,11 +499,11 @@ impl Ca {
         v.push(extension(
             false,
             &AuthorityKeyIdentifier {
-                key_identifier: Some(der::asn1::OctetString::new(self.ski.clone())?),
+                key_identifier: Some(der::asn1::OctetString::new(issuer.ski.clone())?),
                 ..Default::default()
             },
         )?);
-        if let Some(url) = self.config.crl_url() {
+        if let Some(url) = self.config.crl_url_for(issuer.name()) {
             let dp = DistributionPoint {
                 distribution_point: Some(DistributionPointName::FullName(vec![
                     GeneralName::UniformResourceIdentifier(Ia5String::new(&url)?),
@@ -419,7 +513,7 @@ impl Ca {
             };
             v.push(extension(false, &CrlDistributionPoints(vec![dp]))?);
         }
-        if let Some(url) = self.config.aia_url() {
+        if let Some(url) = self.config.aia_url_for(issuer.name()) {
             let ad = AccessDescription {
                 access_method: const_oid::db::rfc5280::ID_AD_CA_ISSUERS,
                 access_location: GeneralName::UniformResourceIdentifier(Ia5String::new(&url)?),
@@ -442,18 +536,20 @@ impl Ca {
         applicant.validate()?;
         let profile = Profile::resolve(profile_name, applicant)?;
         let subject = tamga_pki::subject_name(applicant)?;
-        let (extensions, ski) = self.end_entity_extensions(&profile, applicant, &csr.public_key)?;
+        let issuer = self.issuer_for(&csr.public_key);
+        let (extensions, ski) =
+            self.end_entity_extensions(issuer, &profile, applicant, &csr.public_key)?;
         let (serial, serial_hex) = random_serial()?;
         let validity = Validity::from_now(Duration::from_secs(
             u64::from(self.config.validity_days) * 86400,
         ))?;
         let fixed = Fixed {
             subject: subject.clone(),
-            issuer: self.cert.tbs_certificate().subject().clone(),
+            issuer: issuer.cert.tbs_certificate().subject().clone(),
             extensions,
         };
         let cert = build_cert(
-            self.signer.as_ref(),
+            issuer.signer.as_ref(),
             fixed,
             serial,
             validity,
@@ -487,6 +583,7 @@ impl Ca {
                 },
                 request_id: 0,
             },
+            issuer: issuer.id().to_string(),
         })
     }
 
@@ -882,12 +979,26 @@ impl Ca {
             .ok_or_else(|| Error::UnknownSerial(serial.to_string()))
     }
 
-    /// Issues a new CRL: revoked, unexpired serials with reason codes, the next CRL number,
-    /// nextUpdate = now + crl_period_hours. Returns (number, DER).
+    /// Issues a new CRL of the first issuing key (see [`Ca::issuer_crl`]).
     pub fn crl(&self, actor: &str) -> Result<(i64, Vec<u8>)> {
+        self.issuer_crl(&self.issuers[0], actor)
+    }
+
+    /// Issues a new CRL for every issuing key, the first one first.
+    pub fn crls(&self, actor: &str) -> Result<Vec<(i64, Vec<u8>)>> {
+        self.issuers
+            .iter()
+            .map(|i| self.issuer_crl(i, actor))
+            .collect()
+    }
+
+    /// Issues a new CRL signed by `issuer`: the revoked, unexpired certificates it
+    /// signed, with reason codes, its next CRL number, nextUpdate = now +
+    /// crl_period_hours. Returns (number, DER).
+    pub fn issuer_crl(&self, issuer: &Issuer, actor: &str) -> Result<(i64, Vec<u8>)> {
         let now = now_unix();
         let mut st = self.lock();
-        let revoked = st.revoked_unexpired(now)?;
+        let revoked = st.revoked_unexpired(issuer.id(), now)?;
         let mut entries: Vec<RevokedCert> = Vec::with_capacity(revoked.len());
         for (serial, at, reason) in &revoked {
             let bytes: Vec<u8> = (0..serial.len() / 2)
@@ -905,7 +1016,7 @@ impl Ca {
             });
         }
         let tx = st.transaction()?;
-        let number = Store::next_crl_number(&tx)?;
+        let number = Store::next_crl_number(&tx, issuer.id())?;
         let next = now + i64::from(self.config.crl_period_hours) * 3600;
         let num_bytes = number.to_be_bytes();
         let first = num_bytes.iter().position(|&b| b != 0).unwrap_or(7);
@@ -914,15 +1025,15 @@ impl Ca {
             extension(
                 false,
                 &AuthorityKeyIdentifier {
-                    key_identifier: Some(der::asn1::OctetString::new(self.ski.clone())?),
+                    key_identifier: Some(der::asn1::OctetString::new(issuer.ski.clone())?),
                     ..Default::default()
                 },
             )?,
         ];
         let tbs = TbsCertList {
             version: Version::V2,
-            signature: self.signer.algorithm(),
-            issuer: self.cert.tbs_certificate().subject().clone(),
+            signature: issuer.signer.algorithm(),
+            issuer: issuer.cert.tbs_certificate().subject().clone(),
             this_update: time_at(now)?,
             next_update: Some(time_at(next)?),
             revoked_certificates: if entries.is_empty() {
@@ -932,33 +1043,42 @@ impl Ca {
             },
             crl_extensions: Some(crl_ext),
         };
-        let sig = self.signer.sign(&tbs.to_der()?)?;
+        let sig = issuer.signer.sign(&tbs.to_der()?)?;
         let crl = CertificateList {
             signature_algorithm: tbs.signature.clone(),
             tbs_cert_list: tbs,
             signature: BitString::from_bytes(&sig)?,
         };
         let der = crl.to_der()?;
-        Store::insert_crl(&tx, number, now, next, &der)?;
+        Store::insert_crl(&tx, issuer.id(), number, now, next, &der)?;
         Store::audit(
             &tx,
             actor,
             "crl",
-            &format!("number={number} entries={}", revoked.len()),
+            &format!(
+                "issuer={} number={number} entries={}",
+                issuer.id(),
+                revoked.len()
+            ),
             now,
         )?;
         tx.commit()?;
         Ok((number, der))
     }
 
-    /// The latest CRL if it is still current, else a new one.
+    /// The first issuing key's latest CRL if it is still current, else a new one.
     pub fn current_crl(&self, actor: &str) -> Result<Vec<u8>> {
-        if let Some((_, next, der)) = self.lock().latest_crl()?
+        self.current_issuer_crl(&self.issuers[0], actor)
+    }
+
+    /// `issuer`'s latest CRL if it is still current, else a new one.
+    pub fn current_issuer_crl(&self, issuer: &Issuer, actor: &str) -> Result<Vec<u8>> {
+        if let Some((_, next, der)) = self.lock().latest_crl(issuer.id())?
             && next > now_unix() + 60
         {
             return Ok(der);
         }
-        Ok(self.crl(actor)?.1)
+        Ok(self.issuer_crl(issuer, actor)?.1)
     }
 }
 

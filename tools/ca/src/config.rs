@@ -79,18 +79,28 @@ impl CaConfig {
         Ok(())
     }
 
-    /// URL of the CRL, if a base URL is set.
+    /// URL of the first issuing key's CRL, if a base URL is set.
     pub fn crl_url(&self) -> Option<String> {
-        self.crl_base_url
-            .as_ref()
-            .map(|b| format!("{}/{}.crl", b.trim_end_matches('/'), self.name))
+        self.crl_url_for(&self.name)
     }
 
-    /// URL of the CA certificate, if a base URL is set.
+    /// URL of the first issuing key's certificate, if a base URL is set.
     pub fn aia_url(&self) -> Option<String> {
+        self.aia_url_for(&self.name)
+    }
+
+    /// URL of the CRL with file stem `stem` (one issuing key's), if a base URL is set.
+    pub fn crl_url_for(&self, stem: &str) -> Option<String> {
+        self.crl_base_url
+            .as_ref()
+            .map(|b| format!("{}/{stem}.crl", b.trim_end_matches('/')))
+    }
+
+    /// URL of the CA certificate with file stem `stem`, if a base URL is set.
+    pub fn aia_url_for(&self, stem: &str) -> Option<String> {
         self.aia_base_url
             .as_ref()
-            .map(|b| format!("{}/{}.crt", b.trim_end_matches('/'), self.name))
+            .map(|b| format!("{}/{stem}.crt", b.trim_end_matches('/')))
     }
 
     /// Reads and validates `path`.

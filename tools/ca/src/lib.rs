@@ -4,6 +4,8 @@
 //!   confirm a renewal, revoke, CRL. Certificates follow the NCA profiles of [`tamga_pki`],
 //!   which also defines the API types ([`Application`], [`Issued`], [`CertRecord`], ...)
 //!   and every signature check; they are re-exported here.
+//! - [`Issuer`]: one issuing key and its certificate; a CA holds one, or an RSA or
+//!   P-256 key and a GOST key side by side as the NCA does.
 //! - [`CaSigner`]: the CA key behind a trait (a PKCS#8 key file today, a PKCS#11 token later).
 //! - [`Store`]: SQLite store (WAL, synchronous FULL) with versioned migrations.
 //! - [`server`]: the small HTTP API used by the `tamga` CLI's remote mode.
@@ -12,6 +14,7 @@
 pub mod bench;
 mod ca;
 pub mod config;
+mod issuer;
 mod published;
 pub mod server;
 pub mod signer;
@@ -19,6 +22,7 @@ pub mod store;
 
 pub use ca::{Ca, InitOptions};
 pub use config::CaConfig;
+pub use issuer::{Issuer, is_gost};
 pub use published::PublishedCa;
 pub use signer::{CaSigner, FileSigner, KeyAlgorithm};
 pub use store::Store;
@@ -37,6 +41,9 @@ pub enum Error {
     /// No certificate with this serial in the store.
     #[error("unknown serial {0}")]
     UnknownSerial(String),
+    /// No issuing key by this key id or algorithm.
+    #[error("no issuing key {0}")]
+    UnknownIssuer(String),
     /// Revocation of a certificate that is already revoked.
     #[error("certificate {0} is already revoked")]
     AlreadyRevoked(String),
@@ -90,7 +97,9 @@ impl Error {
     pub fn http_status(&self) -> u16 {
         match self {
             Error::Pki(tamga_pki::Error::TooLarge(_)) => 413,
-            Error::Pki(tamga_pki::Error::BadSerial(_)) | Error::UnknownSerial(_) => 404,
+            Error::Pki(tamga_pki::Error::BadSerial(_))
+            | Error::UnknownSerial(_)
+            | Error::UnknownIssuer(_) => 404,
             Error::Pki(_) | Error::Renewal(_) | Error::Confirmation(_) => 400,
             Error::Unauthorized => 401,
             Error::AlreadyRevoked(_) | Error::Conflict(_) => 409,

@@ -37,8 +37,10 @@ enum Cmd {
     Show(ShowArgs),
     /// Revoke a certificate.
     Revoke(RevokeArgs),
-    /// Issue a new CRL.
+    /// Issue new CRLs, one per issuing key.
     Crl(CrlArgs),
+    /// List the issuing keys (key id, algorithm, subject, validity).
+    Issuers(IssuersArgs),
     /// Serve the HTTP API.
     Serve(ServeArgs),
     /// Measure issuance throughput (P-256 and RSA-2048 CA keys) against openssl
@@ -49,16 +51,18 @@ enum Cmd {
 /// `tamga-ca init` options.
 #[derive(Args)]
 struct InitArgs {
-    /// CA key algorithm.
-    #[arg(long, value_enum, default_value = "p256")]
-    key: KeyAlgorithm,
+    /// CA key algorithm; two, comma-separated, for an RSA or P-256 key and a GOST
+    /// key side by side (`rsa2048,gost2015`, as the NCA runs nca_rsa and nca_gost).
+    /// The first is the primary; the second lives in issuers/<algorithm>/.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "p256")]
+    key: Vec<KeyAlgorithm>,
     /// CN of the CA certificate.
     #[arg(long, default_value = "Tamga NCA Reference CA")]
     cn: String,
     /// Directory of the root CA that signs this issuing CA.
     #[arg(long)]
     parent: Option<PathBuf>,
-    /// Use this PKCS#8 key file instead of generating a key.
+    /// Use this PKCS#8 key file instead of generating the first key.
     #[arg(long)]
     import_key: Option<PathBuf>,
     /// Validity of the CA certificate in days.
@@ -149,12 +153,24 @@ struct RevokeArgs {
 /// `tamga-ca crl` options.
 #[derive(Args)]
 struct CrlArgs {
-    /// Output file.
+    /// Output file of the first issuing key's CRL; a second key's goes beside it
+    /// with `-<algorithm>` added to the stem (ca.crl, ca-gost2015.crl).
     #[arg(long)]
     out: PathBuf,
+    /// Only this issuing key (key id, algorithm, or `gost`); its CRL goes to --out.
+    #[arg(long)]
+    issuer: Option<String>,
     /// PEM instead of DER.
     #[arg(long)]
     pem: bool,
+}
+
+/// `tamga-ca issuers` options.
+#[derive(Args)]
+struct IssuersArgs {
+    /// One JSON object per line.
+    #[arg(long)]
+    json: bool,
 }
 
 /// `tamga-ca serve` options.
@@ -230,8 +246,13 @@ fn init(d: &Path, a: InitArgs, out: &mut impl Write) -> Result<bool> {
         aia_base_url: a.aia_base_url,
         name: a.name,
     };
+    let (first, also) = a
+        .key
+        .split_first()
+        .ok_or_else(|| Error::Config("--key names no algorithm".into()))?;
     let opts = InitOptions {
-        key: a.key,
+        key: *first,
+        also: also.to_vec(),
         common_name: a.cn,
         parent: a.parent,
         import_key: a.import_key,
@@ -239,13 +260,17 @@ fn init(d: &Path, a: InitArgs, out: &mut impl Write) -> Result<bool> {
         config,
     };
     let ca = Ca::init(d, &opts)?;
-    writeln!(
-        out,
-        "CA created in {}: {}",
-        d.display(),
-        ca.certificate().tbs_certificate().subject()
-    )
-    .map_err(stdout_err)?;
+    for i in ca.issuers() {
+        writeln!(
+            out,
+            "CA created in {}: {} ({}, key id {})",
+            i.dir().display(),
+            i.certificate().tbs_certificate().subject(),
+            i.describe(),
+            i.id()
+        )
+        .map_err(stdout_err)?;
+    }
     Ok(true)
 }
 
@@ -380,15 +405,76 @@ fn revoke(ca: &Ca, a: RevokeArgs, out: &mut impl Write) -> Result<bool> {
     Ok(true)
 }
 
+/// Where `tamga-ca crl` writes the CRL of the `n`-th issuing key.
+fn crl_path(out: &Path, n: usize, issuer: &tamga_ca::Issuer) -> PathBuf {
+    if n == 0 {
+        return out.to_path_buf();
+    }
+    let alg = issuer.algorithm().map_or(issuer.id(), |a| a.as_str());
+    let stem = out.file_stem().map(|s| s.to_string_lossy().into_owned());
+    let mut name = format!("{}-{alg}", stem.unwrap_or_else(|| "crl".into()));
+    if let Some(ext) = out.extension() {
+        name.push('.');
+        name.push_str(&ext.to_string_lossy());
+    }
+    out.with_file_name(name)
+}
+
 fn crl(ca: &Ca, a: CrlArgs, out: &mut impl Write) -> Result<bool> {
-    let (number, der) = ca.crl("cli")?;
-    let data = if a.pem {
-        pem("X509 CRL", &der)?.into_bytes()
-    } else {
-        der
+    let chosen: Vec<(PathBuf, &tamga_ca::Issuer)> = match &a.issuer {
+        Some(name) => vec![(a.out.clone(), ca.issuer(name)?)],
+        None => ca
+            .issuers()
+            .iter()
+            .enumerate()
+            .map(|(n, i)| (crl_path(&a.out, n, i), i))
+            .collect(),
     };
-    std::fs::write(&a.out, data).map_err(|e| Error::io(&a.out, e))?;
-    writeln!(out, "CRL number {number} written to {}", a.out.display()).map_err(stdout_err)?;
+    for (path, issuer) in chosen {
+        let (number, der) = ca.issuer_crl(issuer, "cli")?;
+        let data = if a.pem {
+            pem("X509 CRL", &der)?.into_bytes()
+        } else {
+            der
+        };
+        std::fs::write(&path, data).map_err(|e| Error::io(&path, e))?;
+        writeln!(
+            out,
+            "CRL number {number} of {} written to {}",
+            issuer.certificate().tbs_certificate().subject(),
+            path.display()
+        )
+        .map_err(stdout_err)?;
+    }
+    Ok(true)
+}
+
+fn issuers(ca: &Ca, a: IssuersArgs, out: &mut impl Write) -> Result<bool> {
+    for i in ca.issuers() {
+        let v = i.certificate().tbs_certificate().validity();
+        let alg = i.algorithm().map_or("unknown", |a| a.as_str());
+        if a.json {
+            let line = serde_json::json!({
+                "id": i.id(),
+                "algorithm": alg,
+                "subject": i.certificate().tbs_certificate().subject().to_string(),
+                "not_before": v.not_before.to_unix_duration().as_secs(),
+                "not_after": v.not_after.to_unix_duration().as_secs(),
+                "dir": i.dir(),
+            });
+            writeln!(out, "{line}").map_err(stdout_err)?;
+        } else {
+            writeln!(
+                out,
+                "{}  {:<8}  until {}  {}",
+                i.id(),
+                alg,
+                date(i64::try_from(v.not_after.to_unix_duration().as_secs()).unwrap_or(i64::MAX)),
+                i.certificate().tbs_certificate().subject()
+            )
+            .map_err(stdout_err)?;
+        }
+    }
     Ok(true)
 }
 
@@ -430,6 +516,7 @@ fn run(cli: Cli) -> Result<bool> {
         Cmd::Show(a) => show(&ca, a, &mut out),
         Cmd::Revoke(a) => revoke(&ca, a, &mut out),
         Cmd::Crl(a) => crl(&ca, a, &mut out),
+        Cmd::Issuers(a) => issuers(&ca, a, &mut out),
         Cmd::Serve(a) => serve(ca, a),
     }
 }

@@ -2,9 +2,12 @@
 //!
 //! | method, path | auth | body | answer |
 //! | --- | --- | --- | --- |
-//! | GET /ca.pem | no | | CA certificate, PEM |
-//! | GET /crl | no | | current CRL, DER |
-//! | POST /crl | token | | a new CRL, DER |
+//! | GET /ca.pem | no | | every issuing key's certificate, PEM, the first one first |
+//! | GET /issuers | no | | `{"issuers": [{"id", "algorithm", "certificate"}…]}` |
+//! | GET /crl | no | | the first issuing key's current CRL, DER |
+//! | GET /crl/ISSUER | no | | that issuing key's current CRL, DER |
+//! | POST /crl | token | | new CRLs for every issuing key; the first one's, DER |
+//! | POST /crl/ISSUER | token | | a new CRL of that issuing key, DER |
 //! | POST /issue | token | [`Application`] JSON | [`Issued`](crate::Issued) JSON |
 //! | POST /renew | token | [`RenewRequest`] JSON | `{"certificates": [Issued…]}` |
 //! | POST /confirm | token | [`ConfirmRequest`] JSON | `{"confirmed": [Confirmed…]}` |
@@ -13,6 +16,9 @@
 //!
 //! A renewal leaves the replaced certificates valid; `POST /confirm` with the new serials,
 //! once they are on the card, supersedes them ([`Ca::confirm`]).
+//!
+//! ISSUER is the issuing key's key id (hex, the AKI of what it signed), its
+//! algorithm (`gost2015`) or `gost`.
 //!
 //! Errors are `{"error": "one line"}` with 400, 401, 404, 405, 409, 413 or 500.
 //! The operator token is sent as `Authorization: Bearer TOKEN`.
@@ -100,6 +106,11 @@ impl Api {
         Ok(buf)
     }
 
+    /// The issuing key named after `/crl/` (a 404 when there is none).
+    fn issuer(&self, url: &str) -> Result<&crate::Issuer> {
+        self.ca.issuer(&url["/crl/".len()..])
+    }
+
     fn handle(&self, req: &mut Request) -> Result<Reply> {
         let url = req.url().split('?').next().unwrap_or("").to_string();
         let method = req.method().clone();
@@ -108,22 +119,36 @@ impl Api {
                 return Ok(Reply {
                     status: 200,
                     content_type: "application/x-pem-file",
-                    body: self.ca.certificate_pem()?.into_bytes(),
+                    body: self.ca.certificates_pem()?.into_bytes(),
                 });
             }
-            (Method::Get, "/crl") => {
-                return Ok(Reply {
-                    status: 200,
-                    content_type: "application/pkix-crl",
-                    body: self.ca.current_crl("http")?,
-                });
+            (Method::Get, "/issuers") => {
+                let list = self
+                    .ca
+                    .issuers()
+                    .iter()
+                    .map(|i| {
+                        Ok(serde_json::json!({
+                            "id": i.id(),
+                            "algorithm": i.algorithm().map(|a| a.as_str()),
+                            "certificate": i.certificate_pem()?,
+                        }))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                return Reply::json(&serde_json::json!({ "issuers": list }));
+            }
+            (Method::Get, "/crl") => return Ok(crl_reply(self.ca.current_crl("http")?)),
+            (Method::Get, u) if u.starts_with("/crl/") => {
+                let issuer = self.issuer(u)?;
+                return Ok(crl_reply(self.ca.current_issuer_crl(issuer, "http")?));
             }
             _ => {}
         }
         let known = matches!(
             url.as_str(),
             "/issue" | "/renew" | "/confirm" | "/revoke" | "/crl"
-        ) || url.starts_with("/certificates/");
+        ) || url.starts_with("/certificates/")
+            || url.starts_with("/crl/");
         if !known {
             return Ok(Reply::error(404, "no such endpoint"));
         }
@@ -150,11 +175,14 @@ impl Api {
                     serde_json::from_slice(&self.body(req)?).map_err(Error::json)?;
                 Reply::json(&self.ca.revoke(&b.serial, b.reason, "http")?)
             }
-            (Method::Post, "/crl") => Ok(Reply {
-                status: 200,
-                content_type: "application/pkix-crl",
-                body: self.ca.crl("http")?.1,
-            }),
+            (Method::Post, "/crl") => {
+                let mut all = self.ca.crls("http")?;
+                Ok(crl_reply(all.swap_remove(0).1))
+            }
+            (Method::Post, u) if u.starts_with("/crl/") => {
+                let issuer = self.issuer(u)?;
+                Ok(crl_reply(self.ca.issuer_crl(issuer, "http")?.1))
+            }
             (Method::Get, u) if u.starts_with("/certificates/") => {
                 let row = self.ca.show(&u["/certificates/".len()..])?;
                 let pem = crate::ca::pem(&row.der, "CERTIFICATE")?;
@@ -162,6 +190,14 @@ impl Api {
             }
             _ => Ok(Reply::error(405, "method not allowed")),
         }
+    }
+}
+
+fn crl_reply(der: Vec<u8>) -> Reply {
+    Reply {
+        status: 200,
+        content_type: "application/pkix-crl",
+        body: der,
     }
 }
 

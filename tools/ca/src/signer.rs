@@ -56,6 +56,24 @@ impl KeyAlgorithm {
             KeyAlgorithm::Gost2004 => "gost2004",
         }
     }
+
+    /// Whether it is a GOST algorithm.
+    pub fn is_gost(self) -> bool {
+        matches!(self, KeyAlgorithm::Gost2015 | KeyAlgorithm::Gost2004)
+    }
+
+    /// The algorithm of a CA public key (an imported RSA key of any size counts
+    /// as `rsa2048`); `None` for a key no CA here signs with.
+    pub fn of_key(spki: &SubjectPublicKeyInfoOwned) -> Option<KeyAlgorithm> {
+        match spki.algorithm.oid {
+            oids::EC_PUBLIC_KEY => Some(KeyAlgorithm::P256),
+            oids::RSA_ENCRYPTION => Some(KeyAlgorithm::Rsa2048),
+            other => match Generation::from_key_oid(&other)? {
+                Generation::Gost2015 => Some(KeyAlgorithm::Gost2015),
+                Generation::Gost2004 => Some(KeyAlgorithm::Gost2004),
+            },
+        }
+    }
 }
 
 enum FileKey {

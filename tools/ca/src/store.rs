@@ -69,6 +69,23 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE certificates ADD COLUMN confirmed_at INTEGER;
     UPDATE certificates SET confirmed_at = issued_at WHERE predecessor IS NOT NULL;
     CREATE INDEX certificates_predecessor ON certificates(predecessor);",
+    // 4: several issuing keys side by side (the NCA's nca_rsa and nca_gost): each
+    // certificate names the key that signed it, CRLs are numbered per issuing key.
+    // Rows from before carry NULL until the CA opens and claims them for its first key.
+    "ALTER TABLE certificates ADD COLUMN issuer TEXT;
+    CREATE INDEX certificates_issuer_revoked ON certificates(issuer, status, not_after);
+    CREATE TABLE crls_by_issuer (
+        issuer TEXT,                        -- key id (hex) of the issuing key
+        number INTEGER NOT NULL,
+        this_update INTEGER NOT NULL,
+        next_update INTEGER NOT NULL,
+        der BLOB NOT NULL,
+        PRIMARY KEY (issuer, number)
+    );
+    INSERT INTO crls_by_issuer (issuer, number, this_update, next_update, der)
+        SELECT NULL, number, this_update, next_update, der FROM crls;
+    DROP TABLE crls;
+    ALTER TABLE crls_by_issuer RENAME TO crls;",
 ];
 
 /// Schema version this build writes.
@@ -121,6 +138,8 @@ pub(crate) struct NewIssue {
     pub signatures: Vec<StoredSignature>,
     /// The certificate row (request_id filled in on insert).
     pub cert: CertRow,
+    /// Key id (hex) of the issuing key that signed it.
+    pub issuer: String,
 }
 
 /// The SQLite store.
@@ -324,9 +343,9 @@ impl Store {
         }
         let c = &n.cert;
         tx.execute(
-            "INSERT INTO certificates (serial, request_id, profile, subject, iin, bin, key_id, not_before, not_after, predecessor, issued_at, der) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![c.serial.as_str(), request_id, c.profile, c.subject, c.iin, c.bin, c.key_id, c.not_before, c.not_after, c.predecessor.as_ref().map(Serial::as_str), now, c.der],
+            "INSERT INTO certificates (serial, request_id, profile, subject, iin, bin, key_id, not_before, not_after, predecessor, issued_at, der, issuer) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+            params![c.serial.as_str(), request_id, c.profile, c.subject, c.iin, c.bin, c.key_id, c.not_before, c.not_after, c.predecessor.as_ref().map(Serial::as_str), now, c.der, n.issuer],
         )?;
         Ok(())
     }
@@ -402,47 +421,64 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// Revoked certificates that have not expired at `now`: (serial, revoked_at, reason).
-    pub fn revoked_unexpired(&self, now: i64) -> Result<Vec<(String, i64, String)>> {
+    /// Certificates and CRLs from before schema 4 (no issuer recorded) become the
+    /// issuing key `issuer`'s: a CA had one key then. Returns how many rows changed.
+    pub fn claim_unattributed(&mut self, issuer: &str) -> Result<usize> {
+        let tx = self.transaction()?;
+        let n = tx.execute(
+            "UPDATE certificates SET issuer = ?1 WHERE issuer IS NULL",
+            [issuer],
+        )? + tx.execute("UPDATE crls SET issuer = ?1 WHERE issuer IS NULL", [issuer])?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Revoked certificates of one issuing key that have not expired at `now`:
+    /// (serial, revoked_at, reason).
+    pub fn revoked_unexpired(&self, issuer: &str, now: i64) -> Result<Vec<(String, i64, String)>> {
         let mut st = self.conn.prepare(
             "SELECT serial, revoked_at, revocation_reason FROM certificates \
-             WHERE status = 'revoked' AND not_after > ?1 ORDER BY serial",
+             WHERE issuer = ?1 AND status = 'revoked' AND not_after > ?2 ORDER BY serial",
         )?;
-        let rows = st.query_map([now], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let rows = st.query_map(params![issuer, now], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
-    /// The next CRL number (last + 1, starting at 1).
-    pub fn next_crl_number(conn: &Connection) -> Result<i64> {
-        Ok(
-            conn.query_row("SELECT COALESCE(MAX(number), 0) + 1 FROM crls", [], |r| {
-                r.get(0)
-            })?,
-        )
+    /// The next CRL number of one issuing key (its last + 1, starting at 1).
+    pub fn next_crl_number(conn: &Connection, issuer: &str) -> Result<i64> {
+        Ok(conn.query_row(
+            "SELECT COALESCE(MAX(number), 0) + 1 FROM crls WHERE issuer = ?1",
+            [issuer],
+            |r| r.get(0),
+        )?)
     }
 
-    /// Records an issued CRL.
+    /// Records a CRL issued by one issuing key.
     pub fn insert_crl(
         conn: &Connection,
+        issuer: &str,
         number: i64,
         this: i64,
         next: i64,
         der: &[u8],
     ) -> Result<()> {
         conn.execute(
-            "INSERT INTO crls (number, this_update, next_update, der) VALUES (?1, ?2, ?3, ?4)",
-            params![number, this, next, der],
+            "INSERT INTO crls (issuer, number, this_update, next_update, der) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![issuer, number, this, next, der],
         )?;
         Ok(())
     }
 
-    /// The latest CRL: (number, next_update, DER).
-    pub fn latest_crl(&self) -> Result<Option<(i64, i64, Vec<u8>)>> {
+    /// The latest CRL of one issuing key: (number, next_update, DER).
+    pub fn latest_crl(&self, issuer: &str) -> Result<Option<(i64, i64, Vec<u8>)>> {
         Ok(self
             .conn
             .query_row(
-                "SELECT number, next_update, der FROM crls ORDER BY number DESC LIMIT 1",
-                [],
+                "SELECT number, next_update, der FROM crls WHERE issuer = ?1 \
+                 ORDER BY number DESC LIMIT 1",
+                [issuer],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?)

@@ -236,3 +236,260 @@ fn a_gost_2015_ca_issues_what_the_engine_verifies() {
 fn a_gost_2004_ca_issues_what_the_engine_verifies() {
     check_generation(KeyAlgorithm::Gost2004, Generation::Gost2004);
 }
+
+/// `tamga-ca` on the command line; panics with its output when it fails.
+fn cli(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tamga-ca"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "tamga-ca {args:?}: {text}");
+    text
+}
+
+/// The CRL distribution point URL of a certificate.
+fn crl_url(c: &Certificate) -> String {
+    use x509_cert::ext::pkix::CrlDistributionPoints;
+    use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+    let (_, dps) = c
+        .tbs_certificate()
+        .get_extension::<CrlDistributionPoints>()
+        .unwrap()
+        .unwrap();
+    match &dps.0[0].distribution_point {
+        Some(DistributionPointName::FullName(n)) => match &n[0] {
+            GeneralName::UniformResourceIdentifier(u) => u.to_string(),
+            _ => panic!("not a URI"),
+        },
+        _ => panic!("no full name"),
+    }
+}
+
+#[test]
+fn an_rsa_and_a_gost_issuing_key_side_by_side() {
+    gost_engine::require();
+    let tmp = TempDir::new("gost-pair");
+    let t = tmp.path();
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let (root, ca_dir) = (t.join("root"), t.join("ca"));
+    let (root_key, ca_key) = (openssl_rsa_key(t, "root-rsa"), openssl_rsa_key(t, "ca-rsa"));
+    let out = cli(&[
+        "--dir",
+        &s(&root),
+        "init",
+        "--key",
+        "rsa2048,gost2015",
+        "--cn",
+        "Pair Root",
+        "--import-key",
+        &s(&root_key),
+    ]);
+    assert_eq!(out.matches("CA created in").count(), 2, "{out}");
+    cli(&[
+        "--dir",
+        &s(&ca_dir),
+        "init",
+        "--key",
+        "rsa2048,gost2015",
+        "--cn",
+        "Pair Issuing",
+        "--parent",
+        &s(&root),
+        "--import-key",
+        &s(&ca_key),
+        "--crl-base-url",
+        "http://crl.example.kz",
+        "--aia-base-url",
+        "http://pki.example.kz",
+    ]);
+    // Two GOST keys in one CA are refused: a request's key would not say which signs.
+    let twice = std::process::Command::new(env!("CARGO_BIN_EXE_tamga-ca"))
+        .args([
+            "--dir",
+            &s(&t.join("bad")),
+            "init",
+            "--key",
+            "gost2015,gost2004",
+        ])
+        .output()
+        .unwrap();
+    assert!(!twice.status.success());
+    assert!(
+        String::from_utf8_lossy(&twice.stderr).contains("at most one GOST"),
+        "{}",
+        String::from_utf8_lossy(&twice.stderr)
+    );
+
+    let ca = Ca::open(&ca_dir).unwrap();
+    let issuers = ca.issuers();
+    assert_eq!(issuers.len(), 2);
+    let (rsa_ca, gost_ca) = (
+        issuers[0].certificate().clone(),
+        issuers[1].certificate().clone(),
+    );
+    assert!(!issuers[0].is_gost() && issuers[1].is_gost());
+    assert_eq!(issuers[1].dir(), ca_dir.join("issuers/gost2015"));
+    assert_eq!(ca.issuer("gost").unwrap().id(), issuers[1].id());
+    assert_eq!(ca.issuer("rsa2048").unwrap().id(), issuers[0].id());
+    assert!(ca.issuer("p256").is_err());
+    use std::os::unix::fs::PermissionsExt;
+    for d in [ca_dir.clone(), ca_dir.join("issuers/gost2015")] {
+        let mode = std::fs::metadata(d.join("ca.key"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", d.display());
+    }
+    // Each issuing certificate is signed by the root key of its own family.
+    let root_ca = Ca::open(&root).unwrap();
+    chain::issued_by(&rsa_ca, root_ca.issuers()[0].certificate()).unwrap();
+    chain::issued_by(&gost_ca, root_ca.issuers()[1].certificate()).unwrap();
+    assert!(engine_verifies(
+        t,
+        &key_of(root_ca.issuers()[1].certificate()),
+        &gost_ca.tbs_certificate().to_der().unwrap(),
+        gost_ca.signature().raw_bytes()
+    ));
+    let (ok, text) = openssl(&[
+        "verify",
+        "-CAfile",
+        &s(&root.join("ca.pem")),
+        &s(&ca_dir.join("ca.pem")),
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        std::fs::read_to_string(ca_dir.join("issuers/gost2015/chain.pem"))
+            .unwrap()
+            .ends_with(&std::fs::read_to_string(root.join("issuers/gost2015/chain.pem")).unwrap()),
+        "the GOST chain goes up to the GOST root"
+    );
+
+    // The legal-entity form: GOST signing key, RSA authentication key.
+    let a = sample_applicant(4, Some(Role::Head));
+    let key = SoftGost::new(Generation::Gost2015);
+    let sign = ca
+        .issue(
+            &app(
+                ProfileName::LegalSign,
+                a.clone(),
+                gost_csr(&key, &a, ProfileName::LegalSign),
+            ),
+            "t",
+        )
+        .unwrap();
+    let rsa = openssl_rsa_key(t, "auth");
+    let auth = ca
+        .issue(
+            &app(ProfileName::LegalAuth, a.clone(), openssl_csr(&rsa, "auth")),
+            "t",
+        )
+        .unwrap();
+    let (sign_cert, auth_cert) = (
+        Certificate::from_der(&sign.der).unwrap(),
+        Certificate::from_der(&auth.der).unwrap(),
+    );
+    chain::issued_by(&sign_cert, &gost_ca).unwrap();
+    assert!(chain::issued_by(&sign_cert, &rsa_ca).is_err());
+    chain::issued_by(&auth_cert, &rsa_ca).unwrap();
+    assert_eq!(
+        chain::issuer_among(&sign_cert, &[rsa_ca.clone(), gost_ca.clone()]),
+        Some(&gost_ca)
+    );
+    assert!(engine_verifies(
+        t,
+        &key_of(&gost_ca),
+        &sign_cert.tbs_certificate().to_der().unwrap(),
+        sign_cert.signature().raw_bytes()
+    ));
+    let auth_pem = write(t, "auth.pem", auth.certificate.as_bytes());
+    let (ok, text) = openssl(&[
+        "verify",
+        "-CAfile",
+        &s(&root.join("ca.pem")),
+        "-untrusted",
+        &s(&ca_dir.join("ca.pem")),
+        &s(&auth_pem),
+    ]);
+    assert!(ok, "{text}");
+    assert_eq!(crl_url(&auth_cert), "http://crl.example.kz/tamga-ca.crl");
+    assert_eq!(
+        crl_url(&sign_cert),
+        "http://crl.example.kz/tamga-ca-gost2015.crl"
+    );
+
+    // Revocation: each key's CRL lists what it signed, numbered on its own.
+    for i in [&sign, &auth] {
+        ca.revoke(&i.serial, tamga_pki::RevocationReason::KeyCompromise, "t")
+            .unwrap();
+    }
+    drop(ca);
+    let crl_out = t.join("out/ca.crl");
+    std::fs::create_dir_all(t.join("out")).unwrap();
+    let out = cli(&["--dir", &s(&ca_dir), "crl", "--out", &s(&crl_out)]);
+    assert_eq!(out.matches("CRL number 2 of").count(), 2, "{out}");
+    let rsa_crl = std::fs::read(&crl_out).unwrap();
+    let gost_crl = std::fs::read(t.join("out/ca-gost2015.crl")).unwrap();
+    let listed = chain::crl(&rsa_crl, &rsa_ca).unwrap();
+    assert_eq!(listed.revoked, vec![auth.serial.clone()]);
+    let listed = chain::crl(&gost_crl, &gost_ca).unwrap();
+    assert_eq!(listed.revoked, vec![sign.serial.clone()]);
+    assert!(chain::crl(&gost_crl, &rsa_ca).is_err());
+    let (ok, text) = openssl(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        &s(&crl_out),
+        "-CAfile",
+        &s(&ca_dir.join("chain.pem")),
+        "-verify",
+        "-noout",
+    ]);
+    assert!(ok && text.contains("verify OK"), "{text}");
+    let parsed =
+        x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(&gost_crl)
+            .unwrap();
+    assert!(
+        engine_verifies(
+            t,
+            &key_of(&gost_ca),
+            &parsed.tbs_cert_list.to_der().unwrap(),
+            parsed.signature.raw_bytes()
+        ),
+        "the engine verifies the GOST key's CRL"
+    );
+    // One key alone, by name.
+    let out = cli(&[
+        "--dir",
+        &s(&ca_dir),
+        "crl",
+        "--issuer",
+        "gost",
+        "--out",
+        &s(&t.join("g.crl")),
+    ]);
+    assert!(out.contains("CRL number 3 of"), "{out}");
+    let json = cli(&["--dir", &s(&ca_dir), "issuers", "--json"]);
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines
+            .iter()
+            .map(|l| l["algorithm"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["rsa2048", "gost2015"]
+    );
+
+    // Read without the keys: both certificates, each key's CRL.
+    let published = tamga_ca::PublishedCa::open(&ca_dir).unwrap();
+    assert_eq!(published.certificates().count(), 2);
+    let gost_id =
+        hex::encode(chain::key_id(gost_ca.tbs_certificate().subject_public_key_info()).unwrap());
+    let latest = published.current_crl(&gost_id).unwrap();
+    assert!(chain::crl(&latest, &gost_ca).unwrap().lists(&sign.serial));
+    assert!(published.current_crl("00").is_err());
+}

@@ -338,3 +338,67 @@ fn http_renewal_with_the_current_key() {
         "renewal refused: signature does not verify with the holder's current key"
     );
 }
+
+#[test]
+fn http_serves_each_issuing_keys_certificate_and_crl() {
+    let tmp = TempDir::new("http-pair");
+    let opts = tamga_ca::InitOptions {
+        also: vec![KeyAlgorithm::Gost2015],
+        config: config(),
+        ..Default::default()
+    };
+    let ca = tamga_ca::Ca::init(&tmp.path().join("ca"), &opts).unwrap();
+    let certs: Vec<String> = ca
+        .issuers()
+        .iter()
+        .map(|i| i.certificate_pem().unwrap())
+        .collect();
+    let ids: Vec<String> = ca.issuers().iter().map(|i| i.id().to_string()).collect();
+    let gost = ca.issuers()[1].certificate().clone();
+    drop(ca);
+    let srv = start(tmp.path(), &[]);
+    let a = &srv.addr;
+
+    let (st, body) = http(a, "GET", "/ca.pem", None, b"");
+    assert_eq!(
+        (st, String::from_utf8(body).unwrap()),
+        (200, certs.concat())
+    );
+    let (st, body) = http(a, "GET", "/issuers", None, b"");
+    assert_eq!(st, 200);
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let list = v["issuers"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[1]["id"], ids[1].as_str());
+    assert_eq!(list[1]["algorithm"], "gost2015");
+    assert_eq!(list[1]["certificate"], certs[1].as_str());
+
+    // By algorithm, by `gost`, by key id (any case): the GOST key's CRL.
+    for name in ["gost2015", "gost", ids[1].as_str(), &ids[1].to_uppercase()] {
+        let (st, crl) = http(a, "GET", &format!("/crl/{name}"), None, b"");
+        assert_eq!(st, 200, "{name}");
+        tamga_pki::chain::crl(&crl, &gost).unwrap();
+    }
+    let (st, body) = http(a, "GET", "/crl/rsa2048", None, b"");
+    assert_eq!(st, 404);
+    assert!(
+        error_of(&body).contains("this CA has: p256, gost2015"),
+        "{}",
+        error_of(&body)
+    );
+    let (st, _) = http(a, "POST", "/crl/gost", None, b"");
+    assert_eq!(st, 401);
+    let (st, crl) = http(a, "POST", "/crl/gost", Some(TOKEN), b"");
+    assert_eq!(st, 200);
+    let path = write(tmp.path(), "gost.crl", &crl);
+    let (_, text) = openssl(&[
+        "crl",
+        "-inform",
+        "DER",
+        "-in",
+        path.to_str().unwrap(),
+        "-noout",
+        "-crlnumber",
+    ]);
+    assert!(text.contains("crlNumber=0x02"), "{text}");
+}

@@ -417,6 +417,60 @@ fn store_is_wal_full_sync_and_versioned() {
     assert!(e.to_string().contains("newer than this program"), "{e}");
 }
 
+/// SQL that turns a store of schema 4 back into one of schema 3: no issuer
+/// column, CRLs numbered by the CA as a whole.
+const TO_SCHEMA_3: &str = "DROP INDEX certificates_issuer_revoked;
+    ALTER TABLE certificates DROP COLUMN issuer;
+    CREATE TABLE crls_v3 (number INTEGER PRIMARY KEY, this_update INTEGER NOT NULL,
+        next_update INTEGER NOT NULL, der BLOB NOT NULL);
+    INSERT INTO crls_v3 SELECT number, this_update, next_update, der FROM crls;
+    DROP TABLE crls;
+    ALTER TABLE crls_v3 RENAME TO crls;
+    PRAGMA user_version = 3;";
+
+#[test]
+fn migration_4_gives_earlier_certificates_and_crls_to_the_first_issuing_key() {
+    let tmp = TempDir::new("migrate4");
+    let ca = root_and_issuing(tmp.path(), KeyAlgorithm::P256);
+    let a = sample_applicant(81, None);
+    let (_, csr) = p256_csr(&a).unwrap();
+    let issued = ca
+        .issue(&app(ProfileName::IndividualAuth, a, csr), "t")
+        .unwrap();
+    ca.revoke(&issued.serial, RevocationReason::KeyCompromise, "t")
+        .unwrap();
+    let (before, _) = ca.crl("t").unwrap();
+    ca.with_store(|s| s.conn().execute_batch(TO_SCHEMA_3).map_err(Error::from))
+        .unwrap();
+    drop(ca);
+    // A schema-3 store is not read without the key: it must be migrated first.
+    let e = tamga_ca::PublishedCa::open(&tmp.path().join("ca"))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("schema version 3"), "{e}");
+    let ca = tamga_ca::Ca::open(&tmp.path().join("ca")).unwrap();
+    assert_eq!(
+        ca.with_store(|s| s.schema_version()).unwrap(),
+        tamga_ca::store::SCHEMA_VERSION
+    );
+    let unclaimed: i64 = ca
+        .with_store(|s| {
+            Ok(s.conn().query_row(
+                "SELECT (SELECT COUNT(*) FROM certificates WHERE issuer IS NULL) + \
+                 (SELECT COUNT(*) FROM crls WHERE issuer IS NULL)",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(unclaimed, 0, "every earlier row belongs to the first key");
+    // The CRL numbers go on, and the earlier revocation is listed.
+    let (after, der) = ca.crl("t").unwrap();
+    assert_eq!(after, before + 1);
+    let crl = tamga_pki::chain::crl(&der, ca.certificate()).unwrap();
+    assert!(crl.lists(&issued.serial));
+}
+
 #[test]
 fn migration_3_counts_earlier_renewals_as_confirmed() {
     let tmp = TempDir::new("migrate");
@@ -435,7 +489,8 @@ fn migration_3_counts_earlier_renewals_as_confirmed() {
     ca.with_store(|s| {
         s.conn()
             .execute_batch(&format!(
-                "DROP INDEX certificates_predecessor;
+                "{TO_SCHEMA_3}
+                 DROP INDEX certificates_predecessor;
                  ALTER TABLE certificates DROP COLUMN confirmed_at;
                  UPDATE certificates SET predecessor = '{}' WHERE serial = '{}';
                  UPDATE certificates SET status = 'revoked', revocation_reason = 'superseded'
