@@ -50,38 +50,83 @@ fn signing_certificate_v2(cert: &Certificate) -> Result<x509_cert::attr::Attribu
     })
 }
 
+/// What a CMS signature covers.
+#[derive(Clone, Copy, Debug)]
+pub enum Content<'a> {
+    /// The content, left out of the signature (detached).
+    Detached(&'a [u8]),
+    /// The content, carried in the signature (attached).
+    Attached(&'a [u8]),
+    /// Only the content's digest by the signer's digest algorithm (SHA-256, or
+    /// the GOST key's generation's); detached.
+    Digest(&'a [u8]),
+}
+
 /// A detached CMS SignedData (DER) over `content`, signed on the card by
-/// `signer`, carrying `cert` (the signer's certificate). The signed
-/// attributes are Kalkan's: contentType, signingTime, signingCertificateV2,
-/// messageDigest; the digest is SHA-256, or for a GOST key its generation's
-/// (Streebog-512, GOST 34.311-95).
+/// `signer`, carrying `cert` (the signer's certificate); see [`sign_content`].
 pub fn sign<T: Transport>(
     signer: &CardSigner<'_, T>,
     cert: &Certificate,
     content: &[u8],
 ) -> Result<Vec<u8>> {
-    let (digest, digest_alg) = match signer {
-        CardSigner::Gost(s) => {
-            let g = s.generation();
-            (
-                g.digest(content),
-                AlgorithmIdentifierOwned {
-                    oid: g.digest_oid(),
-                    parameters: Some(der::Any::null()),
-                },
-            )
+    sign_content(signer, cert, Content::Detached(content))
+}
+
+/// A CMS SignedData (DER) over `content`, signed on the card by `signer`,
+/// carrying `cert` (the signer's certificate). The signed attributes are
+/// Kalkan's: contentType, signingTime, signingCertificateV2, messageDigest;
+/// the digest is SHA-256, or for a GOST key its generation's (Streebog-512,
+/// GOST 34.311-95). A given digest of the wrong length is an error.
+pub fn sign_content<T: Transport>(
+    signer: &CardSigner<'_, T>,
+    cert: &Certificate,
+    content: Content<'_>,
+) -> Result<Vec<u8>> {
+    let hash = |m: &[u8]| -> Vec<u8> {
+        match signer {
+            CardSigner::Gost(s) => s.generation().digest(m),
+            _ => Sha256::digest(m).to_vec(),
         }
-        _ => (
-            Sha256::digest(content).to_vec(),
-            AlgorithmIdentifierOwned {
-                oid: ID_SHA_256,
-                parameters: None,
-            },
-        ),
     };
+    let digest_alg = match signer {
+        CardSigner::Gost(s) => AlgorithmIdentifierOwned {
+            oid: s.generation().digest_oid(),
+            parameters: Some(der::Any::null()),
+        },
+        _ => AlgorithmIdentifierOwned {
+            oid: ID_SHA_256,
+            parameters: None,
+        },
+    };
+    let (digest, econtent) = match content {
+        Content::Detached(c) => (hash(c), None),
+        Content::Attached(c) => (
+            hash(c),
+            Some(
+                der::Any::encode_from(&der::asn1::OctetString::new(c).map_err(cms_err)?)
+                    .map_err(cms_err)?,
+            ),
+        ),
+        Content::Digest(d) => {
+            let want = hash(b"").len();
+            if d.len() != want {
+                return Err(Error::Invalid(format!(
+                    "the digest has {} bytes; this key's digest algorithm gives {want}",
+                    d.len()
+                )));
+            }
+            (d.to_vec(), None)
+        }
+    };
+    // The signer info always takes the digest from here (the builder hashes
+    // only SHA-2 itself); the SignedData carries the content when attached.
     let eci = EncapsulatedContentInfo {
         econtent_type: ID_DATA,
         econtent: None,
+    };
+    let carried = EncapsulatedContentInfo {
+        econtent_type: ID_DATA,
+        econtent,
     };
     let sid = SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
         issuer: cert.tbs_certificate().issuer().clone(),
@@ -93,7 +138,7 @@ pub fn sign<T: Transport>(
         .map_err(cms_err)?;
     si.add_signed_attribute(signing_certificate_v2(cert)?)
         .map_err(cms_err)?;
-    let mut sd = SignedDataBuilder::new(&eci);
+    let mut sd = SignedDataBuilder::new(&carried);
     sd.add_digest_algorithm(digest_alg).map_err(cms_err)?;
     sd.add_certificate(CertificateChoices::Certificate(cert.clone()))
         .map_err(cms_err)?;

@@ -12,6 +12,7 @@
 //! # Ok::<(), tamga::Error>(())
 //! ```
 
+pub mod agent;
 pub mod apdu;
 pub mod audit;
 pub mod ca;

@@ -28,17 +28,23 @@ pub struct Ctx {
 impl Ctx {
     /// Open the chosen card and select PIV.
     pub fn open(&self) -> Result<Piv<Box<dyn Transport>>, Error> {
-        let t: Box<dyn Transport> = match self.card.as_deref() {
-            Some(s) if s.starts_with("emu:") => transport::open(Some(s))?,
-            q => Box::new(transport::pcsc::PcscCard::open(
-                q,
-                Duration::from_secs(self.wait),
-            )?),
-        };
-        let mut piv = Piv::new(t);
-        piv.select()?;
-        Ok(piv)
+        open_card(self.card.as_deref(), self.wait)
     }
+}
+
+/// Open the card `card` names (`emu:FILE`, a reader, or the only card) within
+/// `wait` seconds, and select PIV.
+pub fn open_card(card: Option<&str>, wait: u64) -> Result<Piv<Box<dyn Transport>>, Error> {
+    let t: Box<dyn Transport> = match card {
+        Some(s) if s.starts_with("emu:") => transport::open(Some(s))?,
+        q => Box::new(transport::pcsc::PcscCard::open(
+            q,
+            Duration::from_secs(wait),
+        )?),
+    };
+    let mut piv = Piv::new(t);
+    piv.select()?;
+    Ok(piv)
 }
 
 /// `tamga readers`.

@@ -1,5 +1,6 @@
 //! Command-line interface.
 
+mod agent;
 mod card;
 mod docs;
 mod import;
@@ -101,6 +102,9 @@ pub enum Command {
     Revoke(docs::RevokeArgs),
     /// Import a GOST key from a Kalkan PKCS#12 file (with --cert, its certificate too).
     Import(import::ImportArgs),
+    /// Serve web pages that sign with the card: an NCALayer-compatible service on
+    /// wss://127.0.0.1:13579 (ncalayer-js-client works unchanged).
+    Agent(Box<agent::AgentArgs>),
 }
 
 /// `tamga demo` options.
@@ -164,6 +168,7 @@ pub fn run(args: Args) -> Result<(), Error> {
         Command::Revoke(a) => docs::revoke(&ctx, &args.ca, &a),
         Command::Trace(a) => trace::trace(&a),
         Command::Import(a) => import::import(&ctx, &a),
+        Command::Agent(a) => agent::agent(&ctx, &a),
     }
 }
 

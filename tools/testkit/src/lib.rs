@@ -4,7 +4,8 @@
 //!   `-a`: it would log APDUs, PINs included), wait for a reader's state, a
 //!   private pcscd in its own mount namespace;
 //! - [`vpcd`]: vpcd's ports and the reader names pcscd gives them;
-//! - [`qemu`]: the QEMU command line of the Cortex-M4 card (`tamga-mps2`).
+//! - [`qemu`]: the QEMU command line of the Cortex-M4 card (`tamga-mps2`);
+//! - [`pty`]: a pseudo-terminal whose typist answers text-mode PIN dialogs.
 //!
 //! Test support only (`publish = false`); errors are one-line strings.
 
@@ -13,6 +14,7 @@ use std::process::Command;
 
 pub mod gost_engine;
 pub mod pcscd;
+pub mod pty;
 pub mod qemu;
 pub mod vectors;
 pub mod vpcd;

@@ -30,6 +30,8 @@ pub const PACKAGES: &[&str] = &[
     "pcsc-tools",
     "libpcsclite-dev",
     "iproute2",
+    "pinentry-tty",
+    "libnss3-tools",
 ];
 
 /// The embedded target the firmware must keep building for.
