@@ -18,19 +18,7 @@ use tamga_testkit::pty::{Keys, Typist};
 /// The Node project of the test, its packages installed (`npm ci`).
 fn node_project() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ncalayer-js");
-    if !dir.join("node_modules/ncalayer-js-client").exists() {
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .output()
-            .expect("npm (Node.js) runs");
-        assert!(
-            out.status.success(),
-            "npm ci in {}: {}",
-            dir.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    tamga_testkit::npm_ci(&dir, "playwright-core").unwrap();
     dir
 }
 
@@ -47,7 +35,7 @@ impl Drop for Agent {
     }
 }
 
-fn start_agent(env: &Env, tty: &Path) -> Agent {
+fn start_agent(env: &Env, tty: &Path, extra: &[&str]) -> Agent {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tamga"))
         .args(["--card", &env.card(), "agent", "--foreground"])
         .args(["--listen", "127.0.0.1:0", "--pinentry", "pinentry-tty"])
@@ -55,6 +43,7 @@ fn start_agent(env: &Env, tty: &Path) -> Agent {
         .arg(env.path("agent"))
         .arg("--pinentry-tty")
         .arg(tty)
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -104,16 +93,25 @@ fn der_of(b64: &Path) -> PathBuf {
     p
 }
 
-#[test]
-fn ncalayer_js_client_signs_through_the_agent() {
-    if tamga_testkit::which("pinentry-tty").is_none() || tamga_testkit::which("node").is_none() {
-        panic!("needs pinentry-tty and node (Debian: apt install pinentry-tty nodejs)");
+/// A CA and an emulated card enrolled with P-256 keys; the tools the tests need.
+fn enrolled() -> Env {
+    for tool in ["pinentry-tty", "node"] {
+        assert!(
+            tamga_testkit::which(tool).is_some(),
+            "needs {tool} (Debian: apt install pinentry-tty nodejs)"
+        );
     }
-    let project = node_project();
     let env = Env::new();
     let mut args = vec!["enroll", "--alg", "p256"];
     args.extend_from_slice(PERSON);
     ok(&env.run(&args, &[]));
+    env
+}
+
+#[test]
+fn ncalayer_js_client_signs_through_the_agent() {
+    let project = node_project();
+    let env = enrolled();
 
     let typist = Typist::new();
     let pin = |wait_ms| Keys::Line("123456".into(), Duration::from_millis(wait_ms));
@@ -135,7 +133,7 @@ fn ncalayer_js_client_signs_through_the_agent() {
     ] {
         typist.then(k);
     }
-    let agent = start_agent(&env, typist.tty());
+    let agent = start_agent(&env, typist.tty(), &[]);
     let out_dir = env.path("out");
     std::fs::create_dir_all(&out_dir).unwrap();
     let run = Command::new("node")
@@ -324,4 +322,68 @@ fn the_local_ca_is_made_once_constrained_and_installed_into_nss() {
             .count(),
         1
     );
+}
+
+#[test]
+fn a_browser_page_signs_through_the_agent() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "needs Chromium (Debian: apt install chromium)"
+    );
+    let project = node_project();
+    let env = enrolled();
+    // The browser trusts the agent only through what `tamga agent install` writes.
+    let home = env.path("home");
+    let nssdb = home.join(".pki/nssdb");
+    ok(&Command::new(env!("CARGO_BIN_EXE_tamga"))
+        .args(["agent", "install", "--dir"])
+        .arg(env.path("agent"))
+        .arg("--nssdb")
+        .arg(&nssdb)
+        .output()
+        .unwrap());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let origin = format!("https://localhost:{port}");
+    let typist = Typist::new();
+    typist.then(Keys::Line("123456".into(), Duration::from_millis(300)));
+    let agent = start_agent(&env, typist.tty(), &["--allow-origin", &origin]);
+    let out_dir = env.path("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let run = Command::new("node")
+        .arg(project.join("page.js"))
+        .env("AGENT_URL", &agent.url)
+        .env("PAGE_PORT", port.to_string())
+        .env("OUT_DIR", &out_dir)
+        .env("HOME", &home)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&run.stdout);
+    // The screenshot is kept for CI, signed or not.
+    let artifacts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/artifacts");
+    let _ = std::fs::create_dir_all(&artifacts);
+    let _ = std::fs::copy(out_dir.join("page.png"), artifacts.join("agent-page.png"));
+    assert!(
+        run.status.success(),
+        "page.js: {log}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(typist.prompts(), 1);
+    assert!(
+        typist.screen().contains(&origin),
+        "the dialog names the page's origin"
+    );
+    let signed = openssl_verifies(
+        &env,
+        &out_dir.join("page.pem"),
+        true,
+        Some(&out_dir.join("page.txt")),
+    );
+    assert_eq!(signed, std::fs::read(out_dir.join("page.txt")).unwrap());
+    assert!(std::fs::metadata(out_dir.join("page.png")).unwrap().len() > 1000);
 }

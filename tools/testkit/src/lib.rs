@@ -59,3 +59,37 @@ pub fn is_root() -> bool {
         .output()
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
+
+/// Installs the npm packages of the Node project in `dir` from its lockfile
+/// (`npm ci`) unless they are there; one test process at a time (a lock
+/// file beside it), so tests that share the project may start together.
+pub fn npm_ci(dir: &std::path::Path, probe: &str) -> Result<(), String> {
+    use std::os::fd::AsRawFd;
+    let lock_path = dir.join(".npm-ci.lock");
+    let lock =
+        std::fs::File::create(&lock_path).map_err(|e| format!("{}: {e}", lock_path.display()))?;
+    // SAFETY: flock on a descriptor this function owns; released when `lock` drops.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(format!(
+            "flock {}: {}",
+            lock_path.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    if dir.join("node_modules").join(probe).exists() {
+        return Ok(());
+    }
+    let out = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| format!("npm (Node.js) does not run: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "npm ci in {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(())
+}

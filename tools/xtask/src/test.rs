@@ -32,6 +32,7 @@ pub const PACKAGES: &[&str] = &[
     "iproute2",
     "pinentry-tty",
     "libnss3-tools",
+    "chromium",
 ];
 
 /// The embedded target the firmware must keep building for.
