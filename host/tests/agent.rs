@@ -7,100 +7,17 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
+use common::agent::{drive_client, node_project, openssl_verifies, require_tools, start_agent};
 use common::{Env, PERSON, ok};
 use tamga_testkit::pty::{Keys, Typist};
 
-/// The Node project of the test, its packages installed (`npm ci`).
-fn node_project() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ncalayer-js");
-    tamga_testkit::npm_ci(&dir, "playwright-core").unwrap();
-    dir
-}
-
-/// A running agent, ended on drop.
-struct Agent {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_agent(env: &Env, tty: &Path, extra: &[&str]) -> Agent {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tamga"))
-        .args(["--card", &env.card(), "agent", "--foreground"])
-        .args(["--listen", "127.0.0.1:0", "--pinentry", "pinentry-tty"])
-        .arg("--dir")
-        .arg(env.path("agent"))
-        .arg("--pinentry-tty")
-        .arg(tty)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("agent said {line:?}"))
-        .to_string();
-    Agent { child, url }
-}
-
-/// `openssl cms -verify` of a signature (PEM or DER file) against the CA;
-/// for a detached one with `content`. Returns the verified content.
-fn openssl_verifies(env: &Env, sig: &Path, pem: bool, content: Option<&Path>) -> Vec<u8> {
-    let mut args: Vec<String> = vec![
-        "cms".into(),
-        "-verify".into(),
-        "-inform".into(),
-        if pem { "PEM" } else { "DER" }.into(),
-        "-in".into(),
-        sig.display().to_string(),
-        "-CAfile".into(),
-        env.path("ca/ca.pem").display().to_string(),
-        "-purpose".into(),
-        "any".into(),
-    ];
-    if let Some(c) = content {
-        args.extend(["-binary".into(), "-content".into(), c.display().to_string()]);
-    }
-    tamga_testkit::openssl(&args)
-}
-
-/// A Base64 file as a DER file beside it.
-fn der_of(b64: &Path) -> PathBuf {
-    use base64::Engine;
-    let text = std::fs::read_to_string(b64).unwrap();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .unwrap();
-    let p = b64.with_extension("der");
-    std::fs::write(&p, der).unwrap();
-    p
-}
-
 /// A CA and an emulated card enrolled with P-256 keys; the tools the tests need.
 fn enrolled() -> Env {
-    for tool in ["pinentry-tty", "node"] {
-        assert!(
-            tamga_testkit::which(tool).is_some(),
-            "needs {tool} (Debian: apt install pinentry-tty nodejs)"
-        );
-    }
+    require_tools();
     let env = Env::new();
     let mut args = vec!["enroll", "--alg", "p256"];
     args.extend_from_slice(PERSON);
@@ -110,127 +27,8 @@ fn enrolled() -> Env {
 
 #[test]
 fn ncalayer_js_client_signs_through_the_agent() {
-    let project = node_project();
     let env = enrolled();
-
-    let typist = Typist::new();
-    let pin = |wait_ms| Keys::Line("123456".into(), Duration::from_millis(wait_ms));
-    // The dialogs, in the order client.js opens them.
-    for k in [
-        pin(0), // attached
-        pin(0), // detached
-        pin(0), // array
-        pin(0), // CAdES detached
-        pin(0), // CAdES attached
-        pin(0), // CAdES over a hash
-        pin(0), // authentication key
-        Keys::Cancel,
-        Keys::Cancel,
-        Keys::Line("000000".into(), Duration::ZERO), // wrong
-        pin(0),                                      // then right
-        pin(0),                                      // 10 MB
-        pin(2000),                                   // the slow one
-    ] {
-        typist.then(k);
-    }
-    let agent = start_agent(&env, typist.tty(), &[]);
-    let out_dir = env.path("out");
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let run = Command::new("node")
-        .arg(project.join("client.js"))
-        .env("AGENT_URL", &agent.url)
-        .env("OUT_DIR", &out_dir)
-        .env("NODE_EXTRA_CA_CERTS", env.path("agent/ca.pem"))
-        .output()
-        .unwrap();
-    let log = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "client.js failed:\n{log}\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    assert!(log.contains(r#"{"step":"done","value":true}"#), "{log}");
-    assert_eq!(typist.prompts(), 13, "one dialog per signature");
-    let screen = typist.screen();
-    assert!(
-        screen.contains("Неверный PIN-код. Осталось попыток: 2"),
-        "the retry says the tries left: {screen}"
-    );
-    assert!(
-        screen.contains("ИСМАИЛОВ АЙДАР"),
-        "the dialog names the holder"
-    );
-    assert!(!screen.contains("123456"), "the PIN is not echoed");
-
-    // Every signature, by openssl against the CA.
-    let o = |n: &str| out_dir.join(n);
-    let doc = std::fs::read(o("doc.txt")).unwrap();
-    assert_eq!(openssl_verifies(&env, &o("attached.pem"), true, None), doc);
-    for detached in ["detached.pem", "array-0.pem", "auth.pem", "big.pem"] {
-        let content = match detached {
-            "big.pem" => o("big.bin"),
-            _ => o("doc.txt"),
-        };
-        openssl_verifies(&env, &o(detached), true, Some(&content));
-    }
-    openssl_verifies(&env, &o("array-1.pem"), true, Some(&o("doc2.txt")));
-    for b in [
-        "cades-detached.b64",
-        "cades-hash.b64",
-        "retried.b64",
-        "slow.b64",
-    ] {
-        openssl_verifies(&env, &der_of(&o(b)), false, Some(&o("doc.txt")));
-    }
-    assert_eq!(
-        openssl_verifies(&env, &der_of(&o("cades-attached.b64")), false, None),
-        doc
-    );
-    // The authentication signature is by 9A, the others by 9C.
-    drop(agent);
-    let ca = <x509_cert::Certificate as der::DecodePem>::from_pem(
-        std::fs::read(env.path("ca/ca.pem")).unwrap().as_slice(),
-    )
-    .unwrap();
-    let signer_serial = |f: &str| {
-        let der = pem_rfc7468::decode_vec(&std::fs::read(o(f)).unwrap())
-            .unwrap()
-            .1;
-        tamga_pki::cms::verify_detached(
-            &der,
-            &doc,
-            std::slice::from_ref(&ca),
-            std::time::SystemTime::now(),
-        )
-        .unwrap()
-        .serial
-    };
-    let mut piv =
-        tamga::piv::Piv::new(tamga::transport::emu::EmuCard::open(env.path("card.flash")).unwrap());
-    piv.select().unwrap();
-    let serial_in = |piv: &mut tamga::piv::Piv<_>, slot| {
-        let der = piv.read_certificate(slot).unwrap().unwrap();
-        let c = <x509_cert::Certificate as der::Decode>::from_der(&der).unwrap();
-        tamga_pki::Serial::from_bytes(c.tbs_certificate().serial_number().as_bytes()).unwrap()
-    };
-    assert_eq!(
-        signer_serial("auth.pem"),
-        serial_in(&mut piv, tamga_spec::KeyRef::Authentication)
-    );
-    assert_eq!(
-        signer_serial("detached.pem"),
-        serial_in(&mut piv, tamga_spec::KeyRef::Signature)
-    );
-    let info: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(o("keyinfo.json")).unwrap()).unwrap();
-    assert_eq!(info["subjectCn"], "ИСМАИЛОВ АЙДАР");
-    assert_eq!(info["algorithm"], "EC");
-    assert!(
-        info["pem"]
-            .as_str()
-            .unwrap()
-            .starts_with("-----BEGIN CERTIFICATE-----")
-    );
+    drive_client(&env.card(), &env.path("ca/ca.pem"), env.dir.path());
 }
 
 #[test]
@@ -351,7 +149,12 @@ fn a_browser_page_signs_through_the_agent() {
     let origin = format!("https://localhost:{port}");
     let typist = Typist::new();
     typist.then(Keys::Line("123456".into(), Duration::from_millis(300)));
-    let agent = start_agent(&env, typist.tty(), &["--allow-origin", &origin]);
+    let agent = start_agent(
+        &env.card(),
+        &env.path("agent"),
+        typist.tty(),
+        &["--allow-origin", &origin],
+    );
     let out_dir = env.path("out");
     std::fs::create_dir_all(&out_dir).unwrap();
     let run = Command::new("node")
@@ -379,7 +182,7 @@ fn a_browser_page_signs_through_the_agent() {
         "the dialog names the page's origin"
     );
     let signed = openssl_verifies(
-        &env,
+        &env.path("ca/ca.pem"),
         &out_dir.join("page.pem"),
         true,
         Some(&out_dir.join("page.txt")),

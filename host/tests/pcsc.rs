@@ -104,3 +104,36 @@ fn the_cli_through_pcscd_and_vpcd() {
     card.join().unwrap().unwrap();
     pcscd::wait_for_card(READER, false, Duration::from_secs(10)).unwrap();
 }
+
+/// `tamga agent` on a card in pcscd's virtual reader: the whole
+/// ncalayer-js-client run of `host/tests/agent.rs`, through PC/SC.
+#[test]
+fn the_agent_through_pcscd_and_vpcd() {
+    if let Some(why) = pcscd::unavailable() {
+        println!("SKIPPED the_agent_through_pcscd_and_vpcd: {why}");
+        return;
+    }
+    common::agent::require_tools();
+    pcscd::ensure().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    tamga_ca::Ca::init(&d.join("ca"), &Default::default()).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let opts = vpcd::Options {
+        state: d.join("card"),
+        vpcd: tamga_testkit::vpcd::address(PORT),
+        trace: None,
+        once: false,
+        fsync: true,
+    };
+    let s = stop.clone();
+    let card = std::thread::spawn(move || vpcd::run(&opts, s));
+    pcscd::wait_for_card(READER, true, Duration::from_secs(10)).unwrap();
+    let mut enroll = vec!["enroll", "--alg", "p256"];
+    enroll.extend_from_slice(common::PERSON);
+    ok(&tamga(d, &enroll, &[]));
+    common::agent::drive_client(READER, &d.join("ca/ca.pem"), d);
+    stop.store(true, Ordering::Relaxed);
+    card.join().unwrap().unwrap();
+    pcscd::wait_for_card(READER, false, Duration::from_secs(10)).unwrap();
+}
