@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::keys::{self, Wanted};
 use super::locale::Locale;
 use super::protocol::{BASICS, COMMON_UTILS, Failure, Request, basics_reply, common_reply};
-use super::token::{Key, STORAGE, Token};
+use super::token::{Key, STORAGE, Timing, Token};
 use crate::cms::Content;
 use crate::error::Error;
 
@@ -25,6 +25,8 @@ pub struct Session {
     pub origin: Option<String>,
     /// The dialog language (`changeLocale`, `locale`).
     pub locale: Locale,
+    /// Where the last request's time went (dialog, card).
+    pub timing: Timing,
 }
 
 type Outcome = std::result::Result<Value, Failure>;
@@ -67,7 +69,7 @@ fn pick(keys: Vec<Key>, key_type: &str) -> Result<Key, Failure> {
 /// The person's consent and the card's signature over each document.
 struct Job<'a> {
     token: &'a Token,
-    session: &'a Session,
+    session: &'a mut Session,
     key: &'a Key,
     /// "CMS" or "XML".
     format: &'static str,
@@ -76,7 +78,7 @@ struct Job<'a> {
 impl Job<'_> {
     /// Asks the PIN once for all `docs` and signs each with `sign`.
     fn run<D>(
-        &self,
+        &mut self,
         docs: &[D],
         sign: impl Fn(
             &crate::signer::CardSigner<'_, Box<dyn crate::transport::Transport>>,
@@ -97,6 +99,7 @@ impl Job<'_> {
                 t.title,
                 &description,
                 |n| t.wrong_pin(n),
+                &mut self.session.timing,
                 |signer| docs.iter().map(|d| sign(signer, d)).collect(),
             )
             .map_err(failure)?;
@@ -151,7 +154,7 @@ fn common_utils(token: &Token, session: &mut Session, method: &str, args: &Value
         })),
         "getKeyInfo" => {
             storage(0)?;
-            let key = pick(token.keys().map_err(failure)?, "")?;
+            let key = pick(token.keys(&mut session.timing).map_err(failure)?, "")?;
             Ok(keys::key_info(&key))
         }
         "changeLocale" => {
@@ -168,9 +171,9 @@ fn common_utils(token: &Token, session: &mut Session, method: &str, args: &Value
                 Some(Value::Bool(b)) => *b,
                 Some(_) => return Err(mismatch(method)),
             };
-            let key = pick(token.keys().map_err(failure)?, key_type)?;
+            let key = pick(token.keys(&mut session.timing).map_err(failure)?, key_type)?;
             let hash = method.ends_with("Hash");
-            let job = Job {
+            let mut job = Job {
                 token,
                 session,
                 key: &key,
@@ -263,7 +266,7 @@ fn basics_sign(token: &Token, session: &mut Session, args: &Value) -> Outcome {
     };
     let wanted = Wanted::parse(args.get("signerParams").unwrap_or(&Value::Null))
         .map_err(Failure::invocation)?;
-    let keys = token.keys().map_err(failure)?;
+    let keys = token.keys(&mut session.timing).map_err(failure)?;
     if keys.is_empty() {
         return Err(Failure::signing("the card holds no NCA certificate"));
     }
@@ -306,7 +309,7 @@ fn basics_sign(token: &Token, session: &mut Session, args: &Value) -> Outcome {
                     }
                 })
                 .collect::<Result<_, _>>()?;
-            let job = Job {
+            let mut job = Job {
                 token,
                 session,
                 key: &key,
@@ -339,6 +342,7 @@ fn basics_sign(token: &Token, session: &mut Session, args: &Value) -> Outcome {
 
 /// Answers one request.
 pub fn handle(token: &Token, session: &mut Session, req: &Request) -> Value {
+    session.timing = Timing::default();
     match req.module.as_str() {
         COMMON_UTILS => common_reply(common_utils(token, session, &req.method, &req.args)),
         BASICS if req.method == "sign" => basics_reply(basics_sign(token, session, &req.args)),

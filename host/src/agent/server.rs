@@ -4,7 +4,7 @@
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tungstenite::handshake::server::{Request as HttpRequest, Response as HttpResponse};
 use tungstenite::protocol::WebSocketConfig;
@@ -69,6 +69,7 @@ fn connection(shared: &Shared, config: Arc<rustls::ServerConfig>, tcp: TcpStream
     let mut session = Session {
         origin: origin.clone(),
         locale: Default::default(),
+        timing: Default::default(),
     };
     if !send(&mut ws, greeting().to_string()) {
         return Ok(());
@@ -122,8 +123,22 @@ fn connection(shared: &Shared, config: Arc<rustls::ServerConfig>, tcp: TcpStream
                 handlers::refuse_origin(&req, o).to_string()
             }
             Frame::Request(req) => {
-                eprintln!("tamga agent: {} {} from {peer}", req.module, req.method);
-                handlers::handle(&shared.token, &mut session, &req).to_string()
+                let t = Instant::now();
+                let reply = handlers::handle(&shared.token, &mut session, &req).to_string();
+                let (total, dialog, card) =
+                    (t.elapsed(), session.timing.dialog, session.timing.card);
+                let ms = |d: Duration| d.as_secs_f64() * 1e3;
+                // The agent's own part: what is neither the person nor the card.
+                eprintln!(
+                    "tamga agent: {} {} from {peer}: {:.3} ms (dialog {:.3} ms, card {:.3} ms, agent {:.3} ms)",
+                    req.module,
+                    req.method,
+                    ms(total),
+                    ms(dialog),
+                    ms(card),
+                    ms(total.saturating_sub(dialog + card))
+                );
+                reply
             }
         };
         if !send(&mut ws, reply) {

@@ -8,6 +8,7 @@
 //! refused at once with a clear error rather than queued behind a dialog.
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use der::Decode;
 use x509_cert::Certificate;
@@ -38,6 +39,15 @@ pub struct Key {
     pub public: PublicKey,
 }
 
+/// Where a request's time went besides the agent itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timing {
+    /// In the PIN dialog (the person).
+    pub dialog: Duration,
+    /// Opening the card and its commands.
+    pub card: Duration,
+}
+
 /// The card behind the agent.
 pub struct Token {
     open: Opener,
@@ -58,9 +68,21 @@ impl Token {
     }
 
     fn with_card<T>(&self, f: impl FnOnce(&mut Piv<Box<dyn Transport>>) -> Result<T>) -> Result<T> {
+        self.timed(&mut Timing::default(), f)
+    }
+
+    /// [`Token::with_card`], adding the time spent to `timing.card` (not the
+    /// wait for another request's turn).
+    fn timed<T>(
+        &self,
+        timing: &mut Timing,
+        f: impl FnOnce(&mut Piv<Box<dyn Transport>>) -> Result<T>,
+    ) -> Result<T> {
         let _card = self.card.lock().unwrap_or_else(|e| e.into_inner());
-        let mut piv = (self.open)()?;
-        f(&mut piv)
+        let t = Instant::now();
+        let r = (self.open)().and_then(|mut piv| f(&mut piv));
+        timing.card += t.elapsed();
+        r
     }
 
     /// Whether a card answers.
@@ -69,8 +91,8 @@ impl Token {
     }
 
     /// The keys that have a certificate for them: 9C first, then 9A.
-    pub fn keys(&self) -> Result<Vec<Key>> {
-        self.with_card(|piv| {
+    pub fn keys(&self, timing: &mut Timing) -> Result<Vec<Key>> {
+        self.timed(timing, |piv| {
             let mut keys = Vec::new();
             for slot in [KeyRef::Signature, KeyRef::Authentication] {
                 let (Some(der), Some(public)) = (
@@ -107,6 +129,7 @@ impl Token {
         title: &str,
         description: &str,
         wrong_pin: impl Fn(u8) -> String,
+        timing: &mut Timing,
         f: impl FnOnce(&CardSigner<'_, Box<dyn Transport>>) -> Result<T>,
     ) -> Result<Option<T>> {
         let Ok(_waiting) = self.waiting.try_lock() else {
@@ -123,7 +146,10 @@ impl Token {
                 description: description.to_string(),
                 error: error.take(),
             };
-            let typed = match self.pinentry.ask(&prompt)? {
+            let t = Instant::now();
+            let answer = self.pinentry.ask(&prompt);
+            timing.dialog += t.elapsed();
+            let typed = match answer? {
                 Answer::Cancelled => return Ok(None),
                 Answer::Pin(p) => p,
             };
@@ -134,7 +160,7 @@ impl Token {
                     continue;
                 }
             };
-            let done = self.with_card(|piv| {
+            let done = self.timed(timing, |piv| {
                 match piv.verify_pin(&pin) {
                     Ok(()) => {}
                     Err(Error::WrongPin(0)) => return Err(Error::PinBlocked),

@@ -3,6 +3,7 @@
 //! the PC/SC check itself.
 
 pub mod apdus;
+pub mod bench_agent;
 pub mod bench_m4;
 pub mod board;
 pub mod check;

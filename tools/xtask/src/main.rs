@@ -19,7 +19,7 @@ use std::process::{Command, ExitCode};
 
 use xtask::cmd::{cargo, root, run};
 use xtask::test::EMBEDDED_TARGET;
-use xtask::{bench_m4, check, deny, deps, fuzz, serve, size, test};
+use xtask::{bench_agent, bench_m4, check, deny, deps, fuzz, serve, size, test};
 
 fn usage() {
     eprintln!(
@@ -30,6 +30,7 @@ fn usage() {
          demo    run the demo scenario on an emulated card (no hardware, no services)\n  \
          bench   print the firmware's host-side instruction counts\n  \
          bench-enroll  time an NCA enrolment through pcscd: tamga vs a yubico-piv-tool script\n  \
+         bench-agent   tamga agent vs tamga sign: requests/s, time per signature, the agent's own part\n  \
          qemu [--port N] [--flash PATH] [--seed N] [--no-quickack]\n          \
                  run the firmware on an emulated Cortex-M4 (QEMU), connected to vpcd\n  \
          qemu-check [--port N]  the PC/SC check: QEMU + pcscd + vpcd, ATR, APDUs, restart\n  \
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
         Some("demo") => cargo_task(&["run", "--quiet", "-p", "tamga", "--", "demo"]),
         Some("bench") => cargo_task(&["bench", "-p", "tamga-firmware", "--bench", "ops"]),
         Some("bench-enroll") => bench_enroll(),
+        Some("bench-agent") => bench_agent::bench_agent(),
         Some("qemu") => serve::qemu(&args[1..]),
         Some("qemu-check") => check::qemu_check(&args[1..]),
         Some("size") => size::size(),
