@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use der::{Decode, Encode, EncodePem};
 use tamga_pki::{
-    Applicant, Application, CertKind, Issued, Profile, ProfileName, RenewItem, RenewRequest, Serial,
+    Applicant, Application, CertKind, CertStatus, Issued, Profile, ProfileName, RenewItem,
+    RenewRequest, Serial,
 };
 use tamga_spec::{Algorithm, KeyRef, PinPolicy, TouchPolicy};
 use x509_cert::Certificate;
@@ -274,18 +275,34 @@ pub fn enroll<T: Transport>(
         })?;
         let on_card = on_card.and_then(|d| Certificate::from_der(&d).ok());
         let card_key = meta.and_then(|m| m.public);
+        let mut anew = false;
         // Already enrolled: the card's certificate is live, for this key, profile and person.
         if let (Some(cert), Some(key)) = (&on_card, &card_key) {
             let same_key = cert_spki(cert)? == spki_der(key)?;
             let matches = tamga_pki::check_certificate(cert, &profile, &req.applicant).is_ok();
             if same_key && matches && live(cert) && !req.replace {
-                slots.push(SlotOutcome::on_card(
-                    s,
-                    name.to_string(),
-                    cert,
-                    "already enrolled",
-                )?);
-                continue;
+                // Live by its dates; the CA says whether it is revoked or superseded.
+                let serial = Serial::from_bytes(cert.tbs_certificate().serial_number().as_bytes())?;
+                let record = t.step(format!("{s:02X} status at the {}", ca.describe()), || {
+                    ca.record(&serial).map_err(|e| {
+                        Error::Ca(format!(
+                            "slot {s:02X} holds certificate {serial}, which the {} cannot tell about ({e}): use --replace to enrol anew",
+                            ca.describe()
+                        ))
+                    })
+                })?;
+                if record.status == CertStatus::Valid {
+                    slots.push(SlotOutcome::on_card(
+                        s,
+                        name.to_string(),
+                        cert,
+                        "already enrolled",
+                    )?);
+                    continue;
+                }
+                // Revoked or superseded: a new key and certificate (the key
+                // of a revoked certificate is never certified again).
+                anew = true;
             }
             if same_key && !matches && !req.replace {
                 return Err(Error::Invalid(format!(
@@ -345,7 +362,12 @@ pub fn enroll<T: Transport>(
         t.step(format!("{s:02X} write certificate"), || {
             piv.write_certificate(slot, &issued.der)
         })?;
-        slots.push(SlotOutcome::issued(s, &issued, &cert, "enrolled"));
+        let done = if anew {
+            "enrolled anew (the certificate on the card was revoked)"
+        } else {
+            "enrolled"
+        };
+        slots.push(SlotOutcome::issued(s, &issued, &cert, done));
     }
     Ok(t.report(piv, card_serial, slots))
 }
@@ -449,6 +471,29 @@ pub fn renew<T: Transport>(
         }
         let holder_serial =
             Serial::from_bytes(holder_cert.tbs_certificate().serial_number().as_bytes())?;
+        // Before any key is made: the CA must hold both certificates valid, or
+        // it would refuse the renewal after the old key is gone.
+        for (serial, what) in [
+            (&holder_serial, "signing the renewal"),
+            (&old_serial, "renewed"),
+        ] {
+            let record = t.step(format!("{serial} status at the {}", ca.describe()), || {
+                ca.record(serial)
+            })?;
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            if record.status != CertStatus::Valid || record.not_after <= now {
+                return Err(Error::Ca(format!(
+                    "certificate {serial} ({what}) is {} at the {}: renewal needs valid certificates, enrol again instead",
+                    match record.revocation_reason {
+                        Some(r) => format!("revoked ({})", r.as_str()),
+                        None => "not valid".into(),
+                    },
+                    ca.describe()
+                )));
+            }
+        }
         // The key certified in the slot is replaced; a key without its certificate
         // (an interrupted renewal) is the new one already.
         let key = if cert_spki(&old)? == spki_der(&old_key)? {

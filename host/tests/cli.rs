@@ -617,3 +617,51 @@ fn an_os_rng_failure_exits_1_not_no_reader() {
     fails(&o, 1, "OS random number generator");
     assert!(!key.exists(), "no key file written");
 }
+
+/// The public keys of 9A and 9C on the emulated card.
+fn card_keys(env: &Env) -> Vec<Vec<u8>> {
+    let mut piv =
+        tamga::piv::Piv::new(tamga::transport::emu::EmuCard::open(env.path("card.flash")).unwrap());
+    piv.select().unwrap();
+    [KeyRef::Authentication, KeyRef::Signature]
+        .iter()
+        .map(|s| {
+            piv.metadata(*s)
+                .unwrap()
+                .unwrap()
+                .public
+                .unwrap()
+                .spki_der()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn a_revoked_card_is_enrolled_anew_and_not_renewed() {
+    let env = Env::new();
+    let mut args = vec!["enroll", "--alg", "p256"];
+    args.extend_from_slice(PERSON);
+    ok(&env.run(&args, &[]));
+    let before = card_keys(&env);
+    ok(&env.run(&["revoke", "--reason", "key-compromise"], &[]));
+    // Renewal asks the CA first: refused before any key is made.
+    let o = env.run(&["renew"], &[]);
+    fails(&o, 6, "revoked (key-compromise)");
+    assert_eq!(card_keys(&env), before, "the card is left as it was");
+    // Enrolment asks the CA too: the revoked certificates are not "already enrolled".
+    let out = ok(&env.run(&args, &[]));
+    assert_eq!(
+        out.matches("enrolled anew (the certificate on the card was revoked)")
+            .count(),
+        2,
+        "{out}"
+    );
+    assert!(!out.contains("already enrolled"), "{out}");
+    let after = card_keys(&env);
+    assert!(after[0] != before[0] && after[1] != before[1], "new keys");
+    // And now they are live: a third run changes nothing.
+    let out = ok(&env.run(&args, &[]));
+    assert_eq!(out.matches("already enrolled").count(), 2, "{out}");
+    assert_eq!(card_keys(&env), after);
+}
