@@ -644,7 +644,28 @@ fn a_revoked_card_is_enrolled_anew_and_not_renewed() {
     args.extend_from_slice(PERSON);
     ok(&env.run(&args, &[]));
     let before = card_keys(&env);
+    let live = ok(&env.run(&["status"], &[]));
+    assert_eq!(live.matches("at the CA: valid").count(), 2, "{live}");
+    assert!(live.contains("days left"), "{live}");
     ok(&env.run(&["revoke", "--reason", "key-compromise"], &[]));
+    // status says what the CA says.
+    let st = ok(&env.run(&["status"], &[]));
+    assert_eq!(
+        st.matches("at the CA: revoked (key-compromise)").count(),
+        2,
+        "{st}"
+    );
+    assert!(
+        st.contains("warning: slot 9C: the certificate is revoked (key-compromise) at the CA"),
+        "{st}"
+    );
+    let js: serde_json::Value =
+        serde_json::from_str(&ok(&env.run(&["--json", "status"], &[]))).unwrap();
+    assert_eq!(
+        js["slots"][1]["certificate"]["at_the_ca"],
+        "revoked (key-compromise)"
+    );
+    assert_eq!(js["slots"][1]["certificate"]["for_the_slots_key"], true);
     // Renewal asks the CA first: refused before any key is made.
     let o = env.run(&["renew"], &[]);
     fails(&o, 6, "revoked (key-compromise)");

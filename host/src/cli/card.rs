@@ -83,8 +83,69 @@ fn slot_name(slot: KeyRef) -> &'static str {
     }
 }
 
-/// `tamga status`.
-pub fn status(ctx: &Ctx) -> Result<(), Error> {
+/// What the CA says of a certificate: `valid`, `revoked (reason)`, or why it
+/// could not say.
+fn ca_word(ca: &dyn tamga::ca::CaClient, der: &[u8]) -> String {
+    use der::Decode;
+    let Ok(c) = x509_cert::Certificate::from_der(der) else {
+        return "unreadable certificate".into();
+    };
+    let Ok(serial) = tamga_pki::Serial::from_bytes(c.tbs_certificate().serial_number().as_bytes())
+    else {
+        return "bad serial".into();
+    };
+    match ca.record(&serial) {
+        Ok(r) => match (r.status, r.revocation_reason) {
+            (tamga_pki::CertStatus::Valid, _) if r.awaiting_confirmation() => {
+                "valid (a renewal awaiting confirmation)".into()
+            }
+            (tamga_pki::CertStatus::Valid, _) => "valid".into(),
+            (_, Some(reason)) => format!("revoked ({})", reason.as_str()),
+            (_, None) => "revoked".into(),
+        },
+        Err(e) => format!("unknown ({e})"),
+    }
+}
+
+/// Days from now to a certificate's notAfter (negative once expired).
+fn days_left(der: &[u8]) -> Option<i64> {
+    use der::Decode;
+    let c = x509_cert::Certificate::from_der(der).ok()?;
+    let end = c
+        .tbs_certificate()
+        .validity()
+        .not_after
+        .to_unix_duration()
+        .as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    Some((i64::try_from(end).ok()? - i64::try_from(now).ok()?).div_euclid(86400))
+}
+
+/// Whether the certificate `der` is for the public key `key`.
+fn certifies(der: &[u8], key: &tamga::piv::PublicKey) -> bool {
+    use der::{Decode, Encode};
+    let Ok(c) = x509_cert::Certificate::from_der(der) else {
+        return false;
+    };
+    let (Ok(a), Ok(b)) = (
+        c.tbs_certificate().subject_public_key_info().to_der(),
+        key.spki_der(),
+    ) else {
+        return false;
+    };
+    a == b
+}
+
+/// `tamga status`: the card; with `--ca`/`--ca-url`, what the CA says of its certificates.
+pub fn status(ctx: &Ctx, ca: &super::nca::CaArgs) -> Result<(), Error> {
+    let ca = if ca.ca.is_some() || ca.ca_url.is_some() {
+        Some(ca.open_read_only()?)
+    } else {
+        None
+    };
     let mut piv = ctx.open()?;
     let where_ = piv.channel().transport().describe();
     let serial = piv.serial()?;
@@ -92,16 +153,19 @@ pub fn status(ctx: &Ctx) -> Result<(), Error> {
     let pin = piv.metadata(KeyRef::Pin)?;
     let puk = piv.metadata(KeyRef::Puk)?;
     let mgmt = piv.metadata(KeyRef::Management)?;
-    let mut warnings = vec![];
+    let mut warnings: Vec<String> = vec![];
     if pin.as_ref().and_then(|m| m.is_default) == Some(true) {
-        warnings.push("the PIN is the factory default: change it (tamga init / tamga pin change)");
+        warnings.push(
+            "the PIN is the factory default: change it (tamga init / tamga pin change)".into(),
+        );
     }
     if puk.as_ref().and_then(|m| m.is_default) == Some(true) {
-        warnings.push("the PUK is the factory default: change it (tamga init)");
+        warnings.push("the PUK is the factory default: change it (tamga init)".into());
     }
     if mgmt.as_ref().and_then(|m| m.is_default) == Some(true) {
-        warnings
-            .push("the management key is the factory default: personalize the card (tamga init)");
+        warnings.push(
+            "the management key is the factory default: personalize the card (tamga init)".into(),
+        );
     }
     let mut slots = vec![];
     for slot in [
@@ -112,7 +176,44 @@ pub fn status(ctx: &Ctx) -> Result<(), Error> {
     ] {
         let meta = piv.metadata(slot)?;
         let cert = piv.read_certificate(slot)?;
-        let cert_info = cert.as_deref().map(tamga::certinfo::describe);
+        let mut cert_info = cert.as_deref().map(tamga::certinfo::describe);
+        if let (Some(info), Some(der)) = (cert_info.as_mut(), cert.as_deref()) {
+            let days = days_left(der);
+            info["days_left"] = json!(days);
+            info["expired"] = json!(days.is_some_and(|d| d < 0));
+            let matches = meta
+                .as_ref()
+                .and_then(|m| m.public.as_ref())
+                .is_some_and(|k| certifies(der, k));
+            info["for_the_slots_key"] = json!(matches);
+            if !matches {
+                warnings.push(format!(
+                    "slot {:02X}: the certificate is not for the slot's key (an interrupted enrolment or renewal): enrol or renew",
+                    slot.to_u8()
+                ));
+            }
+            if days.is_some_and(|d| d < 0) {
+                warnings.push(format!(
+                    "slot {:02X}: the certificate has expired: enrol again",
+                    slot.to_u8()
+                ));
+            } else if days.is_some_and(|d| d < 30) {
+                warnings.push(format!(
+                    "slot {:02X}: the certificate expires within 30 days: renew",
+                    slot.to_u8()
+                ));
+            }
+            if let Some(ca) = &ca {
+                let word = ca_word(ca.as_ref(), der);
+                if word.starts_with("revoked") {
+                    warnings.push(format!(
+                        "slot {:02X}: the certificate is {word} at the CA: enrol again",
+                        slot.to_u8()
+                    ));
+                }
+                info["at_the_ca"] = json!(word);
+            }
+        }
         slots.push(json!({
             "slot": format!("{:02X}", slot.to_u8()),
             "name": slot_name(slot),
@@ -163,11 +264,16 @@ pub fn status(ctx: &Ctx) -> Result<(), Error> {
                 );
                 if let Some(c) = c.as_object() {
                     println!(
-                        "      certificate: {} | serial {} | valid {} to {}",
+                        "      certificate: {} | serial {} | valid {} to {} ({} days left){}",
                         c.get("subject").and_then(|v| v.as_str()).unwrap_or("?"),
                         c.get("serial").and_then(|v| v.as_str()).unwrap_or("?"),
                         c.get("not_before").and_then(|v| v.as_str()).unwrap_or("?"),
                         c.get("not_after").and_then(|v| v.as_str()).unwrap_or("?"),
+                        c.get("days_left").and_then(|v| v.as_i64()).unwrap_or(0),
+                        c.get("at_the_ca")
+                            .and_then(|v| v.as_str())
+                            .map(|w| format!(" | at the CA: {w}"))
+                            .unwrap_or_default(),
                     );
                 } else {
                     println!("      no certificate");

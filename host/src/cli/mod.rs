@@ -157,7 +157,7 @@ pub fn run(args: Args) -> Result<(), Error> {
     };
     match args.command {
         Command::Readers => card::readers(&ctx),
-        Command::Status => card::status(&ctx),
+        Command::Status => card::status(&ctx, &args.ca),
         Command::Init(a) => card::init(&ctx, &a),
         Command::Pin(p) => card::pin(&ctx, &p),
         Command::Enroll(a) => nca::enroll(&ctx, &args.ca, &a),
