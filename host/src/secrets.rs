@@ -59,6 +59,39 @@ pub fn pin(file: Option<&Path>, env: &'static str, prompt: &'static str) -> Resu
     Pin::new(s.as_bytes())
 }
 
+/// A new PIN or PUK: from a file or the environment as [`pin`]; at a terminal
+/// typed twice, and asked again (three times at most) when the two entries
+/// differ or the value is not a valid PIN, so that one typo cannot lock the
+/// card's holder out.
+pub fn new_pin(file: Option<&Path>, env: &'static str, prompt: &'static str) -> Result<Pin> {
+    if file.is_some() || std::env::var(env).is_ok() || !std::io::stdin().is_terminal() {
+        return pin(file, env, prompt);
+    }
+    let ask = |p: String| {
+        rpassword::prompt_password(p)
+            .map(Zeroizing::new)
+            .map_err(|e| Error::Invalid(format!("cannot read the {prompt}: {e}")))
+    };
+    for _ in 0..3 {
+        let first = ask(format!("{prompt}: "))?;
+        let pin = match Pin::new(first.as_bytes()) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{e}; type it again");
+                continue;
+            }
+        };
+        let again = ask(format!("repeat the {prompt}: "))?;
+        if *again == *first {
+            return Ok(pin);
+        }
+        eprintln!("the two entries differ; type it again");
+    }
+    Err(Error::Invalid(format!(
+        "no {prompt}: three tries, nothing was changed"
+    )))
+}
+
 /// A management key from a hex file or `TAMGA_MGMT_KEY`; the factory default
 /// when neither is given.
 pub fn mgmt_key(file: Option<&Path>) -> Result<MgmtKey> {

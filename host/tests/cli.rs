@@ -686,3 +686,41 @@ fn a_revoked_card_is_enrolled_anew_and_not_renewed() {
     assert_eq!(out.matches("already enrolled").count(), 2, "{out}");
     assert_eq!(card_keys(&env), after);
 }
+
+#[test]
+fn a_new_pin_typed_at_the_terminal_is_asked_twice() {
+    use tamga_testkit::pty::{Keys, Typist};
+    let env = Env::new();
+    ok(&env.run(&["status"], &[]));
+    let typist = Typist::new();
+    let line = |s: &str| Keys::Line(s.into(), std::time::Duration::ZERO);
+    // current PIN; new PIN twice but different; too short; then twice the same.
+    for k in [
+        "123456", "24681357", "24681358", "12", "24681357", "24681357",
+    ] {
+        typist.then(line(k));
+    }
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tamga"));
+    c.args(["--card", &env.card(), "pin", "change"])
+        .env_remove("TAMGA_PIN")
+        .env_remove("TAMGA_NEW_PIN");
+    typist.attach(&mut c).unwrap();
+    let status = c.status().unwrap();
+    assert!(status.success(), "{}", typist.screen());
+    let screen = typist.screen();
+    assert!(screen.contains("the two entries differ"), "{screen}");
+    assert!(
+        screen.contains("a PIN or PUK has 6 to 8 characters"),
+        "{screen}"
+    );
+    assert_eq!(typist.prompts(), 6, "{screen}");
+    // The new PIN is the one typed twice.
+    let change = |old: &str| {
+        env.run(
+            &["pin", "change"],
+            &[("TAMGA_PIN", old), ("TAMGA_NEW_PIN", "97531864")],
+        )
+    };
+    fails(&change("24681358"), 5, "wrong PIN");
+    ok(&change("24681357"));
+}

@@ -332,12 +332,12 @@ pub fn init(ctx: &Ctx, a: &InitArgs) -> Result<(), Error> {
         )));
     }
     let old_pin = secrets::pin(a.secrets.pin_file.as_deref(), "TAMGA_PIN", "current PIN")?;
-    let new_pin = secrets::pin(a.new_pin_file.as_deref(), "TAMGA_NEW_PIN", "new PIN")?;
+    let new_pin = secrets::new_pin(a.new_pin_file.as_deref(), "TAMGA_NEW_PIN", "new PIN")?;
     let old_puk = match (&a.puk_file, std::env::var("TAMGA_PUK")) {
         (None, Err(_)) => tamga::piv::Pin::new(tamga_spec::defaults::PUK)?,
         (f, _) => secrets::pin(f.as_deref(), "TAMGA_PUK", "current PUK")?,
     };
-    let new_puk = secrets::pin(a.new_puk_file.as_deref(), "TAMGA_NEW_PUK", "new PUK")?;
+    let new_puk = secrets::new_pin(a.new_puk_file.as_deref(), "TAMGA_NEW_PUK", "new PUK")?;
     let key = secrets::mgmt_key(a.secrets.mgmt_key_file.as_deref())?;
     let mut piv = ctx.open()?;
     let serial = piv.serial()?;
@@ -405,7 +405,7 @@ pub fn pin(ctx: &Ctx, cmd: &PinCommand) -> Result<(), Error> {
             new_pin_file,
         } => {
             let old = secrets::pin(pin_file.as_deref(), "TAMGA_PIN", "current PIN")?;
-            let new = secrets::pin(new_pin_file.as_deref(), "TAMGA_NEW_PIN", "new PIN")?;
+            let new = secrets::new_pin(new_pin_file.as_deref(), "TAMGA_NEW_PIN", "new PIN")?;
             let mut piv = ctx.open()?;
             let serial = piv.serial()?;
             let r = piv.change(false, &old, &new);
@@ -423,7 +423,7 @@ pub fn pin(ctx: &Ctx, cmd: &PinCommand) -> Result<(), Error> {
             new_pin_file,
         } => {
             let puk = secrets::pin(puk_file.as_deref(), "TAMGA_PUK", "PUK")?;
-            let new = secrets::pin(new_pin_file.as_deref(), "TAMGA_NEW_PIN", "new PIN")?;
+            let new = secrets::new_pin(new_pin_file.as_deref(), "TAMGA_NEW_PIN", "new PIN")?;
             let mut piv = ctx.open()?;
             let serial = piv.serial()?;
             let r = piv.unblock(&puk, &new);

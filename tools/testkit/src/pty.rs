@@ -1,6 +1,7 @@
 //! A pseudo-terminal with a typist at its keyboard, for text-mode dialogs
-//! (pinentry-tty) in tests: each time the terminal shows `PIN: `, the typist
-//! types what the test asked for last, and remembers what the screen said.
+//! (pinentry-tty, `tamga`'s own prompts) in tests: each time the terminal
+//! shows `PIN: ` or `PUK: `, the typist types what the test queued next, and
+//! remembers what the screen said.
 
 use std::ffi::CStr;
 use std::fs::File;
@@ -70,6 +71,31 @@ impl Typist {
         &self.tty
     }
 
+    /// Makes the terminal `cmd`'s standard input, output and error and its
+    /// controlling terminal (a new session), as a program started in a
+    /// terminal window has it.
+    pub fn attach(&self, cmd: &mut std::process::Command) -> std::io::Result<()> {
+        use std::os::unix::process::CommandExt;
+        let tty = || {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&self.tty)
+        };
+        cmd.stdin(tty()?).stdout(tty()?).stderr(tty()?);
+        // SAFETY: setsid and ioctl are async-signal-safe; they run in the child
+        // between fork and exec and touch only its own session and descriptor 0.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        Ok(())
+    }
+
     /// Queues what to type at a coming prompt.
     pub fn then(&self, keys: Keys) {
         let _ = self.orders.send(keys);
@@ -110,7 +136,11 @@ fn type_at_prompts(
             s.push_str(&text);
         }
         pending.push_str(&text);
-        while let Some(at) = pending.find("PIN: ") {
+        while let Some(at) = ["PIN: ", "PUK: "]
+            .iter()
+            .filter_map(|p| pending.find(p))
+            .min()
+        {
             pending.drain(..at + 5);
             if let Ok(mut p) = prompts.lock() {
                 *p += 1;
