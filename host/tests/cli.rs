@@ -383,11 +383,14 @@ fn sign_verify_revoke_renew() {
     ok(&env.run(&["sign", d], &[]));
     ok(&env.run(&["verify", d], &[]));
     // Revoke: both certificates on the CRL, the signature no longer verifies.
-    let out = ok(&env.run(&["revoke", "--reason", "death"], &[]));
+    let out = ok(&env.run(&["revoke", "--yes", "--reason", "death"], &[]));
     assert_eq!(out.matches("on the CRL: yes").count(), 2, "{out}");
     fails(&env.run(&["verify", d], &[]), 7, "is revoked");
     fails(
-        &env.run(&["revoke", "--reason", "death", "--serial", "00ff"], &[]),
+        &env.run(
+            &["revoke", "--yes", "--reason", "death", "--serial", "00ff"],
+            &[],
+        ),
         6,
         "unknown serial",
     );
@@ -464,7 +467,7 @@ fn remote_revoke_after_the_crl_was_fetched_lists_both_serials() {
     let published = tamga::ca::RemoteCa::new(&url, None).unwrap();
     let first = tamga::ca::CaClient::current_crl(&published, &ca_cert).unwrap();
     assert!(!first.is_empty());
-    let out = ok(&remote(&["revoke", "--reason", "death"]));
+    let out = ok(&remote(&["revoke", "--yes", "--reason", "death"]));
     assert_eq!(out.matches("on the CRL: yes").count(), 2, "{out}");
     // What the server publishes from now on lists them too.
     let crl = tamga_pki::chain::crl(
@@ -495,7 +498,11 @@ fn verify_reads_the_published_crl_without_the_ca_key_and_writes_nothing() {
     std::fs::rename(&key, &aside).unwrap();
     let v = ok(&env.run(&["verify", d], &[]));
     assert!(v.contains("not revoked"), "{v}");
-    fails(&env.run(&["revoke", "--reason", "death"], &[]), 6, "ca.key");
+    fails(
+        &env.run(&["revoke", "--yes", "--reason", "death"], &[]),
+        6,
+        "ca.key",
+    );
     std::fs::rename(&aside, &key).unwrap();
     assert_eq!((rows(&env, "crls"), rows(&env, "audit")), (crls, audit));
     // An expired CRL is not silently trusted.
@@ -647,7 +654,7 @@ fn a_revoked_card_is_enrolled_anew_and_not_renewed() {
     let live = ok(&env.run(&["status"], &[]));
     assert_eq!(live.matches("at the CA: valid").count(), 2, "{live}");
     assert!(live.contains("days left"), "{live}");
-    ok(&env.run(&["revoke", "--reason", "key-compromise"], &[]));
+    ok(&env.run(&["revoke", "--yes", "--reason", "key-compromise"], &[]));
     // status says what the CA says.
     let st = ok(&env.run(&["status"], &[]));
     assert_eq!(
@@ -723,4 +730,58 @@ fn a_new_pin_typed_at_the_terminal_is_asked_twice() {
     };
     fails(&change("24681358"), 5, "wrong PIN");
     ok(&change("24681357"));
+}
+
+#[test]
+fn revoke_asks_first_and_the_owner_confirms_with_the_pin() {
+    let env = Env::new();
+    let mut args = vec!["enroll", "--alg", "p256"];
+    args.extend_from_slice(PERSON);
+    ok(&env.run(&args, &[]));
+    let valid = |env: &Env| {
+        ok(&env.run(&["status"], &[]))
+            .matches("at the CA: valid")
+            .count()
+    };
+    // Not on a terminal and no --yes: nothing is revoked.
+    fails(
+        &env.run(&["revoke", "--reason", "death"], &[]),
+        7,
+        "confirm it at the prompt, or give --yes",
+    );
+    // The owner's request with a wrong PIN: nothing is revoked either.
+    fails(
+        &env.run(
+            &["revoke", "--yes", "--reason", "owner-request"],
+            &[("TAMGA_PIN", "000000")],
+        ),
+        5,
+        "wrong PIN",
+    );
+    assert_eq!(valid(&env), 2);
+    // At the terminal: the certificates are named and "n" revokes nothing.
+    use tamga_testkit::pty::Typist;
+    let typist = Typist::new();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tamga"));
+    c.args(["--card", &env.card(), "--ca"])
+        .arg(env.path("ca"))
+        .args(["revoke", "--reason", "death"]);
+    typist.attach(&mut c).unwrap();
+    let mut child = c.spawn().unwrap();
+    for _ in 0..100 {
+        if typist.screen().contains("[y/N]") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    typist.type_now("n\n");
+    assert!(!child.wait().unwrap().success());
+    let screen = typist.screen();
+    assert!(
+        screen.contains("to be revoked (death): ") && screen.contains("ИСМАИЛОВ"),
+        "{screen}"
+    );
+    assert_eq!(valid(&env), 2);
+    ok(&env.run(&["revoke", "--yes", "--reason", "owner-request"], &[]));
+    assert_eq!(valid(&env), 0);
 }

@@ -203,7 +203,7 @@ fn a_legal_entity_gets_a_gost_signing_key_by_default() {
     );
     // Revocation: each certificate on the new CRL of the key that signed it,
     // and the signature no longer passes.
-    let out = ok(&env.run(&["revoke", "--reason", "owner-request"], &[]));
+    let out = ok(&env.run(&["revoke", "--yes", "--reason", "owner-request"], &[]));
     assert_eq!(out.matches("on the CRL: yes").count(), 2, "{out}");
     std::fs::write(&doc, "Договор поставки № 7\n").unwrap();
     fails(&env.run(&["verify", d], &[]), 7, "is revoked");

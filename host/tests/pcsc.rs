@@ -81,7 +81,12 @@ fn the_cli_through_pcscd_and_vpcd() {
     assert_eq!(o.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&o.stderr).contains("wrong PIN, 2 tries left"));
     assert!(
-        ok(&tamga(d, &["revoke", "--reason", "owner-request"], &[])).contains("on the CRL: yes")
+        ok(&tamga(
+            d,
+            &["revoke", "--yes", "--reason", "owner-request"],
+            &[]
+        ))
+        .contains("on the CRL: yes")
     );
     // The trace names what happened, with the PIN masked.
     let trace = ok(&Command::new(env!("CARGO_BIN_EXE_tamga"))

@@ -217,6 +217,34 @@ pub struct RevokeArgs {
     /// Revoke this serial (hex) instead of the certificates on the card.
     #[arg(long)]
     serial: Option<String>,
+    /// Revoke without asking (revocation is final); needed when not on a terminal.
+    #[arg(long)]
+    yes: bool,
+    /// File holding the card's PIN, which confirms the owner's request (else
+    /// TAMGA_PIN, else a prompt).
+    #[arg(long)]
+    pin_file: Option<PathBuf>,
+}
+
+/// Asks "y/N" on the terminal; without one, only `--yes` goes ahead.
+fn confirmed(question: &str, yes: bool) -> Result<bool, Error> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Invalid(
+            "revocation is final: confirm it at the prompt, or give --yes".into(),
+        ));
+    }
+    eprint!("{question} [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::Invalid(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "да" | "иә"))
 }
 
 /// `tamga revoke`: revoke the card's NCA certificates (or one serial) and show the CRL entries.
@@ -243,6 +271,40 @@ pub fn revoke(ctx: &Ctx, ca: &CaArgs, a: &RevokeArgs) -> Result<(), Error> {
         }
     };
     let reason: RevocationReason = a.reason.into();
+    // What will be revoked, said before anything is.
+    let mut shown = Vec::new();
+    for s in &serials {
+        let subject = client
+            .record(s)
+            .map(|r| r.subject)
+            .unwrap_or_else(|_| "a certificate the CA does not know".into());
+        shown.push(format!("{s} ({subject})"));
+    }
+    let question = format!(
+        "to be revoked ({}): {}\nrevoke them now?",
+        reason.as_str(),
+        shown.join(", ")
+    );
+    if !confirmed(&question, a.yes)? {
+        return Err(Error::Invalid("not revoked: not confirmed".into()));
+    }
+    // The owner's own request for the card's certificates is confirmed with the card's PIN.
+    if a.serial.is_none() && matches!(reason, RevocationReason::OwnerRequest) {
+        let pin = secrets::pin(
+            a.pin_file.as_deref(),
+            "TAMGA_PIN",
+            "PIN (the owner confirms)",
+        )?;
+        let mut piv = ctx.open()?;
+        let r = piv.verify_pin(&pin);
+        ctx.audit.record(
+            "revoke-pin",
+            card_serial,
+            if r.is_ok() { "ok" } else { "wrong PIN" },
+            json!({"reason": reason.as_str()}),
+        );
+        r?;
+    }
     for s in &serials {
         let r = client.revoke(s, reason);
         ctx.audit.record(

@@ -24,6 +24,7 @@ pub enum Keys {
 /// A terminal and its typist thread.
 pub struct Typist {
     tty: PathBuf,
+    keyboard: Mutex<File>,
     _slave: OwnedFd,
     orders: Sender<Keys>,
     screen: Arc<Mutex<String>>,
@@ -52,6 +53,7 @@ impl Typist {
             .into_owned();
         // SAFETY: both descriptors were just opened by openpty and are owned here.
         let (master, slave) = unsafe { (File::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        let keyboard = Mutex::new(master.try_clone().expect("a second handle on the terminal"));
         let (orders, rx) = channel();
         let screen = Arc::new(Mutex::new(String::new()));
         let prompts = Arc::new(Mutex::new(0));
@@ -59,6 +61,7 @@ impl Typist {
         std::thread::spawn(move || type_at_prompts(master, rx, s, p));
         Typist {
             tty: PathBuf::from(name),
+            keyboard,
             _slave: slave,
             orders,
             screen,
@@ -94,6 +97,13 @@ impl Typist {
             });
         }
         Ok(())
+    }
+
+    /// Types `text` now, prompt or not (an answer to a yes/no question).
+    pub fn type_now(&self, text: &str) {
+        if let Ok(mut k) = self.keyboard.lock() {
+            let _ = k.write_all(text.as_bytes());
+        }
     }
 
     /// Queues what to type at a coming prompt.
