@@ -84,7 +84,7 @@ fn the_cli_through_pcscd_and_vpcd() {
         ok(&tamga(
             d,
             &["revoke", "--yes", "--reason", "owner-request"],
-            &[]
+            &[("TAMGA_PIN", "24681357")]
         ))
         .contains("on the CRL: yes")
     );
