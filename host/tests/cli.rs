@@ -785,3 +785,34 @@ fn revoke_asks_first_and_the_owner_confirms_with_the_pin() {
     ok(&env.run(&["revoke", "--yes", "--reason", "owner-request"], &[]));
     assert_eq!(valid(&env), 0);
 }
+
+#[test]
+fn init_with_a_wrong_puk_changes_nothing() {
+    let env = Env::new();
+    let key = env.path("card.key");
+    let init = |puk: &str| {
+        env.run(
+            &["init", "--new-mgmt-key-file", key.to_str().unwrap()],
+            &[
+                ("TAMGA_PUK", puk),
+                ("TAMGA_NEW_PIN", "24681357"),
+                ("TAMGA_NEW_PUK", "87654321"),
+            ],
+        )
+    };
+    fails(&init("00000000"), 5, "wrong PUK, 2 tries left");
+    assert!(
+        !key.exists(),
+        "no key file for a card whose key did not change"
+    );
+    let st = ok(&env.run(&["status"], &[]));
+    assert!(st.contains("the PIN is the factory default"), "{st}");
+    assert!(
+        st.contains("the management key is the factory default"),
+        "{st}"
+    );
+    // The same command with the right PUK then personalizes the card.
+    ok(&init("12345678"));
+    let st = ok(&env.run(&["status"], &[]));
+    assert!(!st.contains("factory default"), "{st}");
+}

@@ -341,22 +341,41 @@ pub fn init(ctx: &Ctx, a: &InitArgs) -> Result<(), Error> {
     let key = secrets::mgmt_key(a.secrets.mgmt_key_file.as_deref())?;
     let mut piv = ctx.open()?;
     let serial = piv.serial()?;
+    // Every secret is checked before anything changes: a wrong one changes nothing.
     piv.authenticate(&key)?;
+    piv.verify_pin(&old_pin)?;
+    // The PUK "changed" to itself: checked, unchanged.
+    piv.change(true, &old_puk, &old_puk)?;
     let mut raw = zeroize::Zeroizing::new([0u8; 32]);
     tamga::rng::fill(raw.as_mut_slice())?;
     let new_key = MgmtKey::new(Algorithm::Aes256, raw.as_slice())?;
     // The key file first: a card whose key nobody knows is lost.
     write_secret_file(&a.new_mgmt_key_file, &new_key.to_hex())?;
+    let mut done: Vec<&str> = Vec::new();
     let steps = (|| {
-        piv.set_management_key(&new_key)?;
-        piv.change(false, &old_pin, &new_pin)?;
         piv.change(true, &old_puk, &new_puk)?;
+        done.push("the PUK is the new one");
+        piv.change(false, &old_pin, &new_pin)?;
+        done.push("the PIN is the new one");
+        piv.set_management_key(&new_key)?;
+        done.push("the management key is the one in the new key file");
         let mut guid = [0u8; 16];
         tamga::rng::fill(&mut guid)?;
         piv.write_object(ObjectTag::CHUID, &tamga::piv::chuid(&guid))?;
         piv.write_object(ObjectTag::CCC, &tamga::piv::ccc(&guid))?;
         Ok::<(), Error>(())
     })();
+    // A card pulled half-way: say what it holds now, so the operator can finish.
+    let steps = steps.map_err(|e| {
+        if done.is_empty() {
+            return e;
+        }
+        Error::Invalid(format!(
+            "init stopped ({e}) with {}; the rest is as before (the key file {} is kept): finish with tamga pin change / tamga init using those",
+            done.join(", "),
+            a.new_mgmt_key_file.display()
+        ))
+    });
     let outcome = if steps.is_ok() { "ok" } else { "failed" };
     ctx.audit.record(
         "init",
