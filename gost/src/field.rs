@@ -11,8 +11,10 @@
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
-/// An element of GF(2^(32·N) − C).
+/// An element of GF(2^(32·N) − C) (`repr(transparent)`: the comb tables are
+/// scanned as plain words).
 #[derive(Copy, Clone, Debug)]
+#[repr(transparent)]
 pub struct Fe<const N: usize, const C: u32>(pub(crate) [u32; N]);
 
 /// `a·b + c + d` as (low, high) words; never overflows.

@@ -24,6 +24,7 @@
 //! (one cycle on the Cortex-M4).
 
 use crate::field::{mac, split};
+use subtle::ConstantTimeEq;
 
 /// The portable kernel: `row += x·k1 + x·k2·2^32 + carry + ext·2^(32·n)` for
 /// `n = x.len()` and a `row` of n + 2 words (a shorter row takes only the
@@ -515,4 +516,216 @@ pub fn fe256_add_portable(a: &[u32; 8], b: &[u32; 8], c: u32) -> [u32; 8] {
 /// The portable field difference for 8 words: what [`fe256_sub`] must give.
 pub fn fe256_sub_portable(a: &[u32; 8], b: &[u32; 8], c: u32) -> [u32; 8] {
     crate::field::sub_mod(a, b, c)
+}
+
+#[cfg(all(target_arch = "arm", feature = "armv7em"))]
+mod select_asm {
+    // `tamga_select31_<w>(out, table, idx)`: out[..w] = the entry idx − 1 of
+    // a table of 31 entries of w words (zeros for idx 0 or above 31), every
+    // entry read. For each chunk of eight words: eight accumulators, and for
+    // entry j = 1..=31 the bit [idx − j = 0] as CLZ(idx − j) >> 5, added in
+    // as acc += word·bit (MLA, one cycle on the Cortex-M4); the entry's
+    // words by LDRD, the last one post-indexed by the entry's size. 17
+    // instructions per entry and chunk; the branches count entries and
+    // chunks only, every address is the table plus a position.
+    //
+    // Stack: the pushed r0 (out, advanced by a chunk), r1 (the chunk's
+    // first word in entry 1), r2 (idx), r3 (chunks left).
+    core::arch::global_asm!(
+        ".pushsection .text.tamga_select31_16,\"ax\",%progbits",
+        ".global tamga_select31_16",
+        ".type tamga_select31_16,%function",
+        ".syntax unified",
+        ".thumb_func",
+        "tamga_select31_16:",
+        "movs r3, #2",
+        "push {{r0-r11, lr}}",
+        "1:",
+        "ldr r1, [sp, #4]",
+        "ldr r3, [sp, #8]",
+        "sub r3, r3, #1",
+        "movs r2, #31",
+        "mov.w r4, #0",
+        "mov.w r5, #0",
+        "mov.w r6, #0",
+        "mov.w r7, #0",
+        "mov.w r8, #0",
+        "mov.w r9, #0",
+        "mov.w r10, #0",
+        "mov.w r11, #0",
+        "2:",
+        "clz r0, r3",
+        "lsr r0, r0, #5",
+        "sub r3, r3, #1",
+        "ldrd r12, lr, [r1, #8]",
+        "mla r6, r12, r0, r6",
+        "mla r7, lr, r0, r7",
+        "ldrd r12, lr, [r1, #16]",
+        "mla r8, r12, r0, r8",
+        "mla r9, lr, r0, r9",
+        "ldrd r12, lr, [r1, #24]",
+        "mla r10, r12, r0, r10",
+        "mla r11, lr, r0, r11",
+        "ldrd r12, lr, [r1], #64",
+        "mla r4, r12, r0, r4",
+        "mla r5, lr, r0, r5",
+        "subs r2, r2, #1",
+        "bne 2b",
+        "ldr r0, [sp]",
+        "stm r0!, {{r4-r11}}",
+        "str r0, [sp]",
+        "ldr r1, [sp, #4]",
+        "add r1, r1, #32",
+        "str r1, [sp, #4]",
+        "ldr r3, [sp, #12]",
+        "subs r3, r3, #1",
+        "str r3, [sp, #12]",
+        "bne 1b",
+        "add sp, sp, #16",
+        "pop {{r4-r11, pc}}",
+        ".size tamga_select31_16, . - tamga_select31_16",
+        ".popsection",
+    );
+    core::arch::global_asm!(
+        ".pushsection .text.tamga_select31_32,\"ax\",%progbits",
+        ".global tamga_select31_32",
+        ".type tamga_select31_32,%function",
+        ".syntax unified",
+        ".thumb_func",
+        "tamga_select31_32:",
+        "movs r3, #4",
+        "push {{r0-r11, lr}}",
+        "1:",
+        "ldr r1, [sp, #4]",
+        "ldr r3, [sp, #8]",
+        "sub r3, r3, #1",
+        "movs r2, #31",
+        "mov.w r4, #0",
+        "mov.w r5, #0",
+        "mov.w r6, #0",
+        "mov.w r7, #0",
+        "mov.w r8, #0",
+        "mov.w r9, #0",
+        "mov.w r10, #0",
+        "mov.w r11, #0",
+        "2:",
+        "clz r0, r3",
+        "lsr r0, r0, #5",
+        "sub r3, r3, #1",
+        "ldrd r12, lr, [r1, #8]",
+        "mla r6, r12, r0, r6",
+        "mla r7, lr, r0, r7",
+        "ldrd r12, lr, [r1, #16]",
+        "mla r8, r12, r0, r8",
+        "mla r9, lr, r0, r9",
+        "ldrd r12, lr, [r1, #24]",
+        "mla r10, r12, r0, r10",
+        "mla r11, lr, r0, r11",
+        "ldrd r12, lr, [r1], #128",
+        "mla r4, r12, r0, r4",
+        "mla r5, lr, r0, r5",
+        "subs r2, r2, #1",
+        "bne 2b",
+        "ldr r0, [sp]",
+        "stm r0!, {{r4-r11}}",
+        "str r0, [sp]",
+        "ldr r1, [sp, #4]",
+        "add r1, r1, #32",
+        "str r1, [sp, #4]",
+        "ldr r3, [sp, #12]",
+        "subs r3, r3, #1",
+        "str r3, [sp, #12]",
+        "bne 1b",
+        "add sp, sp, #16",
+        "pop {{r4-r11, pc}}",
+        ".size tamga_select31_32, . - tamga_select31_32",
+        ".popsection",
+    );
+
+    unsafe extern "C" {
+        /// See the assembly above.
+        pub(super) fn tamga_select31_16(out: *mut u32, table: *const u32, idx: u32);
+        /// See the assembly above.
+        pub(super) fn tamga_select31_32(out: *mut u32, table: *const u32, idx: u32);
+    }
+}
+
+/// Entries in a table that [`select31`] scans (the comb's
+/// [`crate::COMB_POINTS`]).
+pub const SELECT_ENTRIES: usize = 31;
+const _: () = assert!(SELECT_ENTRIES == crate::COMB_POINTS);
+
+/// `out` = entry `idx − 1` of `table`, [`SELECT_ENTRIES`] entries of
+/// `out.len()` words one after the other (zeros for idx 0 or above 31), in
+/// constant time: every word of the table is read, whatever idx. The
+/// assembly on ARMv7E-M (feature `armv7em`) for entries of 16 or 32 words
+/// (the comb points of both curves), [`select31_portable`] otherwise or
+/// when `table` is not exactly 31 entries long.
+#[inline(always)]
+pub fn select31(table: &[u32], idx: u32, out: &mut [u32]) {
+    #[cfg(all(target_arch = "arm", feature = "armv7em"))]
+    {
+        let w = out.len();
+        if table.len() == SELECT_ENTRIES * w && (w == 16 || w == 32) {
+            // SAFETY: table holds 31 entries of w words and out w words, as
+            // the routine reads and writes; it preserves r4–r11, lr and sp
+            // (AAPCS) and touches only its own stack frame besides.
+            unsafe {
+                if w == 16 {
+                    select_asm::tamga_select31_16(out.as_mut_ptr(), table.as_ptr(), idx);
+                } else {
+                    select_asm::tamga_select31_32(out.as_mut_ptr(), table.as_ptr(), idx);
+                }
+            }
+            return;
+        }
+    }
+    select31_portable(table, idx, out);
+}
+
+/// The portable [`select31`]: a mask per entry (all ones for the one whose
+/// number j = 1..=31 is idx), every word of every entry masked and ORed in.
+#[inline(always)]
+pub fn select31_portable(table: &[u32], idx: u32, out: &mut [u32]) {
+    out.fill(0);
+    let w = out.len();
+    if w == 0 {
+        return;
+    }
+    let mut masks = [0u32; SELECT_ENTRIES];
+    for (j, m) in (1u32..).zip(masks.iter_mut()) {
+        *m = 0u32.wrapping_sub(u32::from(j.ct_eq(&idx).unwrap_u8()));
+    }
+    for (entry, &m) in table.chunks_exact(w).zip(&masks) {
+        for (o, v) in out.iter_mut().zip(entry) {
+            *o |= v & m;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SELECT_ENTRIES, select31};
+
+    #[test]
+    fn select31_picks_entry_idx_minus_one() {
+        for w in [16usize, 32, 3] {
+            let mut table = [0u32; 31 * 32];
+            let mut x = 0x9E37_79B9u32;
+            for v in table.iter_mut() {
+                x = x.wrapping_mul(0x0019_660D).wrapping_add(0x3C6E_F35F);
+                *v = x;
+            }
+            let t = &table[..SELECT_ENTRIES * w];
+            for idx in 0..40u32 {
+                let mut out = [7u32; 32];
+                select31(t, idx, &mut out[..w]);
+                let want: &[u32] = match idx {
+                    1..=31 => &t[(idx as usize - 1) * w..idx as usize * w],
+                    _ => &[0; 32][..w],
+                };
+                assert_eq!(&out[..w], want, "w {w}, idx {idx}");
+            }
+        }
+    }
 }

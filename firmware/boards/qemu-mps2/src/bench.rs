@@ -13,8 +13,8 @@
 //! plugs into the applet with the portable ones, and exits non-zero if they
 //! disagree: P-256 (exit 4) and the RSA kernel (exit 5: random rows, then a
 //! whole RSA-2048 signature of the same key with the portable kernel, which
-//! also gives that kernel's instruction count) and the GOST 256-bit field
-//! kernels (exit 6: random and edge-case words against the portable code,
+//! also gives that kernel's instruction count) and the GOST kernels (exit
+//! 6: the 256-bit field and the table scan against the portable code,
 //! signatures of a fixed key and nonce on both curves against the portable
 //! code's, a hedged signature that must verify).
 
@@ -380,14 +380,16 @@ fn is_hex(bytes: &[u8], hex: &str) -> bool {
             .all(|(b, h)| digit(b >> 4) == h.first().copied() && digit(b & 15) == h.get(1).copied())
 }
 
-/// The GOST 256-bit field kernels of the board against the portable code:
-/// random words and edge cases (0, all ones, p − 1, p, values just below
-/// 2^256) through the product, sum and difference; then a signature of a
+/// The GOST kernels of the board against the portable code: random words
+/// and edge cases (0, all ones, p − 1, p, values just below 2^256) through
+/// the 256-bit product, sum and difference, and the comb's table scan for
+/// every index; then a signature of a
 /// fixed key and nonce on each curve against the portable code's, and a
 /// hedged GOST-2004 signature that must verify. Exits with 6 on a mismatch.
 fn gost_kernels() {
     use tamga_gost::kernel::{
-        fe256_add, fe256_add_portable, fe256_mul, fe256_mul_portable, fe256_sub, fe256_sub_portable,
+        fe256_add, fe256_add_portable, fe256_mul, fe256_mul_portable, fe256_sub,
+        fe256_sub_portable, select31, select31_portable,
     };
     use tamga_gost::{CRYPTOPRO_A, TC26_512_A};
     const C: u32 = 617;
@@ -426,8 +428,25 @@ fn gost_kernels() {
         agree &= fe256_add(&a, &c, C) == fe256_add_portable(&a, &c, C);
         agree &= fe256_sub(&a, &c, C) == fe256_sub_portable(&a, &c, C);
     }
+    // The comb's table scan, both entry sizes, every index and two beyond.
+    let mut table = [0u32; 31 * 32];
+    table.iter_mut().for_each(|w| *w = next());
+    for w in [16, 32] {
+        let Some(t) = table.get(..31 * w) else {
+            agree = false;
+            continue;
+        };
+        for idx in 0..34u32 {
+            let (mut got, mut want) = ([0u32; 32], [0u32; 32]);
+            if let (Some(g), Some(v)) = (got.get_mut(..w), want.get_mut(..w)) {
+                select31(t, idx, g);
+                select31_portable(t, idx, v);
+            }
+            agree &= got == want;
+        }
+    }
     println!(
-        "BENCH|GOST field kernels agree (random and edge words)|0|{}",
+        "BENCH|GOST kernels agree (field words, table scan)|0|{}",
         if agree { "9000" } else { "6F00" }
     );
     let mut sig = [0u8; 128];
