@@ -206,25 +206,33 @@ impl<const N: usize, const C: u32> Fe<N, C> {
         self.canonical().0.ct_eq(&[0; N])
     }
 
-    /// `self + rhs` (on the Cortex-M4 kernel for N = 8).
+    /// `self + rhs` (on the Cortex-M4 kernel for N = 8 and 16).
     #[inline]
     pub fn add(&self, rhs: &Self) -> Self {
         #[cfg(all(target_arch = "arm", feature = "armv7em"))]
-        if let (Some(a), Some(b)) = (words8(&self.0), words8(&rhs.0))
-            && let Some(r) = from8(crate::kernel::fe256_add(a, b, C))
-        {
+        if let Some(r) = on_kernel(
+            &self.0,
+            &rhs.0,
+            crate::kernel::fe256_add,
+            crate::kernel::fe512_add,
+            C,
+        ) {
             return Fe(r);
         }
         Fe(add_mod(&self.0, &rhs.0, C))
     }
 
-    /// `self − rhs` (on the Cortex-M4 kernel for N = 8).
+    /// `self − rhs` (on the Cortex-M4 kernel for N = 8 and 16).
     #[inline]
     pub fn sub(&self, rhs: &Self) -> Self {
         #[cfg(all(target_arch = "arm", feature = "armv7em"))]
-        if let (Some(a), Some(b)) = (words8(&self.0), words8(&rhs.0))
-            && let Some(r) = from8(crate::kernel::fe256_sub(a, b, C))
-        {
+        if let Some(r) = on_kernel(
+            &self.0,
+            &rhs.0,
+            crate::kernel::fe256_sub,
+            crate::kernel::fe512_sub,
+            C,
+        ) {
             return Fe(r);
         }
         Fe(sub_mod(&self.0, &rhs.0, C))
@@ -242,13 +250,17 @@ impl<const N: usize, const C: u32> Fe<N, C> {
         self.double().add(self)
     }
 
-    /// `self · rhs`: the 2N-word product, then reduced (for N = 8 on the
-    /// Cortex-M4 kernel, unrolled; otherwise two rows at a time).
+    /// `self · rhs`: the 2N-word product, then reduced (for N = 8 and 16 on
+    /// the Cortex-M4 kernel, unrolled; otherwise two rows at a time).
     pub fn mul(&self, rhs: &Self) -> Self {
         #[cfg(all(target_arch = "arm", feature = "armv7em"))]
-        if let (Some(a), Some(b)) = (words8(&self.0), words8(&rhs.0))
-            && let Some(r) = from8(crate::kernel::fe256_mul(a, b, C))
-        {
+        if let Some(r) = on_kernel(
+            &self.0,
+            &rhs.0,
+            crate::kernel::fe256_mul,
+            crate::kernel::fe512_mul,
+            C,
+        ) {
             return Fe(r);
         }
         Fe(mul_mod(&self.0, &rhs.0, C))
@@ -394,19 +406,29 @@ fn reduce<const N: usize>(mut lo: [u32; N], hi: &[u32; N], c: u32) -> [u32; N] {
     lo
 }
 
-/// The words of an N = 8 element as an array of 8 (`None` for other N;
-/// the compiler resolves it for each N).
+/// `op8` or `op16` (the Cortex-M4 kernel's routine for 8- or 16-word
+/// elements) on a and b when N is 8 or 16; `None` for other N. The
+/// conversions are between arrays of the same length, so the compiler
+/// resolves them for each N and keeps one call.
 #[cfg(all(target_arch = "arm", feature = "armv7em"))]
 #[inline(always)]
-fn words8<const N: usize>(w: &[u32; N]) -> Option<&[u32; 8]> {
-    w.as_slice().try_into().ok()
-}
-
-/// [`words8`] back: 8 words as N words (`None` unless N = 8).
-#[cfg(all(target_arch = "arm", feature = "armv7em"))]
-#[inline(always)]
-fn from8<const N: usize>(w: [u32; 8]) -> Option<[u32; N]> {
-    w.as_slice().try_into().ok()
+fn on_kernel<const N: usize>(
+    a: &[u32; N],
+    b: &[u32; N],
+    op8: fn(&[u32; 8], &[u32; 8], u32) -> [u32; 8],
+    op16: fn(&[u32; 16], &[u32; 16], u32) -> [u32; 16],
+    c: u32,
+) -> Option<[u32; N]> {
+    if let (Ok(a8), Ok(b8)) = (<&[u32; 8]>::try_from(&a[..]), <&[u32; 8]>::try_from(&b[..])) {
+        return op8(a8, b8, c).as_slice().try_into().ok();
+    }
+    if let (Ok(a16), Ok(b16)) = (
+        <&[u32; 16]>::try_from(&a[..]),
+        <&[u32; 16]>::try_from(&b[..]),
+    ) {
+        return op16(a16, b16, c).as_slice().try_into().ok();
+    }
+    None
 }
 
 /// N little-endian words from exactly 4·N little-endian bytes.

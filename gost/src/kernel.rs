@@ -1,12 +1,14 @@
 //! The multiply-accumulate kernel under the field products (and, on the
 //! Cortex-M4 board, under RSA): two rows of 32-bit word products per pass,
-//! `row += x·k1 + x·k2·2^32 + carry + ext·2^(32·n)`; and, for the 256-bit
-//! field of CryptoPro-A, whole field operations ([`fe256_mul`],
-//! [`fe256_add`], [`fe256_sub`]: modulo 2^256 − c), unrolled in assembly on
-//! ARMv7E-M, where the generic code spent about two thirds of a product
-//! outside its 64 word products and most of a sum in loop and copy overhead
-//! (135 instructions for the product with its reduction instead of about
-//! 440, 28 for a sum or difference instead of about 140).
+//! `row += x·k1 + x·k2·2^32 + carry + ext·2^(32·n)`; whole field operations
+//! for both curves' fields ([`fe256_mul`], [`fe256_add`], [`fe256_sub`]
+//! modulo 2^256 − c; [`fe512_mul`], [`fe512_add`], [`fe512_sub`] modulo
+//! 2^512 − c), unrolled in assembly on ARMv7E-M, where the generic code
+//! spent over half of a product outside its word products and most of a
+//! sum in loop and copy overhead (135 and 478 instructions for the products
+//! with their reduction instead of about 440 and 1,070; 28 and 62 for a sum
+//! or difference instead of about 140 and 250); and the comb's constant-time
+//! table scan ([`select31`]).
 //!
 //! On ARMv7E-M (the DSP extension: UMAAL; stable Rust cannot test for it, so
 //! the board says so with the crate feature `armv7em`) it is Thumb-2 assembly, each word
@@ -438,20 +440,21 @@ mod asm256 {
     }
 }
 
-/// Calls one of the 256-bit assembly routines: `out` is written whole.
+/// Calls one of the field routines on M-word elements (8 or 16): `out` is
+/// written whole.
 #[cfg(all(target_arch = "arm", feature = "armv7em"))]
 #[inline(always)]
-fn call256(
-    f: unsafe extern "C" fn(*mut [u32; 8], *const [u32; 8], *const [u32; 8], u32),
-    a: &[u32; 8],
-    b: &[u32; 8],
+fn call<const M: usize>(
+    f: unsafe extern "C" fn(*mut [u32; M], *const [u32; M], *const [u32; M], u32),
+    a: &[u32; M],
+    b: &[u32; M],
     c: u32,
-) -> [u32; 8] {
-    let mut out = core::mem::MaybeUninit::<[u32; 8]>::uninit();
-    // SAFETY: the routine reads the 8 words of a and of b, writes the 8
-    // words of out (after its last read of a and b), preserves r4–r11, lr
-    // and sp (AAPCS) and touches only its own stack frame besides; so out
-    // is fully initialised when it returns.
+) -> [u32; M] {
+    let mut out = core::mem::MaybeUninit::<[u32; M]>::uninit();
+    // SAFETY: the routine reads the M words of a and of b, writes the M
+    // words of out (a fresh local, so no overlap with a or b), preserves
+    // r4–r11, lr and sp (AAPCS) and touches only its own stack frame
+    // besides; so out is fully initialised when it returns.
     unsafe {
         f(out.as_mut_ptr(), a, b, c);
         out.assume_init()
@@ -466,7 +469,7 @@ fn call256(
 pub fn fe256_mul(a: &[u32; 8], b: &[u32; 8], c: u32) -> [u32; 8] {
     #[cfg(all(target_arch = "arm", feature = "armv7em"))]
     {
-        call256(asm256::tamga_fe256_mul, a, b, c)
+        call(asm256::tamga_fe256_mul, a, b, c)
     }
     #[cfg(not(all(target_arch = "arm", feature = "armv7em")))]
     {
@@ -480,7 +483,7 @@ pub fn fe256_mul(a: &[u32; 8], b: &[u32; 8], c: u32) -> [u32; 8] {
 pub fn fe256_add(a: &[u32; 8], b: &[u32; 8], c: u32) -> [u32; 8] {
     #[cfg(all(target_arch = "arm", feature = "armv7em"))]
     {
-        call256(asm256::tamga_fe256_add, a, b, c)
+        call(asm256::tamga_fe256_add, a, b, c)
     }
     #[cfg(not(all(target_arch = "arm", feature = "armv7em")))]
     {
@@ -494,7 +497,7 @@ pub fn fe256_add(a: &[u32; 8], b: &[u32; 8], c: u32) -> [u32; 8] {
 pub fn fe256_sub(a: &[u32; 8], b: &[u32; 8], c: u32) -> [u32; 8] {
     #[cfg(all(target_arch = "arm", feature = "armv7em"))]
     {
-        call256(asm256::tamga_fe256_sub, a, b, c)
+        call(asm256::tamga_fe256_sub, a, b, c)
     }
     #[cfg(not(all(target_arch = "arm", feature = "armv7em")))]
     {
@@ -515,6 +518,743 @@ pub fn fe256_add_portable(a: &[u32; 8], b: &[u32; 8], c: u32) -> [u32; 8] {
 
 /// The portable field difference for 8 words: what [`fe256_sub`] must give.
 pub fn fe256_sub_portable(a: &[u32; 8], b: &[u32; 8], c: u32) -> [u32; 8] {
+    crate::field::sub_mod(a, b, c)
+}
+
+#[cfg(all(target_arch = "arm", feature = "armv7em"))]
+mod asm512 {
+    // `tamga_fe512_mul(out, a, b, c)`: out = a·b modulo 2^512 − c, reduced
+    // exactly as `field::mul_mod` does: the rows of `tamga_fe256_mul` in
+    // four passes over quads of b (t[4k..4k + 20] += a·b[4k..4k + 4]; in
+    // passes 1–3, rows 4–15 start their carry with the word of t the pass
+    // before left there), t[0..32] on the stack; then t[0..16] +
+    // t[16..32]·c in chunks of four stored to out, the carry times c added
+    // through out, and the second carry times c into word 0 (masked). 478
+    // instructions, no branch, fixed addresses.
+    //
+    // Stack: t[0..32] at sp, then the pushed r0 (out), r1, r3 (c) at
+    // sp + 128, + 132, + 136.
+    core::arch::global_asm!(
+        ".pushsection .text.tamga_fe512_mul,\"ax\",%progbits",
+        ".global tamga_fe512_mul",
+        ".type tamga_fe512_mul,%function",
+        ".syntax unified",
+        ".thumb_func",
+        "tamga_fe512_mul:",
+        "push {{r0, r1, r3-r11, lr}}",
+        "sub sp, sp, #128",
+        "ldm r2!, {{r3, r4, r5, r6}}",
+        "ldrd r7, lr, [r1]",
+        "umull r8, r9, r7, r3",
+        "mov.w r10, #0",
+        "umaal r9, r10, r7, r4",
+        "mov.w r11, #0",
+        "umaal r10, r11, r7, r5",
+        "mov.w r12, #0",
+        "umaal r11, r12, r7, r6",
+        "mov.w r0, #0",
+        "umaal r9, r0, lr, r3",
+        "umaal r10, r0, lr, r4",
+        "umaal r11, r0, lr, r5",
+        "umaal r12, r0, lr, r6",
+        "strd r8, r9, [sp, #0]",
+        "ldrd r7, lr, [r1, #8]",
+        "mov.w r8, #0",
+        "umaal r10, r8, r7, r3",
+        "umaal r11, r8, r7, r4",
+        "umaal r12, r8, r7, r5",
+        "umaal r0, r8, r7, r6",
+        "mov.w r9, #0",
+        "umaal r11, r9, lr, r3",
+        "umaal r12, r9, lr, r4",
+        "umaal r0, r9, lr, r5",
+        "umaal r8, r9, lr, r6",
+        "strd r10, r11, [sp, #8]",
+        "ldrd r7, lr, [r1, #16]",
+        "mov.w r10, #0",
+        "umaal r12, r10, r7, r3",
+        "umaal r0, r10, r7, r4",
+        "umaal r8, r10, r7, r5",
+        "umaal r9, r10, r7, r6",
+        "mov.w r11, #0",
+        "umaal r0, r11, lr, r3",
+        "umaal r8, r11, lr, r4",
+        "umaal r9, r11, lr, r5",
+        "umaal r10, r11, lr, r6",
+        "strd r12, r0, [sp, #16]",
+        "ldrd r7, lr, [r1, #24]",
+        "mov.w r12, #0",
+        "umaal r8, r12, r7, r3",
+        "umaal r9, r12, r7, r4",
+        "umaal r10, r12, r7, r5",
+        "umaal r11, r12, r7, r6",
+        "mov.w r0, #0",
+        "umaal r9, r0, lr, r3",
+        "umaal r10, r0, lr, r4",
+        "umaal r11, r0, lr, r5",
+        "umaal r12, r0, lr, r6",
+        "strd r8, r9, [sp, #24]",
+        "ldrd r7, lr, [r1, #32]",
+        "mov.w r8, #0",
+        "umaal r10, r8, r7, r3",
+        "umaal r11, r8, r7, r4",
+        "umaal r12, r8, r7, r5",
+        "umaal r0, r8, r7, r6",
+        "mov.w r9, #0",
+        "umaal r11, r9, lr, r3",
+        "umaal r12, r9, lr, r4",
+        "umaal r0, r9, lr, r5",
+        "umaal r8, r9, lr, r6",
+        "strd r10, r11, [sp, #32]",
+        "ldrd r7, lr, [r1, #40]",
+        "mov.w r10, #0",
+        "umaal r12, r10, r7, r3",
+        "umaal r0, r10, r7, r4",
+        "umaal r8, r10, r7, r5",
+        "umaal r9, r10, r7, r6",
+        "mov.w r11, #0",
+        "umaal r0, r11, lr, r3",
+        "umaal r8, r11, lr, r4",
+        "umaal r9, r11, lr, r5",
+        "umaal r10, r11, lr, r6",
+        "strd r12, r0, [sp, #40]",
+        "ldrd r7, lr, [r1, #48]",
+        "mov.w r12, #0",
+        "umaal r8, r12, r7, r3",
+        "umaal r9, r12, r7, r4",
+        "umaal r10, r12, r7, r5",
+        "umaal r11, r12, r7, r6",
+        "mov.w r0, #0",
+        "umaal r9, r0, lr, r3",
+        "umaal r10, r0, lr, r4",
+        "umaal r11, r0, lr, r5",
+        "umaal r12, r0, lr, r6",
+        "strd r8, r9, [sp, #48]",
+        "ldrd r7, lr, [r1, #56]",
+        "mov.w r8, #0",
+        "umaal r10, r8, r7, r3",
+        "umaal r11, r8, r7, r4",
+        "umaal r12, r8, r7, r5",
+        "umaal r0, r8, r7, r6",
+        "mov.w r9, #0",
+        "umaal r11, r9, lr, r3",
+        "umaal r12, r9, lr, r4",
+        "umaal r0, r9, lr, r5",
+        "umaal r8, r9, lr, r6",
+        "strd r10, r11, [sp, #56]",
+        "strd r12, r0, [sp, #64]",
+        "strd r8, r9, [sp, #72]",
+        "ldm r2!, {{r3, r4, r5, r6}}",
+        "ldrd r8, r9, [sp, #16]",
+        "ldrd r10, r11, [sp, #24]",
+        "ldrd r7, lr, [r1, #0]",
+        "mov.w r12, #0",
+        "umaal r8, r12, r7, r3",
+        "umaal r9, r12, r7, r4",
+        "umaal r10, r12, r7, r5",
+        "umaal r11, r12, r7, r6",
+        "mov.w r0, #0",
+        "umaal r9, r0, lr, r3",
+        "umaal r10, r0, lr, r4",
+        "umaal r11, r0, lr, r5",
+        "umaal r12, r0, lr, r6",
+        "strd r8, r9, [sp, #16]",
+        "ldrd r7, lr, [r1, #8]",
+        "mov.w r8, #0",
+        "umaal r10, r8, r7, r3",
+        "umaal r11, r8, r7, r4",
+        "umaal r12, r8, r7, r5",
+        "umaal r0, r8, r7, r6",
+        "mov.w r9, #0",
+        "umaal r11, r9, lr, r3",
+        "umaal r12, r9, lr, r4",
+        "umaal r0, r9, lr, r5",
+        "umaal r8, r9, lr, r6",
+        "strd r10, r11, [sp, #24]",
+        "ldrd r7, lr, [r1, #16]",
+        "ldr r10, [sp, #32]",
+        "umaal r12, r10, r7, r3",
+        "umaal r0, r10, r7, r4",
+        "umaal r8, r10, r7, r5",
+        "umaal r9, r10, r7, r6",
+        "ldr r11, [sp, #36]",
+        "umaal r0, r11, lr, r3",
+        "umaal r8, r11, lr, r4",
+        "umaal r9, r11, lr, r5",
+        "umaal r10, r11, lr, r6",
+        "strd r12, r0, [sp, #32]",
+        "ldrd r7, lr, [r1, #24]",
+        "ldr r12, [sp, #40]",
+        "umaal r8, r12, r7, r3",
+        "umaal r9, r12, r7, r4",
+        "umaal r10, r12, r7, r5",
+        "umaal r11, r12, r7, r6",
+        "ldr r0, [sp, #44]",
+        "umaal r9, r0, lr, r3",
+        "umaal r10, r0, lr, r4",
+        "umaal r11, r0, lr, r5",
+        "umaal r12, r0, lr, r6",
+        "strd r8, r9, [sp, #40]",
+        "ldrd r7, lr, [r1, #32]",
+        "ldr r8, [sp, #48]",
+        "umaal r10, r8, r7, r3",
+        "umaal r11, r8, r7, r4",
+        "umaal r12, r8, r7, r5",
+        "umaal r0, r8, r7, r6",
+        "ldr r9, [sp, #52]",
+        "umaal r11, r9, lr, r3",
+        "umaal r12, r9, lr, r4",
+        "umaal r0, r9, lr, r5",
+        "umaal r8, r9, lr, r6",
+        "strd r10, r11, [sp, #48]",
+        "ldrd r7, lr, [r1, #40]",
+        "ldr r10, [sp, #56]",
+        "umaal r12, r10, r7, r3",
+        "umaal r0, r10, r7, r4",
+        "umaal r8, r10, r7, r5",
+        "umaal r9, r10, r7, r6",
+        "ldr r11, [sp, #60]",
+        "umaal r0, r11, lr, r3",
+        "umaal r8, r11, lr, r4",
+        "umaal r9, r11, lr, r5",
+        "umaal r10, r11, lr, r6",
+        "strd r12, r0, [sp, #56]",
+        "ldrd r7, lr, [r1, #48]",
+        "ldr r12, [sp, #64]",
+        "umaal r8, r12, r7, r3",
+        "umaal r9, r12, r7, r4",
+        "umaal r10, r12, r7, r5",
+        "umaal r11, r12, r7, r6",
+        "ldr r0, [sp, #68]",
+        "umaal r9, r0, lr, r3",
+        "umaal r10, r0, lr, r4",
+        "umaal r11, r0, lr, r5",
+        "umaal r12, r0, lr, r6",
+        "strd r8, r9, [sp, #64]",
+        "ldrd r7, lr, [r1, #56]",
+        "ldr r8, [sp, #72]",
+        "umaal r10, r8, r7, r3",
+        "umaal r11, r8, r7, r4",
+        "umaal r12, r8, r7, r5",
+        "umaal r0, r8, r7, r6",
+        "ldr r9, [sp, #76]",
+        "umaal r11, r9, lr, r3",
+        "umaal r12, r9, lr, r4",
+        "umaal r0, r9, lr, r5",
+        "umaal r8, r9, lr, r6",
+        "strd r10, r11, [sp, #72]",
+        "strd r12, r0, [sp, #80]",
+        "strd r8, r9, [sp, #88]",
+        "ldm r2!, {{r3, r4, r5, r6}}",
+        "ldrd r8, r9, [sp, #32]",
+        "ldrd r10, r11, [sp, #40]",
+        "ldrd r7, lr, [r1, #0]",
+        "mov.w r12, #0",
+        "umaal r8, r12, r7, r3",
+        "umaal r9, r12, r7, r4",
+        "umaal r10, r12, r7, r5",
+        "umaal r11, r12, r7, r6",
+        "mov.w r0, #0",
+        "umaal r9, r0, lr, r3",
+        "umaal r10, r0, lr, r4",
+        "umaal r11, r0, lr, r5",
+        "umaal r12, r0, lr, r6",
+        "strd r8, r9, [sp, #32]",
+        "ldrd r7, lr, [r1, #8]",
+        "mov.w r8, #0",
+        "umaal r10, r8, r7, r3",
+        "umaal r11, r8, r7, r4",
+        "umaal r12, r8, r7, r5",
+        "umaal r0, r8, r7, r6",
+        "mov.w r9, #0",
+        "umaal r11, r9, lr, r3",
+        "umaal r12, r9, lr, r4",
+        "umaal r0, r9, lr, r5",
+        "umaal r8, r9, lr, r6",
+        "strd r10, r11, [sp, #40]",
+        "ldrd r7, lr, [r1, #16]",
+        "ldr r10, [sp, #48]",
+        "umaal r12, r10, r7, r3",
+        "umaal r0, r10, r7, r4",
+        "umaal r8, r10, r7, r5",
+        "umaal r9, r10, r7, r6",
+        "ldr r11, [sp, #52]",
+        "umaal r0, r11, lr, r3",
+        "umaal r8, r11, lr, r4",
+        "umaal r9, r11, lr, r5",
+        "umaal r10, r11, lr, r6",
+        "strd r12, r0, [sp, #48]",
+        "ldrd r7, lr, [r1, #24]",
+        "ldr r12, [sp, #56]",
+        "umaal r8, r12, r7, r3",
+        "umaal r9, r12, r7, r4",
+        "umaal r10, r12, r7, r5",
+        "umaal r11, r12, r7, r6",
+        "ldr r0, [sp, #60]",
+        "umaal r9, r0, lr, r3",
+        "umaal r10, r0, lr, r4",
+        "umaal r11, r0, lr, r5",
+        "umaal r12, r0, lr, r6",
+        "strd r8, r9, [sp, #56]",
+        "ldrd r7, lr, [r1, #32]",
+        "ldr r8, [sp, #64]",
+        "umaal r10, r8, r7, r3",
+        "umaal r11, r8, r7, r4",
+        "umaal r12, r8, r7, r5",
+        "umaal r0, r8, r7, r6",
+        "ldr r9, [sp, #68]",
+        "umaal r11, r9, lr, r3",
+        "umaal r12, r9, lr, r4",
+        "umaal r0, r9, lr, r5",
+        "umaal r8, r9, lr, r6",
+        "strd r10, r11, [sp, #64]",
+        "ldrd r7, lr, [r1, #40]",
+        "ldr r10, [sp, #72]",
+        "umaal r12, r10, r7, r3",
+        "umaal r0, r10, r7, r4",
+        "umaal r8, r10, r7, r5",
+        "umaal r9, r10, r7, r6",
+        "ldr r11, [sp, #76]",
+        "umaal r0, r11, lr, r3",
+        "umaal r8, r11, lr, r4",
+        "umaal r9, r11, lr, r5",
+        "umaal r10, r11, lr, r6",
+        "strd r12, r0, [sp, #72]",
+        "ldrd r7, lr, [r1, #48]",
+        "ldr r12, [sp, #80]",
+        "umaal r8, r12, r7, r3",
+        "umaal r9, r12, r7, r4",
+        "umaal r10, r12, r7, r5",
+        "umaal r11, r12, r7, r6",
+        "ldr r0, [sp, #84]",
+        "umaal r9, r0, lr, r3",
+        "umaal r10, r0, lr, r4",
+        "umaal r11, r0, lr, r5",
+        "umaal r12, r0, lr, r6",
+        "strd r8, r9, [sp, #80]",
+        "ldrd r7, lr, [r1, #56]",
+        "ldr r8, [sp, #88]",
+        "umaal r10, r8, r7, r3",
+        "umaal r11, r8, r7, r4",
+        "umaal r12, r8, r7, r5",
+        "umaal r0, r8, r7, r6",
+        "ldr r9, [sp, #92]",
+        "umaal r11, r9, lr, r3",
+        "umaal r12, r9, lr, r4",
+        "umaal r0, r9, lr, r5",
+        "umaal r8, r9, lr, r6",
+        "strd r10, r11, [sp, #88]",
+        "strd r12, r0, [sp, #96]",
+        "strd r8, r9, [sp, #104]",
+        "ldm r2!, {{r3, r4, r5, r6}}",
+        "ldrd r8, r9, [sp, #48]",
+        "ldrd r10, r11, [sp, #56]",
+        "ldrd r7, lr, [r1, #0]",
+        "mov.w r12, #0",
+        "umaal r8, r12, r7, r3",
+        "umaal r9, r12, r7, r4",
+        "umaal r10, r12, r7, r5",
+        "umaal r11, r12, r7, r6",
+        "mov.w r0, #0",
+        "umaal r9, r0, lr, r3",
+        "umaal r10, r0, lr, r4",
+        "umaal r11, r0, lr, r5",
+        "umaal r12, r0, lr, r6",
+        "strd r8, r9, [sp, #48]",
+        "ldrd r7, lr, [r1, #8]",
+        "mov.w r8, #0",
+        "umaal r10, r8, r7, r3",
+        "umaal r11, r8, r7, r4",
+        "umaal r12, r8, r7, r5",
+        "umaal r0, r8, r7, r6",
+        "mov.w r9, #0",
+        "umaal r11, r9, lr, r3",
+        "umaal r12, r9, lr, r4",
+        "umaal r0, r9, lr, r5",
+        "umaal r8, r9, lr, r6",
+        "strd r10, r11, [sp, #56]",
+        "ldrd r7, lr, [r1, #16]",
+        "ldr r10, [sp, #64]",
+        "umaal r12, r10, r7, r3",
+        "umaal r0, r10, r7, r4",
+        "umaal r8, r10, r7, r5",
+        "umaal r9, r10, r7, r6",
+        "ldr r11, [sp, #68]",
+        "umaal r0, r11, lr, r3",
+        "umaal r8, r11, lr, r4",
+        "umaal r9, r11, lr, r5",
+        "umaal r10, r11, lr, r6",
+        "strd r12, r0, [sp, #64]",
+        "ldrd r7, lr, [r1, #24]",
+        "ldr r12, [sp, #72]",
+        "umaal r8, r12, r7, r3",
+        "umaal r9, r12, r7, r4",
+        "umaal r10, r12, r7, r5",
+        "umaal r11, r12, r7, r6",
+        "ldr r0, [sp, #76]",
+        "umaal r9, r0, lr, r3",
+        "umaal r10, r0, lr, r4",
+        "umaal r11, r0, lr, r5",
+        "umaal r12, r0, lr, r6",
+        "strd r8, r9, [sp, #72]",
+        "ldrd r7, lr, [r1, #32]",
+        "ldr r8, [sp, #80]",
+        "umaal r10, r8, r7, r3",
+        "umaal r11, r8, r7, r4",
+        "umaal r12, r8, r7, r5",
+        "umaal r0, r8, r7, r6",
+        "ldr r9, [sp, #84]",
+        "umaal r11, r9, lr, r3",
+        "umaal r12, r9, lr, r4",
+        "umaal r0, r9, lr, r5",
+        "umaal r8, r9, lr, r6",
+        "strd r10, r11, [sp, #80]",
+        "ldrd r7, lr, [r1, #40]",
+        "ldr r10, [sp, #88]",
+        "umaal r12, r10, r7, r3",
+        "umaal r0, r10, r7, r4",
+        "umaal r8, r10, r7, r5",
+        "umaal r9, r10, r7, r6",
+        "ldr r11, [sp, #92]",
+        "umaal r0, r11, lr, r3",
+        "umaal r8, r11, lr, r4",
+        "umaal r9, r11, lr, r5",
+        "umaal r10, r11, lr, r6",
+        "strd r12, r0, [sp, #88]",
+        "ldrd r7, lr, [r1, #48]",
+        "ldr r12, [sp, #96]",
+        "umaal r8, r12, r7, r3",
+        "umaal r9, r12, r7, r4",
+        "umaal r10, r12, r7, r5",
+        "umaal r11, r12, r7, r6",
+        "ldr r0, [sp, #100]",
+        "umaal r9, r0, lr, r3",
+        "umaal r10, r0, lr, r4",
+        "umaal r11, r0, lr, r5",
+        "umaal r12, r0, lr, r6",
+        "strd r8, r9, [sp, #96]",
+        "ldrd r7, lr, [r1, #56]",
+        "ldr r8, [sp, #104]",
+        "umaal r10, r8, r7, r3",
+        "umaal r11, r8, r7, r4",
+        "umaal r12, r8, r7, r5",
+        "umaal r0, r8, r7, r6",
+        "ldr r9, [sp, #108]",
+        "umaal r11, r9, lr, r3",
+        "umaal r12, r9, lr, r4",
+        "umaal r0, r9, lr, r5",
+        "umaal r8, r9, lr, r6",
+        "strd r10, r11, [sp, #104]",
+        "strd r12, r0, [sp, #112]",
+        "strd r8, r9, [sp, #120]",
+        "ldr lr, [sp, #136]",
+        "ldr r0, [sp, #128]",
+        "mov.w r12, #0",
+        "ldrd r1, r2, [sp, #0]",
+        "ldrd r3, r4, [sp, #8]",
+        "ldrd r5, r6, [sp, #64]",
+        "ldrd r7, r8, [sp, #72]",
+        "umaal r1, r12, r5, lr",
+        "umaal r2, r12, r6, lr",
+        "umaal r3, r12, r7, lr",
+        "umaal r4, r12, r8, lr",
+        "stm r0!, {{r1, r2, r3, r4}}",
+        "ldrd r1, r2, [sp, #16]",
+        "ldrd r3, r4, [sp, #24]",
+        "ldrd r5, r6, [sp, #80]",
+        "ldrd r7, r8, [sp, #88]",
+        "umaal r1, r12, r5, lr",
+        "umaal r2, r12, r6, lr",
+        "umaal r3, r12, r7, lr",
+        "umaal r4, r12, r8, lr",
+        "stm r0!, {{r1, r2, r3, r4}}",
+        "ldrd r1, r2, [sp, #32]",
+        "ldrd r3, r4, [sp, #40]",
+        "ldrd r5, r6, [sp, #96]",
+        "ldrd r7, r8, [sp, #104]",
+        "umaal r1, r12, r5, lr",
+        "umaal r2, r12, r6, lr",
+        "umaal r3, r12, r7, lr",
+        "umaal r4, r12, r8, lr",
+        "stm r0!, {{r1, r2, r3, r4}}",
+        "ldrd r1, r2, [sp, #48]",
+        "ldrd r3, r4, [sp, #56]",
+        "ldrd r5, r6, [sp, #112]",
+        "ldrd r7, r8, [sp, #120]",
+        "umaal r1, r12, r5, lr",
+        "umaal r2, r12, r6, lr",
+        "umaal r3, r12, r7, lr",
+        "umaal r4, r12, r8, lr",
+        "stm r0!, {{r1, r2, r3, r4}}",
+        "mul r12, r12, lr",
+        "sub r0, r0, #64",
+        "ldm r0, {{r1, r2, r3, r4}}",
+        "adds r1, r1, r12",
+        "adcs r2, r2, #0",
+        "adcs r3, r3, #0",
+        "adcs r4, r4, #0",
+        "stm r0!, {{r1, r2, r3, r4}}",
+        "ldm r0, {{r1, r2, r3, r4}}",
+        "adcs r1, r1, #0",
+        "adcs r2, r2, #0",
+        "adcs r3, r3, #0",
+        "adcs r4, r4, #0",
+        "stm r0!, {{r1, r2, r3, r4}}",
+        "ldm r0, {{r1, r2, r3, r4}}",
+        "adcs r1, r1, #0",
+        "adcs r2, r2, #0",
+        "adcs r3, r3, #0",
+        "adcs r4, r4, #0",
+        "stm r0!, {{r1, r2, r3, r4}}",
+        "ldm r0, {{r1, r2, r3, r4}}",
+        "adcs r1, r1, #0",
+        "adcs r2, r2, #0",
+        "adcs r3, r3, #0",
+        "adcs r4, r4, #0",
+        "stm r0!, {{r1, r2, r3, r4}}",
+        "sbc r12, r12, r12",
+        "bic r12, lr, r12",
+        "ldr r1, [r0, #-64]",
+        "add r1, r1, r12",
+        "str r1, [r0, #-64]",
+        "add sp, sp, #128",
+        "pop {{r0, r1, r3-r11, pc}}",
+        ".size tamga_fe512_mul, . - tamga_fe512_mul",
+        ".popsection",
+    );
+
+    // `tamga_fe512_add(out, a, b, c)` / `tamga_fe512_sub`: out = a ± b
+    // modulo 2^512 − c as `field::add_mod` / `sub_mod`: the ADCS (SBCS)
+    // chain in four LDM/STM chunks into out, the carry (borrow) times c by
+    // a mask added through out, the second one into word 0. 62
+    // instructions, no branch.
+    core::arch::global_asm!(
+        ".pushsection .text.tamga_fe512_add,\"ax\",%progbits",
+        ".global tamga_fe512_add",
+        ".type tamga_fe512_add,%function",
+        ".syntax unified",
+        ".thumb_func",
+        "tamga_fe512_add:",
+        "push {{r4-r11, lr}}",
+        "ldm r1!, {{r4, r5, r6, r7}}",
+        "ldm r2!, {{r8, r9, r10, r11}}",
+        "adds r4, r4, r8",
+        "adcs r5, r5, r9",
+        "adcs r6, r6, r10",
+        "adcs r7, r7, r11",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "ldm r1!, {{r4, r5, r6, r7}}",
+        "ldm r2!, {{r8, r9, r10, r11}}",
+        "adcs r4, r4, r8",
+        "adcs r5, r5, r9",
+        "adcs r6, r6, r10",
+        "adcs r7, r7, r11",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "ldm r1!, {{r4, r5, r6, r7}}",
+        "ldm r2!, {{r8, r9, r10, r11}}",
+        "adcs r4, r4, r8",
+        "adcs r5, r5, r9",
+        "adcs r6, r6, r10",
+        "adcs r7, r7, r11",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "ldm r1!, {{r4, r5, r6, r7}}",
+        "ldm r2!, {{r8, r9, r10, r11}}",
+        "adcs r4, r4, r8",
+        "adcs r5, r5, r9",
+        "adcs r6, r6, r10",
+        "adcs r7, r7, r11",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "sbc r1, r1, r1",
+        "bic r1, r3, r1",
+        "sub r0, r0, #64",
+        "ldm r0, {{r4, r5, r6, r7}}",
+        "adds r4, r4, r1",
+        "adcs r5, r5, #0",
+        "adcs r6, r6, #0",
+        "adcs r7, r7, #0",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "ldm r0, {{r4, r5, r6, r7}}",
+        "adcs r4, r4, #0",
+        "adcs r5, r5, #0",
+        "adcs r6, r6, #0",
+        "adcs r7, r7, #0",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "ldm r0, {{r4, r5, r6, r7}}",
+        "adcs r4, r4, #0",
+        "adcs r5, r5, #0",
+        "adcs r6, r6, #0",
+        "adcs r7, r7, #0",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "ldm r0, {{r4, r5, r6, r7}}",
+        "adcs r4, r4, #0",
+        "adcs r5, r5, #0",
+        "adcs r6, r6, #0",
+        "adcs r7, r7, #0",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "sbc r1, r1, r1",
+        "bic r1, r3, r1",
+        "ldr r4, [r0, #-64]",
+        "add r4, r4, r1",
+        "str r4, [r0, #-64]",
+        "pop {{r4-r11, pc}}",
+        ".size tamga_fe512_add, . - tamga_fe512_add",
+        ".popsection",
+    );
+    core::arch::global_asm!(
+        ".pushsection .text.tamga_fe512_sub,\"ax\",%progbits",
+        ".global tamga_fe512_sub",
+        ".type tamga_fe512_sub,%function",
+        ".syntax unified",
+        ".thumb_func",
+        "tamga_fe512_sub:",
+        "push {{r4-r11, lr}}",
+        "ldm r1!, {{r4, r5, r6, r7}}",
+        "ldm r2!, {{r8, r9, r10, r11}}",
+        "subs r4, r4, r8",
+        "sbcs r5, r5, r9",
+        "sbcs r6, r6, r10",
+        "sbcs r7, r7, r11",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "ldm r1!, {{r4, r5, r6, r7}}",
+        "ldm r2!, {{r8, r9, r10, r11}}",
+        "sbcs r4, r4, r8",
+        "sbcs r5, r5, r9",
+        "sbcs r6, r6, r10",
+        "sbcs r7, r7, r11",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "ldm r1!, {{r4, r5, r6, r7}}",
+        "ldm r2!, {{r8, r9, r10, r11}}",
+        "sbcs r4, r4, r8",
+        "sbcs r5, r5, r9",
+        "sbcs r6, r6, r10",
+        "sbcs r7, r7, r11",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "ldm r1!, {{r4, r5, r6, r7}}",
+        "ldm r2!, {{r8, r9, r10, r11}}",
+        "sbcs r4, r4, r8",
+        "sbcs r5, r5, r9",
+        "sbcs r6, r6, r10",
+        "sbcs r7, r7, r11",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "sbc r1, r1, r1",
+        "and r1, r3, r1",
+        "sub r0, r0, #64",
+        "ldm r0, {{r4, r5, r6, r7}}",
+        "subs r4, r4, r1",
+        "sbcs r5, r5, #0",
+        "sbcs r6, r6, #0",
+        "sbcs r7, r7, #0",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "ldm r0, {{r4, r5, r6, r7}}",
+        "sbcs r4, r4, #0",
+        "sbcs r5, r5, #0",
+        "sbcs r6, r6, #0",
+        "sbcs r7, r7, #0",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "ldm r0, {{r4, r5, r6, r7}}",
+        "sbcs r4, r4, #0",
+        "sbcs r5, r5, #0",
+        "sbcs r6, r6, #0",
+        "sbcs r7, r7, #0",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "ldm r0, {{r4, r5, r6, r7}}",
+        "sbcs r4, r4, #0",
+        "sbcs r5, r5, #0",
+        "sbcs r6, r6, #0",
+        "sbcs r7, r7, #0",
+        "stm r0!, {{r4, r5, r6, r7}}",
+        "sbc r1, r1, r1",
+        "and r1, r3, r1",
+        "ldr r4, [r0, #-64]",
+        "sub r4, r4, r1",
+        "str r4, [r0, #-64]",
+        "pop {{r4-r11, pc}}",
+        ".size tamga_fe512_sub, . - tamga_fe512_sub",
+        ".popsection",
+    );
+
+    unsafe extern "C" {
+        /// See the assembly above.
+        pub(super) fn tamga_fe512_mul(
+            out: *mut [u32; 16],
+            a: *const [u32; 16],
+            b: *const [u32; 16],
+            c: u32,
+        );
+        /// See the assembly above.
+        pub(super) fn tamga_fe512_add(
+            out: *mut [u32; 16],
+            a: *const [u32; 16],
+            b: *const [u32; 16],
+            c: u32,
+        );
+        /// See the assembly above.
+        pub(super) fn tamga_fe512_sub(
+            out: *mut [u32; 16],
+            a: *const [u32; 16],
+            b: *const [u32; 16],
+            c: u32,
+        );
+    }
+}
+
+/// `a · b` modulo 2^512 − c for c below 2^16, as [`fe512_mul_portable`]
+/// gives it (below 2^512, not always below the modulus): unrolled UMAAL
+/// assembly on ARMv7E-M (feature `armv7em`), the portable code elsewhere.
+/// Constant-time.
+#[inline(always)]
+pub fn fe512_mul(a: &[u32; 16], b: &[u32; 16], c: u32) -> [u32; 16] {
+    #[cfg(all(target_arch = "arm", feature = "armv7em"))]
+    {
+        call(asm512::tamga_fe512_mul, a, b, c)
+    }
+    #[cfg(not(all(target_arch = "arm", feature = "armv7em")))]
+    {
+        fe512_mul_portable(a, b, c)
+    }
+}
+
+/// `a + b` modulo 2^512 − c for c below 2^16, as [`fe512_add_portable`]
+/// gives it: assembly on ARMv7E-M (feature `armv7em`). Constant-time.
+#[inline(always)]
+pub fn fe512_add(a: &[u32; 16], b: &[u32; 16], c: u32) -> [u32; 16] {
+    #[cfg(all(target_arch = "arm", feature = "armv7em"))]
+    {
+        call(asm512::tamga_fe512_add, a, b, c)
+    }
+    #[cfg(not(all(target_arch = "arm", feature = "armv7em")))]
+    {
+        fe512_add_portable(a, b, c)
+    }
+}
+
+/// `a − b` modulo 2^512 − c for c below 2^16, as [`fe512_sub_portable`]
+/// gives it: assembly on ARMv7E-M (feature `armv7em`). Constant-time.
+#[inline(always)]
+pub fn fe512_sub(a: &[u32; 16], b: &[u32; 16], c: u32) -> [u32; 16] {
+    #[cfg(all(target_arch = "arm", feature = "armv7em"))]
+    {
+        call(asm512::tamga_fe512_sub, a, b, c)
+    }
+    #[cfg(not(all(target_arch = "arm", feature = "armv7em")))]
+    {
+        fe512_sub_portable(a, b, c)
+    }
+}
+
+/// The portable field product for 16 words: what [`fe512_mul`] must give.
+pub fn fe512_mul_portable(a: &[u32; 16], b: &[u32; 16], c: u32) -> [u32; 16] {
+    crate::field::mul_mod(a, b, c)
+}
+
+/// The portable field sum for 16 words: what [`fe512_add`] must give.
+pub fn fe512_add_portable(a: &[u32; 16], b: &[u32; 16], c: u32) -> [u32; 16] {
+    crate::field::add_mod(a, b, c)
+}
+
+/// The portable field difference for 16 words: what [`fe512_sub`] must
+/// give.
+pub fn fe512_sub_portable(a: &[u32; 16], b: &[u32; 16], c: u32) -> [u32; 16] {
     crate::field::sub_mod(a, b, c)
 }
 

@@ -14,7 +14,7 @@
 //! disagree: P-256 (exit 4) and the RSA kernel (exit 5: random rows, then a
 //! whole RSA-2048 signature of the same key with the portable kernel, which
 //! also gives that kernel's instruction count) and the GOST kernels (exit
-//! 6: the 256-bit field and the table scan against the portable code,
+//! 6: the field operations and the table scan against the portable code,
 //! signatures of a fixed key and nonce on both curves against the portable
 //! code's, a hedged signature that must verify).
 
@@ -381,15 +381,16 @@ fn is_hex(bytes: &[u8], hex: &str) -> bool {
 }
 
 /// The GOST kernels of the board against the portable code: random words
-/// and edge cases (0, all ones, p − 1, p, values just below 2^256) through
-/// the 256-bit product, sum and difference, and the comb's table scan for
-/// every index; then a signature of a
+/// and edge cases (0, all ones, p − 1, p, values just below 2^256 or
+/// 2^512) through the 256- and 512-bit products, sums and differences, and
+/// the comb's table scan for every index; then a signature of a
 /// fixed key and nonce on each curve against the portable code's, and a
 /// hedged GOST-2004 signature that must verify. Exits with 6 on a mismatch.
 fn gost_kernels() {
     use tamga_gost::kernel::{
         fe256_add, fe256_add_portable, fe256_mul, fe256_mul_portable, fe256_sub,
-        fe256_sub_portable, select31, select31_portable,
+        fe256_sub_portable, fe512_add, fe512_add_portable, fe512_mul, fe512_mul_portable,
+        fe512_sub, fe512_sub_portable, select31, select31_portable,
     };
     use tamga_gost::{CRYPTOPRO_A, TC26_512_A};
     const C: u32 = 617;
@@ -427,6 +428,28 @@ fn gost_kernels() {
         agree &= fe256_mul(&a, &c, C) == fe256_mul_portable(&a, &c, C);
         agree &= fe256_add(&a, &c, C) == fe256_add_portable(&a, &c, C);
         agree &= fe256_sub(&a, &c, C) == fe256_sub_portable(&a, &c, C);
+    }
+    // The same for the 512-bit field (p = 2^512 − 569).
+    const C512: u32 = 569;
+    let mut p512 = [u32::MAX; 16];
+    p512[0] = 0u32.wrapping_sub(C512);
+    let mut p512m1 = p512;
+    p512m1[0] -= 1;
+    let mut one = [0u32; 16];
+    one[0] = 1;
+    let edges512 = [[0u32; 16], [u32::MAX; 16], p512, p512m1, one];
+    for round in 0..300usize {
+        let mut pick = |i: usize| {
+            edges512.get(i).copied().unwrap_or_else(|| {
+                let mut w = [0u32; 16];
+                w.iter_mut().for_each(|w| *w = next());
+                w
+            })
+        };
+        let (a, c) = (pick(round % 10), pick((round / 10) % 10));
+        agree &= fe512_mul(&a, &c, C512) == fe512_mul_portable(&a, &c, C512);
+        agree &= fe512_add(&a, &c, C512) == fe512_add_portable(&a, &c, C512);
+        agree &= fe512_sub(&a, &c, C512) == fe512_sub_portable(&a, &c, C512);
     }
     // The comb's table scan, both entry sizes, every index and two beyond.
     let mut table = [0u32; 31 * 32];
