@@ -133,27 +133,23 @@ impl<const N: usize, const C: u32, U> Curve<N, C, U> {
     pub(crate) const COMB_ROWS: usize = Self::COMB_COLUMNS.div_ceil(2);
 
     /// The comb's table entry for the 5-bit index `idx` of `table`, by a scan
-    /// of the whole table (constant-time: every entry is read and masked,
-    /// all ones for the one whose index matches, zero for the others; entry
-    /// 0, the identity, is not stored: zeros come back and the caller drops
-    /// the sum).
+    /// of the whole table ([`crate::kernel::select31`], constant-time: every
+    /// entry is read; entry 0, the identity, is not stored: zeros come back
+    /// and the caller drops the sum).
     #[inline(always)]
     fn comb_entry(&self, table: usize, idx: u32) -> Affine<N, C> {
-        let mut masks = [0u32; COMB_POINTS];
-        for (j, m) in (1u32..).zip(masks.iter_mut()) {
-            *m = 0u32.wrapping_sub(u32::from(j.ct_eq(&idx).unwrap_u8()));
-        }
-        let (mut x, mut y) = ([0u32; N], [0u32; N]);
+        let mut w = [[0u32; N]; 2];
         if let Some(t) = self.comb.get(table) {
-            for (e, &m) in t.iter().zip(&masks) {
-                for (o, w) in x.iter_mut().zip(&e.x.0) {
-                    *o |= w & m;
-                }
-                for (o, w) in y.iter_mut().zip(&e.y.0) {
-                    *o |= w & m;
-                }
-            }
+            // SAFETY: `Affine` is `repr(C)` of two `Fe`, each
+            // `repr(transparent)` over `[u32; N]`: the table is 31 · 2N
+            // contiguous, initialised words without padding, borrowed for
+            // as long as the slice.
+            let words = unsafe {
+                core::slice::from_raw_parts(t.as_ptr().cast::<u32>(), COMB_POINTS * 2 * N)
+            };
+            crate::kernel::select31(words, idx, w.as_flattened_mut());
         }
+        let [x, y] = w;
         Affine::from_words(x, y)
     }
 

@@ -11,8 +11,10 @@
 
 use subtle::{Choice, ConditionallySelectable, ConstantTimeEq};
 
-/// An element of GF(2^(32·N) − C).
+/// An element of GF(2^(32·N) − C) (`repr(transparent)`: the comb tables are
+/// scanned as plain words).
 #[derive(Copy, Clone, Debug)]
+#[repr(transparent)]
 pub struct Fe<const N: usize, const C: u32>(pub(crate) [u32; N]);
 
 /// `a·b + c + d` as (low, high) words; never overflows.
@@ -204,27 +206,36 @@ impl<const N: usize, const C: u32> Fe<N, C> {
         self.canonical().0.ct_eq(&[0; N])
     }
 
-    /// `self + rhs`.
+    /// `self + rhs` (on the Cortex-M4 kernel for N = 8 and 16).
     #[inline]
     pub fn add(&self, rhs: &Self) -> Self {
-        let mut r = self.0;
-        let carry = add_words(&mut r, &rhs.0);
-        // 2^(32·N) ≡ C. A second carry leaves a value below 2C in word 0.
-        let carry = add_word(&mut r, carry * C);
-        r[0] += carry * C;
-        Fe(r)
+        #[cfg(all(target_arch = "arm", feature = "armv7em"))]
+        if let Some(r) = on_kernel(
+            &self.0,
+            &rhs.0,
+            crate::kernel::fe256_add,
+            crate::kernel::fe512_add,
+            C,
+        ) {
+            return Fe(r);
+        }
+        Fe(add_mod(&self.0, &rhs.0, C))
     }
 
-    /// `self − rhs`.
+    /// `self − rhs` (on the Cortex-M4 kernel for N = 8 and 16).
     #[inline]
     pub fn sub(&self, rhs: &Self) -> Self {
-        let mut r = self.0;
-        let borrow = sub_words(&mut r, &rhs.0);
-        // A borrow added 2^(32·N) ≡ C too much. A second borrow leaves word 0
-        // at least 2^32 − C, so the last subtraction cannot borrow.
-        let borrow = sub_word(&mut r, borrow * C);
-        r[0] -= borrow * C;
-        Fe(r)
+        #[cfg(all(target_arch = "arm", feature = "armv7em"))]
+        if let Some(r) = on_kernel(
+            &self.0,
+            &rhs.0,
+            crate::kernel::fe256_sub,
+            crate::kernel::fe512_sub,
+            C,
+        ) {
+            return Fe(r);
+        }
+        Fe(sub_mod(&self.0, &rhs.0, C))
     }
 
     /// `2·self`.
@@ -239,47 +250,26 @@ impl<const N: usize, const C: u32> Fe<N, C> {
         self.double().add(self)
     }
 
-    /// `self · rhs`: the 2N-word product two rows at a time, then reduced.
+    /// `self · rhs`: the 2N-word product, then reduced (for N = 8 and 16 on
+    /// the Cortex-M4 kernel, unrolled; otherwise two rows at a time).
     pub fn mul(&self, rhs: &Self) -> Self {
-        let mut wide = [[0u32; N]; 2];
-        let t = wide.as_flattened_mut();
-        // Pair i (words 2i, 2i + 1) adds into words 2i ..= 2i + N + 1, the
-        // last pair exactly up to the top word.
-        for (i, pair) in (0..).step_by(2).zip(self.0.chunks_exact(2)) {
-            if let (Some(row), [k0, k1]) = (t.get_mut(i..i + N + 2), pair) {
-                crate::kernel::mac_row2(row, &rhs.0, *k0, *k1, 0, 0);
-            }
+        #[cfg(all(target_arch = "arm", feature = "armv7em"))]
+        if let Some(r) = on_kernel(
+            &self.0,
+            &rhs.0,
+            crate::kernel::fe256_mul,
+            crate::kernel::fe512_mul,
+            C,
+        ) {
+            return Fe(r);
         }
-        let [lo, hi] = wide;
-        Self::reduce(lo, &hi)
+        Fe(mul_mod(&self.0, &rhs.0, C))
     }
 
     /// `self²` (the product: a dedicated square, half the word products
     /// but a doubling pass and uneven rows, measured slower on the M4).
     pub fn square(&self) -> Self {
         self.mul(self)
-    }
-
-    /// `lo + hi·2^(32·N)` modulo p: hi·C is folded into lo twice.
-    #[inline(always)]
-    fn reduce(mut lo: [u32; N], hi: &[u32; N]) -> Self {
-        let mut carry = 0;
-        let mut ll = lo.chunks_exact_mut(4);
-        let mut hh = hi.chunks_exact(4);
-        for (l, h) in (&mut ll).zip(&mut hh) {
-            if let ([l0, l1, l2, l3], [h0, h1, h2, h3]) = (l, h) {
-                (*l0, carry) = mac(*h0, C, *l0, carry);
-                (*l1, carry) = mac(*h1, C, *l1, carry);
-                (*l2, carry) = mac(*h2, C, *l2, carry);
-                (*l3, carry) = mac(*h3, C, *l3, carry);
-            }
-        }
-        for (l, &h) in ll.into_remainder().iter_mut().zip(hh.remainder()) {
-            (*l, carry) = mac(h, C, *l, carry);
-        }
-        let carry = add_word(&mut lo, carry * C);
-        lo[0] += carry * C;
-        Fe(lo)
     }
 
     /// `self^(2^k)`: k squarings.
@@ -346,6 +336,99 @@ impl<const N: usize, const C: u32> Default for Fe<N, C> {
     fn default() -> Self {
         Self::ZERO
     }
+}
+
+/// `a + b` modulo 2^(32·N) − c, below 2^(32·N) (c below 2^16).
+#[inline(always)]
+pub(crate) fn add_mod<const N: usize>(a: &[u32; N], b: &[u32; N], c: u32) -> [u32; N] {
+    let mut r = *a;
+    let carry = add_words(&mut r, b);
+    // 2^(32·N) ≡ c. A second carry leaves a value below 2c in word 0.
+    let carry = add_word(&mut r, carry * c);
+    if let Some(w) = r.first_mut() {
+        *w = w.wrapping_add(carry * c);
+    }
+    r
+}
+
+/// `a − b` modulo 2^(32·N) − c, below 2^(32·N) (c below 2^16).
+#[inline(always)]
+pub(crate) fn sub_mod<const N: usize>(a: &[u32; N], b: &[u32; N], c: u32) -> [u32; N] {
+    let mut r = *a;
+    let borrow = sub_words(&mut r, b);
+    // A borrow added 2^(32·N) ≡ c too much. A second borrow leaves word 0
+    // at least 2^32 − c, so the last subtraction cannot borrow.
+    let borrow = sub_word(&mut r, borrow * c);
+    if let Some(w) = r.first_mut() {
+        *w = w.wrapping_sub(borrow * c);
+    }
+    r
+}
+
+/// `a · b` modulo 2^(32·N) − c, below 2^(32·N) (c below 2^16): the 2N-word
+/// product two rows at a time, then reduced.
+#[inline(always)]
+pub(crate) fn mul_mod<const N: usize>(a: &[u32; N], b: &[u32; N], c: u32) -> [u32; N] {
+    let mut wide = [[0u32; N]; 2];
+    let t = wide.as_flattened_mut();
+    // Pair i (words 2i, 2i + 1) adds into words 2i ..= 2i + N + 1, the
+    // last pair exactly up to the top word.
+    for (i, pair) in (0..).step_by(2).zip(a.chunks_exact(2)) {
+        if let (Some(row), [k0, k1]) = (t.get_mut(i..i + N + 2), pair) {
+            crate::kernel::mac_row2(row, b, *k0, *k1, 0, 0);
+        }
+    }
+    let [lo, hi] = wide;
+    reduce(lo, &hi, c)
+}
+
+/// `lo + hi·2^(32·N)` modulo 2^(32·N) − c: hi·c is folded into lo twice.
+#[inline(always)]
+fn reduce<const N: usize>(mut lo: [u32; N], hi: &[u32; N], c: u32) -> [u32; N] {
+    let mut carry = 0;
+    let mut ll = lo.chunks_exact_mut(4);
+    let mut hh = hi.chunks_exact(4);
+    for (l, h) in (&mut ll).zip(&mut hh) {
+        if let ([l0, l1, l2, l3], [h0, h1, h2, h3]) = (l, h) {
+            (*l0, carry) = mac(*h0, c, *l0, carry);
+            (*l1, carry) = mac(*h1, c, *l1, carry);
+            (*l2, carry) = mac(*h2, c, *l2, carry);
+            (*l3, carry) = mac(*h3, c, *l3, carry);
+        }
+    }
+    for (l, &h) in ll.into_remainder().iter_mut().zip(hh.remainder()) {
+        (*l, carry) = mac(h, c, *l, carry);
+    }
+    let carry = add_word(&mut lo, carry.wrapping_mul(c));
+    if let Some(w) = lo.first_mut() {
+        *w = w.wrapping_add(carry.wrapping_mul(c));
+    }
+    lo
+}
+
+/// `op8` or `op16` (the Cortex-M4 kernel's routine for 8- or 16-word
+/// elements) on a and b when N is 8 or 16; `None` for other N. The
+/// conversions are between arrays of the same length, so the compiler
+/// resolves them for each N and keeps one call.
+#[cfg(all(target_arch = "arm", feature = "armv7em"))]
+#[inline(always)]
+fn on_kernel<const N: usize>(
+    a: &[u32; N],
+    b: &[u32; N],
+    op8: fn(&[u32; 8], &[u32; 8], u32) -> [u32; 8],
+    op16: fn(&[u32; 16], &[u32; 16], u32) -> [u32; 16],
+    c: u32,
+) -> Option<[u32; N]> {
+    if let (Ok(a8), Ok(b8)) = (<&[u32; 8]>::try_from(&a[..]), <&[u32; 8]>::try_from(&b[..])) {
+        return op8(a8, b8, c).as_slice().try_into().ok();
+    }
+    if let (Ok(a16), Ok(b16)) = (
+        <&[u32; 16]>::try_from(&a[..]),
+        <&[u32; 16]>::try_from(&b[..]),
+    ) {
+        return op16(a16, b16, c).as_slice().try_into().ok();
+    }
+    None
 }
 
 /// N little-endian words from exactly 4·N little-endian bytes.

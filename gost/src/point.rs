@@ -9,8 +9,10 @@
 use crate::field::Fe;
 use subtle::{Choice, ConditionallySelectable};
 
-/// An affine point (x, y) other than the identity.
+/// An affine point (x, y) other than the identity (`repr(C)`: x's words,
+/// then y's, so a table of points is scanned as plain words).
 #[derive(Copy, Clone, Debug, Default)]
+#[repr(C)]
 pub struct Affine<const N: usize, const C: u32> {
     /// x coordinate.
     pub x: Fe<N, C>,

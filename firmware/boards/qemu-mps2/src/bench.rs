@@ -13,7 +13,10 @@
 //! plugs into the applet with the portable ones, and exits non-zero if they
 //! disagree: P-256 (exit 4) and the RSA kernel (exit 5: random rows, then a
 //! whole RSA-2048 signature of the same key with the portable kernel, which
-//! also gives that kernel's instruction count).
+//! also gives that kernel's instruction count) and the GOST kernels (exit
+//! 6: the field operations and the table scan against the portable code,
+//! signatures of a fixed key and nonce on both curves against the portable
+//! code's, a hedged signature that must verify).
 
 use core::ptr;
 
@@ -290,6 +293,7 @@ pub fn run(config: &Config) -> ! {
     }
 
     backends(&mut b);
+    gost_kernels();
     #[cfg(feature = "p256-m4")]
     rsa_kernels(b, config, signature.get(..signed).unwrap_or(&[]));
     #[cfg(not(feature = "p256-m4"))]
@@ -353,6 +357,148 @@ fn backend<E: P256>(b: &Bench, name: &str, ec: &E) -> Option<Outputs> {
 
 fn ticks(t0: u32, t1: u32, overhead: u64) -> u64 {
     (u64::from(t0.wrapping_sub(t1)) * INSNS_PER_TICK).saturating_sub(overhead)
+}
+
+/// r ‖ s of GOST-2004 (CryptoPro-A) for d = 11…11, digest 5A…5A and nonce
+/// k = 22…22 (each 32 bytes), as the portable code (on the host) gives it.
+const GOST2004_FIXED: &str = "9428e3191c46f22bce7b03b97997b7f4e58fa79a32b3b51675dce807643e6090\
+bc8a81d865aed416ec1f3723b402b85f35b978704e2068ed637fbff808fdfe80";
+/// r ‖ s of GOST-512 (tc26-512-A) for d = 11…11, digest 5A…5A and nonce
+/// k = 22…22 (each 64 bytes), as the portable code (on the host) gives it.
+const GOST512_FIXED: &str = "3fae212a82cabba347f367a058db941f0406761c36d798a25aa14e4857c728d9\
+e138425abe087ffa09d3a8b87d0667574dc57315b75c559f4bbc152b3ea0acfd\
+34a0793901c3abd395c8ab287ab6aa15e43d6e07e82a59ee2981fec8fce72416\
+c039f9a0166297e68031c86a913bc5009e0333905bbf1dfc8eccd0f33b1735f1";
+
+/// Whether `bytes` are the hex string `hex` (lowercase).
+fn is_hex(bytes: &[u8], hex: &str) -> bool {
+    let digit = |n: u8| b"0123456789abcdef".get(usize::from(n)).copied();
+    bytes.len() * 2 == hex.len()
+        && bytes
+            .iter()
+            .zip(hex.as_bytes().chunks_exact(2))
+            .all(|(b, h)| digit(b >> 4) == h.first().copied() && digit(b & 15) == h.get(1).copied())
+}
+
+/// The GOST kernels of the board against the portable code: random words
+/// and edge cases (0, all ones, p − 1, p, values just below 2^256 or
+/// 2^512) through the 256- and 512-bit products, sums and differences, and
+/// the comb's table scan for every index; then a signature of a
+/// fixed key and nonce on each curve against the portable code's, and a
+/// hedged GOST-2004 signature that must verify. Exits with 6 on a mismatch.
+fn gost_kernels() {
+    use tamga_gost::kernel::{
+        fe256_add, fe256_add_portable, fe256_mul, fe256_mul_portable, fe256_sub,
+        fe256_sub_portable, fe512_add, fe512_add_portable, fe512_mul, fe512_mul_portable,
+        fe512_sub, fe512_sub_portable, select31, select31_portable,
+    };
+    use tamga_gost::{CRYPTOPRO_A, TC26_512_A};
+    const C: u32 = 617;
+    let mut x: u32 = 0x9E37_79B9;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x
+    };
+    let mut p = [u32::MAX; 8];
+    p[0] = 0u32.wrapping_sub(C);
+    let mut p1 = p;
+    p1[0] -= 1;
+    let mut top = [u32::MAX; 8];
+    top[0] = 0u32.wrapping_sub(2);
+    let edges = [
+        [0u32; 8],
+        [u32::MAX; 8],
+        p,
+        p1,
+        top,
+        [1, 0, 0, 0, 0, 0, 0, 0],
+    ];
+    let mut agree = true;
+    for round in 0..400usize {
+        let mut pick = |i: usize| {
+            edges.get(i).copied().unwrap_or_else(|| {
+                let mut w = [0u32; 8];
+                w.iter_mut().for_each(|w| *w = next());
+                w
+            })
+        };
+        let (a, c) = (pick(round % 12), pick((round / 12) % 12));
+        agree &= fe256_mul(&a, &c, C) == fe256_mul_portable(&a, &c, C);
+        agree &= fe256_add(&a, &c, C) == fe256_add_portable(&a, &c, C);
+        agree &= fe256_sub(&a, &c, C) == fe256_sub_portable(&a, &c, C);
+    }
+    // The same for the 512-bit field (p = 2^512 − 569).
+    const C512: u32 = 569;
+    let mut p512 = [u32::MAX; 16];
+    p512[0] = 0u32.wrapping_sub(C512);
+    let mut p512m1 = p512;
+    p512m1[0] -= 1;
+    let mut one = [0u32; 16];
+    one[0] = 1;
+    let edges512 = [[0u32; 16], [u32::MAX; 16], p512, p512m1, one];
+    for round in 0..300usize {
+        let mut pick = |i: usize| {
+            edges512.get(i).copied().unwrap_or_else(|| {
+                let mut w = [0u32; 16];
+                w.iter_mut().for_each(|w| *w = next());
+                w
+            })
+        };
+        let (a, c) = (pick(round % 10), pick((round / 10) % 10));
+        agree &= fe512_mul(&a, &c, C512) == fe512_mul_portable(&a, &c, C512);
+        agree &= fe512_add(&a, &c, C512) == fe512_add_portable(&a, &c, C512);
+        agree &= fe512_sub(&a, &c, C512) == fe512_sub_portable(&a, &c, C512);
+    }
+    // The comb's table scan, both entry sizes, every index and two beyond.
+    let mut table = [0u32; 31 * 32];
+    table.iter_mut().for_each(|w| *w = next());
+    for w in [16, 32] {
+        let Some(t) = table.get(..31 * w) else {
+            agree = false;
+            continue;
+        };
+        for idx in 0..34u32 {
+            let (mut got, mut want) = ([0u32; 32], [0u32; 32]);
+            if let (Some(g), Some(v)) = (got.get_mut(..w), want.get_mut(..w)) {
+                select31(t, idx, g);
+                select31_portable(t, idx, v);
+            }
+            agree &= got == want;
+        }
+    }
+    println!(
+        "BENCH|GOST kernels agree (field words, table scan)|0|{}",
+        if agree { "9000" } else { "6F00" }
+    );
+    let mut sig = [0u8; 128];
+    let fixed_2004 = sig.get_mut(..64).is_some_and(|s| {
+        CRYPTOPRO_A
+            .sign_with_nonce(&[0x11; 32], &[0x5A; 32], &[0x22; 32], s)
+            .is_ok()
+            && is_hex(s, GOST2004_FIXED)
+    });
+    let fixed_512 = TC26_512_A
+        .sign_with_nonce(&[0x11; 64], &[0x5A; 64], &[0x22; 64], &mut sig)
+        .is_ok()
+        && is_hex(&sig, GOST512_FIXED);
+    let mut rng = EmuRng::from_test_seed(13);
+    let (mut d, mut q) = ([0u8; 32], [0u8; 64]);
+    let hedged = CRYPTOPRO_A.generate(&mut rng, &mut d, &mut q).is_ok()
+        && sig.get_mut(..64).is_some_and(|s| {
+            CRYPTOPRO_A.sign(&d, &[0xA5; 32], b"bench", s).is_ok()
+                && CRYPTOPRO_A.verify(&q, &[0xA5; 32], s).is_ok()
+                && CRYPTOPRO_A.verify(&q, &[0xA4; 32], s).is_err()
+        });
+    let signs = fixed_2004 && fixed_512 && hedged;
+    println!(
+        "BENCH|GOST signatures agree (fixed nonce; hedged one verifies)|0|{}",
+        if signs { "9000" } else { "6F00" }
+    );
+    if !(agree && signs) {
+        semihosting::process::exit(6);
+    }
 }
 
 /// The board's RSA kernel against the portable one ([`crypto::mac_row2`]):
