@@ -16,6 +16,7 @@ pub mod pcscd;
 pub mod qemu;
 pub mod vectors;
 pub mod vpcd;
+pub mod xml;
 
 /// Where `program` is on PATH or in `/usr/sbin`, `/sbin` (or `program`
 /// itself, when it is a path that exists).

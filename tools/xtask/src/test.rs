@@ -30,6 +30,8 @@ pub const PACKAGES: &[&str] = &[
     "pcsc-tools",
     "libpcsclite-dev",
     "iproute2",
+    "xmlsec1",
+    "libxml2-utils",
 ];
 
 /// The embedded target the firmware must keep building for.
