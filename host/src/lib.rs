@@ -28,6 +28,7 @@ pub mod secrets;
 pub mod signer;
 pub mod status;
 pub mod transport;
+pub mod xml;
 
 pub use error::{Error, Result};
 pub use tamga_pki as pki;

@@ -328,7 +328,7 @@ fn sign_verify_revoke_renew() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // Signing needs the right PIN; a wrong one costs a try and says so.
     fails(
-        &env.run(&["sign", d], &[("TAMGA_PIN", "000000")]),
+        &env.run(&["sign", "--force", d], &[("TAMGA_PIN", "000000")]),
         5,
         "wrong PIN, 2 tries left",
     );
@@ -380,7 +380,9 @@ fn sign_verify_revoke_renew() {
     drop(piv);
     // The old signature is by a superseded certificate now.
     fails(&env.run(&["verify", d], &[]), 7, "is revoked");
-    ok(&env.run(&["sign", d], &[]));
+    // The old signature is kept unless the operator says so.
+    fails(&env.run(&["sign", d], &[]), 7, "exists: give --force");
+    ok(&env.run(&["sign", "--force", d], &[]));
     ok(&env.run(&["verify", d], &[]));
     // Revoke: both certificates on the CRL, the signature no longer verifies.
     let out = ok(&env.run(&["revoke", "--yes", "--reason", "death"], &[]));

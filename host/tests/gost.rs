@@ -236,7 +236,7 @@ fn gost2004_on_request_and_renewal_keeps_each_slots_algorithm() {
     );
     assert_eq!(gost_key(&renewed).unwrap().generation, Generation::Gost2004);
     assert!(gost_key(&env.cert(KeyRef::Authentication)).is_none());
-    ok(&env.run(&["sign", d], &[]));
+    ok(&env.run(&["sign", "--force", d], &[]));
     ok(&env.run(&["verify", d], &[]));
 }
 

@@ -135,9 +135,20 @@ fn verify(
     let alg = (si.signature_algorithm.oid != RSA_ENCRYPTION).then_some(&si.signature_algorithm);
     verify::signature(spki, alg, &signed, si.signature.as_bytes())
         .map_err(|_| bad("the signature does not verify with the signer's key"))?;
-    chain::issuer_among(&cert, cas)
+    trusted_signer(&cert, cas, now)
+}
+
+/// What a signature whose value verified says, once its signer's certificate
+/// is checked: issued by one of `cas` and valid at `now`.
+pub(crate) fn trusted_signer(
+    cert: &Certificate,
+    cas: &[Certificate],
+    now: SystemTime,
+) -> Result<Verified> {
+    let bad = |what: &str| Error::SignatureNotValid(what.to_string());
+    chain::issuer_among(cert, cas)
         .ok_or_else(|| bad("the signer's certificate is not issued by this CA"))?;
-    chain::valid_at(&cert, now).map_err(|_| bad("the signer's certificate is not valid now"))?;
+    chain::valid_at(cert, now).map_err(|_| bad("the signer's certificate is not valid now"))?;
     Ok(Verified {
         signer: cert.tbs_certificate().subject().to_string(),
         serial: Serial::from_bytes(cert.tbs_certificate().serial_number().as_bytes())?,

@@ -15,9 +15,12 @@
 //! - Checks: [`verify::signature`] (the one signature verification), [`csr::verify_csr`]
 //!   (proof of possession and key policy), [`chain`] (issued by, validity, CRL) and
 //!   [`cms::verify_detached`] (a detached CMS signature).
+//! - XML: [`c14n`] (Canonical XML 1.0) and [`xmldsig`] (the enveloped XML
+//!   signature NCALayer makes: prepare, sign the SignedInfo, finish; and its check).
 
 mod applicant;
 pub mod application;
+pub mod c14n;
 pub mod chain;
 pub mod cms;
 pub mod csr;
@@ -30,6 +33,7 @@ mod record;
 mod revocation;
 mod serial;
 pub mod verify;
+pub mod xmldsig;
 
 pub use application::{
     Application, ApplicationSignature, ConfirmRequest, MAX_RENEW_ITEMS, MAX_REQUEST_LEN, RenewItem,
@@ -147,6 +151,13 @@ pub enum Error {
     /// A certificate or CRL does not chain to the CA, or is outside its dates.
     #[error("certificate chain: {0}")]
     Chain(String),
+    /// An XML document that cannot be read, canonicalized or signed (not
+    /// well-formed, a DTD, over a limit, …).
+    #[error("XML: {0}")]
+    Xml(String),
+    /// Something this implementation does not do yet.
+    #[error("not supported yet: {0}")]
+    Unsupported(String),
 }
 
 /// Result with the crate's error.

@@ -115,6 +115,38 @@ fn cms_sign(
     crate::cms::sign_content(signer, &key.cert, content)
 }
 
+/// Signs XML documents with `key` under one PIN: each is parsed and checked
+/// before the dialog opens, so that a document that cannot be signed is
+/// refused without asking for the PIN.
+fn sign_xml(
+    token: &Token,
+    session: &mut Session,
+    key: &Key,
+    docs: &[&str],
+) -> Result<Vec<Value>, Failure> {
+    for (i, d) in docs.iter().enumerate() {
+        if d.len() > MAX_DOCUMENT {
+            return Err(Failure::invocation("the document is too large"));
+        }
+        tamga_pki::xmldsig::prepare(d, &key.cert).map_err(|e| {
+            Failure::invocation(if docs.len() == 1 {
+                e.to_string()
+            } else {
+                format!("document {}: {e}", i + 1)
+            })
+        })?;
+    }
+    let mut job = Job {
+        token,
+        session,
+        key,
+        format: "XML",
+    };
+    job.run(docs, |signer, d| {
+        Ok(json!(crate::xml::sign(signer, &key.cert, d)?))
+    })
+}
+
 /// Base64 text of a document, decoded, within [`MAX_DOCUMENT`].
 fn decode(data: &str) -> Result<Vec<u8>, Failure> {
     let clean: String = data.chars().filter(|c| !c.is_whitespace()).collect();
@@ -193,9 +225,38 @@ fn common_utils(token: &Token, session: &mut Session, method: &str, args: &Value
             "createCMSSignatureFromBase64 adds a timestamp, and tamga agent has no timestamp \
              authority yet: use createCAdESFromBase64",
         )),
-        "signXml" | "signXmls" => Err(Failure::signing(
-            "XML signatures are not available in this tamga agent yet",
-        )),
+        "signXml" | "signXmls" => {
+            storage(0)?;
+            let key_type = text(1).ok_or_else(|| mismatch(method))?;
+            let docs: Vec<&str> = match (method, a.get(2)) {
+                ("signXml", Some(Value::String(x))) => vec![x.as_str()],
+                ("signXmls", Some(Value::Array(list))) => list
+                    .iter()
+                    .map(|x| x.as_str().ok_or_else(|| mismatch(method)))
+                    .collect::<Result<_, _>>()?,
+                _ => return Err(mismatch(method)),
+            };
+            for i in [3, 4] {
+                match a.get(i) {
+                    None | Some(Value::Null) => {}
+                    Some(Value::String(x)) if x.is_empty() => {}
+                    Some(Value::String(_)) => {
+                        return Err(Failure::signing(
+                            "signing part of a document (tbsElementXPath, \
+                             signatureParentElementXPath) is not supported yet: give \"\" for both",
+                        ));
+                    }
+                    Some(_) => return Err(mismatch(method)),
+                }
+            }
+            let key = pick(token.keys(&mut session.timing).map_err(failure)?, key_type)?;
+            let out = sign_xml(token, session, &key, &docs)?;
+            Ok(if method == "signXml" {
+                out.into_iter().next().unwrap_or(Value::Null)
+            } else {
+                Value::Array(out)
+            })
+        }
         other => Err(Failure::invocation(format!(
             "unknown method {other} of {COMMON_UTILS}"
         ))),
@@ -331,11 +392,10 @@ fn basics_sign(token: &Token, session: &mut Session, args: &Value) -> Outcome {
             let _ = array;
             Ok(Value::Array(out))
         }
-        "xml" => Err(Failure::signing(
-            "XML signatures are not available in this tamga agent yet",
-        )),
+        // Always an array of signed documents, as NCALayer answers.
+        "xml" => Ok(Value::Array(sign_xml(token, session, &key, &docs)?)),
         other => Err(Failure::invocation(format!(
-            "format {other:?}: tamga agent signs cms"
+            "format {other:?}: tamga agent signs cms and xml"
         ))),
     }
 }

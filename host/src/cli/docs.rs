@@ -27,25 +27,93 @@ fn write(path: &Path, data: &[u8]) -> Result<(), Error> {
     })
 }
 
+/// What `tamga sign` makes.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SignFormat {
+    /// A detached CMS (PKCS#7) signature beside the file.
+    #[default]
+    Cms,
+    /// The XML document with an enveloped XML signature (XMLDSig, as NCALayer's
+    /// signXml), written to a new file.
+    Xml,
+}
+
 /// `tamga sign` options.
 #[derive(clap::Args, Debug)]
 pub struct SignArgs {
-    /// The file to sign.
+    /// The file to sign (for --format xml: a UTF-8 XML document).
     file: PathBuf,
-    /// Where to write the detached CMS signature (default: FILE.p7s).
+    /// cms: a detached signature (FILE.p7s); xml: the signed document
+    /// (FILE.signed.xml, or NAME.signed.xml for NAME.xml).
+    #[arg(long, value_enum, default_value_t = SignFormat::Cms)]
+    format: SignFormat,
+    /// Where to write the signature or the signed document.
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Write PEM instead of DER.
+    /// Write PEM instead of DER (cms only).
     #[arg(long)]
     pem: bool,
+    /// Overwrite an existing signature or signed document (refused otherwise).
+    #[arg(long)]
+    force: bool,
     /// File holding the PIN (else TAMGA_PIN, else a prompt).
     #[arg(long)]
     pin_file: Option<PathBuf>,
 }
 
-/// `tamga sign FILE`: a detached CMS signature with the NCA signature key (9C).
+impl SignArgs {
+    /// The output path: --out, or the format's default beside the file.
+    fn out(&self) -> PathBuf {
+        if let Some(out) = &self.out {
+            return out.clone();
+        }
+        match self.format {
+            SignFormat::Cms => {
+                let mut p = self.file.clone().into_os_string();
+                p.push(".p7s");
+                p.into()
+            }
+            SignFormat::Xml => {
+                let xml = self
+                    .file
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("xml"));
+                let mut p = if xml {
+                    self.file.with_extension("").into_os_string()
+                } else {
+                    self.file.clone().into_os_string()
+                };
+                p.push(".signed.xml");
+                p.into()
+            }
+        }
+    }
+}
+
+/// `tamga sign FILE`: a detached CMS signature, or an enveloped XML signature
+/// (`--format xml`), with the NCA signature key (9C).
 pub fn sign(ctx: &Ctx, a: &SignArgs) -> Result<(), Error> {
     let content = read(&a.file)?;
+    let out = a.out();
+    // An existing signature is never replaced by accident.
+    if out.exists() && !a.force {
+        return Err(Error::Invalid(format!(
+            "{} exists: give --force to overwrite it, or --out",
+            out.display()
+        )));
+    }
+    // XML: the document as text.
+    let (content, xml) = match a.format {
+        SignFormat::Cms => (content, None),
+        SignFormat::Xml => {
+            if a.pem {
+                return Err(Error::Invalid("--pem is for CMS signatures".into()));
+            }
+            let text = String::from_utf8(content)
+                .map_err(|_| Error::Invalid(format!("{}: not UTF-8 text", a.file.display())))?;
+            (Vec::new(), Some(text))
+        }
+    };
     let pin = secrets::pin(a.pin_file.as_deref(), "TAMGA_PIN", "PIN")?;
     let mut piv = ctx.open()?;
     let serial = piv.serial()?;
@@ -72,25 +140,29 @@ pub fn sign(ctx: &Ctx, a: &SignArgs) -> Result<(), Error> {
         ));
     }
     let signer = CardSigner::new(&mut piv, KeyRef::Signature, &key, Some(&pin))?;
-    let sig = tamga::cms::sign(&signer, &cert, &content)?;
-    let out = a.out.clone().unwrap_or_else(|| {
-        let mut p = a.file.clone().into_os_string();
-        p.push(".p7s");
-        p.into()
-    });
-    let bytes = if a.pem {
-        pem_rfc7468::encode_string("CMS", pem_rfc7468::LineEnding::LF, &sig)
-            .map_err(|e| Error::Invalid(e.to_string()))?
-            .into_bytes()
-    } else {
-        sig
+    let bytes = match &xml {
+        Some(xml) => tamga::xml::sign(&signer, &cert, xml)?.into_bytes(),
+        None => {
+            let sig = tamga::cms::sign(&signer, &cert, &content)?;
+            if a.pem {
+                pem_rfc7468::encode_string("CMS", pem_rfc7468::LineEnding::LF, &sig)
+                    .map_err(|e| Error::Invalid(e.to_string()))?
+                    .into_bytes()
+            } else {
+                sig
+            }
+        }
     };
     write(&out, &bytes)?;
     ctx.audit.record(
         "sign",
         Some(serial),
         "ok",
-        json!({"file": a.file.display().to_string(), "signature": out.display().to_string()}),
+        json!({
+            "file": a.file.display().to_string(),
+            "format": if xml.is_some() { "xml" } else { "cms" },
+            "signature": out.display().to_string(),
+        }),
     );
     println!("signed {} -> {}", a.file.display(), out.display());
     Ok(())

@@ -92,7 +92,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Renew both NCA certificates with new keys, the request signed by the current keys.
     Renew(nca::RenewArgs),
-    /// Sign a file with the NCA signature key (9C): a detached CMS signature.
+    /// Sign a file with the NCA signature key (9C): a detached CMS signature, or
+    /// (--format xml) an enveloped XML signature as NCALayer makes.
     Sign(docs::SignArgs),
     /// Check a detached CMS signature, its certificate and (with --ca) its revocation.
     Verify(docs::VerifyArgs),

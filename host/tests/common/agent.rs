@@ -142,6 +142,9 @@ pub fn drive_client(card: &str, ca: &Path, work: &Path) {
         pin(0),                                      // then right
         pin(0),                                      // 10 MB
         pin(2000),                                   // the slow one
+        pin(0),                                      // signXml
+        pin(0),                                      // signXmls
+        pin(0),                                      // basicsSignXML
     ] {
         typist.then(k);
     }
@@ -164,7 +167,7 @@ pub fn drive_client(card: &str, ca: &Path, work: &Path) {
     );
     assert!(log.contains(r#"{"step":"done","value":true}"#), "{log}");
     drop(agent);
-    assert_eq!(typist.prompts(), 13, "one dialog per signature");
+    assert_eq!(typist.prompts(), 16, "one dialog per signature");
     let screen = typist.screen();
     assert!(
         screen.contains("Неверный PIN-код. Осталось попыток: 2"),
@@ -208,6 +211,24 @@ pub fn drive_client(card: &str, ca: &Path, work: &Path) {
     assert_eq!(
         openssl_verifies(ca, &der_of(&o("cades-attached.b64")), false, None),
         doc
+    );
+    // Every XML document, by xmlsec1 against the CA; the content as it was sent.
+    for x in ["form.xml", "forms-0.xml", "forms-1.xml", "basics.xml"] {
+        let v = tamga_testkit::xml::xmlsec1_verify(&o(x), ca);
+        assert!(
+            v.status.success(),
+            "xmlsec1 {x}: {}",
+            String::from_utf8_lossy(&v.stderr)
+        );
+    }
+    let form = std::fs::read_to_string(o("form.xml")).unwrap();
+    assert!(form.contains("<ИИН>871008401427</ИИН><!-- a comment -->"));
+    let tampered = o("tampered.xml");
+    std::fs::write(&tampered, form.replace("справку", "справки")).unwrap();
+    assert!(
+        !tamga_testkit::xml::xmlsec1_verify(&tampered, ca)
+            .status
+            .success()
     );
     // getKeyInfo reports 9C; the authentication signature is by another key.
     let info: serde_json::Value =

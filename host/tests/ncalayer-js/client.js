@@ -180,6 +180,26 @@ async function rejects(promise) {
   expect(busy.code === '500' && /waiting for its PIN/.test(busy.message), 'a second signature is refused');
   save('slow.b64', await slow);
 
+  // 11. XML: signXml, signXmls, basicsSignXML (prompts 14, 15, 16).
+  const form = '<?xml version="1.0" encoding="UTF-8"?>\n<заявление xmlns="urn:egov:test" номер="7">'
+    + '<ИИН>871008401427</ИИН><!-- a comment --><текст>Прошу выдать справку</текст></заявление>';
+  save('form.xml', await client.signXml(STORE, form, 'SIGNATURE', '', ''));
+  const forms = await client.signXmls(STORE, [form, '<a><b c="1"/></a>'], 'SIGNATURE', '', '');
+  expect(Array.isArray(forms) && forms.length === 2, 'two signed XML documents');
+  save('forms-0.xml', forms[0]);
+  save('forms-1.xml', forms[1]);
+  const basicsXml = await client.basicsSignXML(
+    NCALayerClient.basicsStorageAll, form, {}, NCALayerClient.basicsSignerSignAny,
+  );
+  expect(Array.isArray(basicsXml) && basicsXml.length === 1, 'basics xml: an array');
+  save('basics.xml', basicsXml[0]);
+  // Not XML, and a part of a document: refused before any dialog.
+  const notXml = await rejects(client.signXml(STORE, '<this>is not XML', 'SIGNATURE', '', ''));
+  report('not XML', notXml && notXml.message);
+  expect(notXml && /^500: /.test(notXml.message), 'malformed XML refused');
+  const part = await rejects(client.signXml(STORE, form, 'SIGNATURE', '//текст', ''));
+  expect(part && /not supported yet/.test(part.message), 'XPath parts refused');
+
   // Raw frames.
   const r = await raw();
   expect(JSON.parse(r.greeting).result.version === '1.4', 'raw greeting');

@@ -18,6 +18,7 @@ pub mod pty;
 pub mod qemu;
 pub mod vectors;
 pub mod vpcd;
+pub mod xml;
 
 /// Where `program` is on PATH or in `/usr/sbin`, `/sbin` (or `program`
 /// itself, when it is a path that exists).

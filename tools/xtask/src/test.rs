@@ -33,6 +33,8 @@ pub const PACKAGES: &[&str] = &[
     "pinentry-tty",
     "libnss3-tools",
     "chromium",
+    "xmlsec1",
+    "libxml2-utils",
 ];
 
 /// The embedded target the firmware must keep building for.
