@@ -13,10 +13,6 @@ use tamga_pki::xmldsig::{self, Prepared, XmlAlgorithm};
 use tamga_pki::{Error, gost::Generation};
 use x509_cert::Certificate;
 
-fn at(unix: u64) -> SystemTime {
-    SystemTime::UNIX_EPOCH + Duration::from_secs(unix)
-}
-
 fn cert_file(path: &Path) -> Certificate {
     let bytes = std::fs::read(path).unwrap();
     Certificate::from_der(&bytes)
@@ -58,9 +54,10 @@ fn a_test_kit_gost_key_signs_what_the_gost_engine_verifies() {
     )
     .unwrap();
     let cert = Certificate::from_pem(tamga_testkit::vectors::test_kit_certificate(p12)).unwrap();
-    let public = tamga_pki::gost::PublicKey::from_spki(cert.tbs_certificate().subject_public_key_info())
-        .unwrap()
-        .unwrap();
+    let public =
+        tamga_pki::gost::PublicKey::from_spki(cert.tbs_certificate().subject_public_key_info())
+            .unwrap()
+            .unwrap();
     let original = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<заявление xmlns=\"urn:test\" b=\"2\" a=\"1\"><!-- c --><ИИН>123456789011</ИИН></заявление>";
     let prepared = xmldsig::prepare(original, &cert).unwrap();
     assert_eq!(prepared.algorithm(), XmlAlgorithm::Gost2015);
@@ -89,7 +86,11 @@ fn a_test_kit_gost_key_signs_what_the_gost_engine_verifies() {
         "DigestValue"
     );
     // The signature value, by the engine.
-    let value = b64(between(&signed, "<ds:SignatureValue>", "</ds:SignatureValue>"));
+    let value = b64(between(
+        &signed,
+        "<ds:SignatureValue>",
+        "</ds:SignatureValue>",
+    ));
     assert_eq!(value, sig);
     assert!(tamga_testkit::gost_engine::verifies_message(
         tmp.path(),

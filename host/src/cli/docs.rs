@@ -95,6 +95,9 @@ impl SignArgs {
 pub fn sign(ctx: &Ctx, a: &SignArgs) -> Result<(), Error> {
     let content = read(&a.file)?;
     let out = a.out();
+    if a.pem && a.format == SignFormat::Xml {
+        return Err(Error::Invalid("--pem is for CMS signatures".into()));
+    }
     // An existing signature is never replaced by accident.
     if out.exists() && !a.force {
         return Err(Error::Invalid(format!(
