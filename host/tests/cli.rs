@@ -432,6 +432,26 @@ fn trace_masks_secrets() {
 }
 
 #[test]
+fn a_missing_emulated_card_is_made_only_with_create() {
+    let dir = tempfile::tempdir().unwrap();
+    let card = format!("emu:{}", dir.path().join("typo.flash").display());
+    let status = |create: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_tamga"));
+        c.args(["--card", &card]);
+        if create {
+            c.arg("--create");
+        }
+        c.arg("status").env_remove("TAMGA_CARD").output().unwrap()
+    };
+    fails(&status(false), 7, "give --create to make a new one");
+    assert!(!dir.path().join("typo.flash").exists(), "nothing made");
+    let out = ok(&status(true));
+    assert!(out.contains("factory default"), "{out}");
+    // Once made it opens without --create.
+    ok(&status(false));
+}
+
+#[test]
 fn no_reader_or_bad_card_is_a_clear_error() {
     let o = Command::new(env!("CARGO_BIN_EXE_tamga"))
         .args(["--card", "emu:/nonexistent/dir/card", "status"])

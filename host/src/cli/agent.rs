@@ -92,8 +92,8 @@ pub fn agent(ctx: &Ctx, a: &AgentArgs) -> Result<(), Error> {
         program: r.pinentry.clone(),
         tty: r.pinentry_tty.clone().or_else(own_tty),
     };
-    let (card, wait) = (ctx.card.clone(), ctx.wait);
-    let open: agent::token::Opener = Box::new(move || open_card(card.as_deref(), wait));
+    let (card, wait, create) = (ctx.card.clone(), ctx.wait, ctx.create);
+    let open: agent::token::Opener = Box::new(move || open_card(card.as_deref(), wait, create));
     agent::run(
         agent::Options {
             listen: r.listen,

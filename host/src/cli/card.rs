@@ -19,6 +19,8 @@ pub struct Ctx {
     pub card: Option<String>,
     /// `--wait` seconds.
     pub wait: u64,
+    /// `--create`: a missing `emu:` file is a new card.
+    pub create: bool,
     /// `--json`.
     pub json: bool,
     /// The audit log.
@@ -28,15 +30,29 @@ pub struct Ctx {
 impl Ctx {
     /// Open the chosen card and select PIV.
     pub fn open(&self) -> Result<Piv<Box<dyn Transport>>, Error> {
-        open_card(self.card.as_deref(), self.wait)
+        open_card(self.card.as_deref(), self.wait, self.create)
     }
 }
 
 /// Open the card `card` names (`emu:FILE`, a reader, or the only card) within
-/// `wait` seconds, and select PIV.
-pub fn open_card(card: Option<&str>, wait: u64) -> Result<Piv<Box<dyn Transport>>, Error> {
+/// `wait` seconds, and select PIV. A missing `emu:` file is a new card only
+/// when `create`.
+pub fn open_card(
+    card: Option<&str>,
+    wait: u64,
+    create: bool,
+) -> Result<Piv<Box<dyn Transport>>, Error> {
     let t: Box<dyn Transport> = match card {
-        Some(s) if s.starts_with("emu:") => transport::open(Some(s))?,
+        Some(s) if s.starts_with("emu:") => {
+            let path = std::path::Path::new(&s["emu:".len()..]);
+            if !create && !path.exists() {
+                return Err(Error::Invalid(format!(
+                    "{} does not exist: no emulated card there (a typo?); give --create to make a new one",
+                    path.display()
+                )));
+            }
+            transport::open(Some(s))?
+        }
         q => Box::new(transport::pcsc::PcscCard::open(
             q,
             Duration::from_secs(wait),

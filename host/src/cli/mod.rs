@@ -37,6 +37,11 @@ pub struct Args {
     /// Seconds to wait for a card to be inserted.
     #[arg(long, global = true, default_value_t = 0)]
     pub wait: u64,
+    /// With `--card emu:PATH`: make a new emulated card when PATH does not
+    /// exist (without it, a missing file is an error: a typo must not give a
+    /// blank card).
+    #[arg(long, global = true)]
+    pub create: bool,
     /// Log every APDU (secrets masked) to standard error.
     #[arg(long, global = true)]
     pub trace: bool,
@@ -153,6 +158,7 @@ pub fn run(args: Args) -> Result<(), Error> {
     let ctx = card::Ctx {
         card: args.card.clone(),
         wait: args.wait,
+        create: args.create,
         json: args.json,
         audit,
     };

@@ -51,6 +51,8 @@ impl Env {
             ..Default::default()
         };
         tamga_ca::Ca::init(&dir.path().join("ca"), &opts).unwrap();
+        // A new emulated card, as `tamga --create` makes one.
+        tamga::transport::emu::EmuCard::open(dir.path().join("card.flash")).unwrap();
         Env { dir }
     }
 

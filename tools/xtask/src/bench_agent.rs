@@ -63,6 +63,7 @@ pub fn bench_agent() -> Result<(), String> {
     };
     ok(
         tamga().arg("--ca").arg(&ca).args([
+            "--create",
             "enroll",
             "--alg",
             "p256",
