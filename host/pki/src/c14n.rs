@@ -130,7 +130,7 @@ fn is_absolute_uri(uri: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
 }
 
-/// The canonical form of the document `xml` (parsed with [`parse`]'s limits).
+/// The canonical form of the document `xml` (parsed with the limits `parse` applies).
 pub fn canonicalize(xml: &str, comments: Comments) -> Result<Vec<u8>> {
     document(&parse(xml)?, comments, None)
 }

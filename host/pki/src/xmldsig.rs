@@ -40,7 +40,7 @@
 //! [`Prepared::signed_info`] (the canonical SignedInfo in the context of the
 //! final document: it carries the namespaces and `xml:*` attributes in scope
 //! there) as any message is signed with the key, then [`Prepared::finish`] with
-//! the signature. [`verify`] checks a document signed this way.
+//! the signature. [`verify()`](fn@verify) checks a document signed this way.
 
 use std::time::SystemTime;
 
