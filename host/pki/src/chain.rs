@@ -48,6 +48,28 @@ pub fn issuer_among<'a>(cert: &Certificate, cas: &'a [Certificate]) -> Option<&'
     cas.iter().find(|ca| issued_by(cert, ca).is_ok())
 }
 
+/// Checks that `cert` is for signing documents: its key usage includes
+/// nonRepudiation (contentCommitment), as the NCA's signing profiles have and
+/// its authentication profiles do not. A signature by an authentication
+/// certificate proves a login, not consent to a document.
+pub fn signs_documents(cert: &Certificate) -> Result<()> {
+    use x509_cert::ext::pkix::{KeyUsage, KeyUsages};
+    let ku = cert
+        .tbs_certificate()
+        .get_extension::<KeyUsage>()
+        .map_err(|e| Error::Chain(format!("key usage: {e}")))?
+        .map(|(_, ku)| ku);
+    match ku {
+        Some(ku) if ku.0.contains(KeyUsages::NonRepudiation) => Ok(()),
+        Some(_) => Err(Error::Chain(
+            "the signer's certificate is an authentication certificate (no nonRepudiation): it does not sign documents".into(),
+        )),
+        None => Err(Error::Chain(
+            "the signer's certificate has no key usage: it is not a document-signing certificate".into(),
+        )),
+    }
+}
+
 /// Checks that `now` lies within `cert`'s validity.
 pub fn valid_at(cert: &Certificate, now: SystemTime) -> Result<()> {
     let v = cert.tbs_certificate().validity();

@@ -222,6 +222,11 @@ pub fn verify(ctx: &Ctx, ca: &CaArgs, a: &VerifyArgs) -> Result<(), Error> {
         }
     };
     let v = tamga::cms::verify(&sig, &content, &cas)?;
+    // A document's signature is by a signing certificate; an authentication
+    // certificate's signature (a login) is refused with that reason.
+    let signer_cert = Certificate::from_der(&v.certificate)
+        .map_err(|_| Error::Malformed { op: "certificate" })?;
+    tamga_pki::chain::signs_documents(&signer_cert).map_err(|e| Error::Invalid(format!("{e}")))?;
     // Revocation, when the CA can be asked: the current CRL of the issuing key that
     // signed the signer's certificate, checked against that key.
     let revoked = match &client {

@@ -247,4 +247,30 @@ pub fn drive_client(card: &str, ca: &Path, work: &Path) {
         info["serialNumber"].as_str().unwrap()
     );
     assert_ne!(signer_serial(ca, &o("auth.pem"), &doc), sign_serial);
+    // tamga verify takes the signing key's signature as a document signature
+    // and refuses the authentication key's, saying why.
+    let verify = |sig: &str| {
+        Command::new(env!("CARGO_BIN_EXE_tamga"))
+            .arg("verify")
+            .arg(o("doc.txt"))
+            .arg("--signature")
+            .arg(o(sig))
+            .arg("--ca-cert")
+            .arg(ca)
+            .output()
+            .unwrap()
+    };
+    let good = verify("detached.pem");
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    let login = verify("auth.pem");
+    assert_eq!(login.status.code(), Some(7));
+    assert!(
+        String::from_utf8_lossy(&login.stderr).contains("authentication certificate"),
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
 }
