@@ -27,6 +27,8 @@ pub struct Session {
     pub locale: Locale,
     /// Where the last request's time went (dialog, card).
     pub timing: Timing,
+    /// Whether the person let this connection's page read the certificate.
+    pub shared: bool,
 }
 
 type Outcome = std::result::Result<Value, Failure>;
@@ -187,6 +189,19 @@ fn common_utils(token: &Token, session: &mut Session, method: &str, args: &Value
         "getKeyInfo" => {
             storage(0)?;
             let key = pick(token.keys(&mut session.timing).map_err(failure)?, "")?;
+            // The holder's name and IIN go to the page only with the person's
+            // consent, once per connection (NCALayer shows a key chooser here).
+            if !session.shared {
+                let t = session.locale.texts();
+                let text = t.share(session.origin.as_deref(), &keys::holder(&key.cert));
+                if !token
+                    .consent(t.title, &text, t.share_buttons(), &mut session.timing)
+                    .map_err(failure)?
+                {
+                    return Err(Failure::Cancelled);
+                }
+                session.shared = true;
+            }
             Ok(keys::key_info(&key))
         }
         "changeLocale" => {

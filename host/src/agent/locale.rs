@@ -74,6 +74,35 @@ impl Texts {
         }
     }
 
+    /// Asking whether `origin` may read the certificate of `holder`.
+    pub fn share(&self, origin: Option<&str>, holder: &str) -> String {
+        let origin = origin.unwrap_or(match self.locale {
+            Locale::Ru => "программа на этом компьютере",
+            Locale::Kk => "осы компьютердегі бағдарлама",
+            Locale::En => "a program on this computer",
+        });
+        match self.locale {
+            Locale::Ru => format!(
+                "{origin} просит показать ваш сертификат: {holder}.\nПоказать его этому сайту?"
+            ),
+            Locale::Kk => format!(
+                "{origin} сертификатыңызды көрсетуді сұрайды: {holder}.\nОсы сайтқа көрсету керек пе?"
+            ),
+            Locale::En => {
+                format!("{origin} asks to see your certificate: {holder}.\nShow it to this site?")
+            }
+        }
+    }
+
+    /// The buttons of [`Texts::share`]: allow, refuse.
+    pub fn share_buttons(&self) -> (&'static str, &'static str) {
+        match self.locale {
+            Locale::Ru => ("Показать", "Отказать"),
+            Locale::Kk => ("Көрсету", "Бас тарту"),
+            Locale::En => ("Show", "Refuse"),
+        }
+    }
+
     /// A wrong PIN with `tries` left.
     pub fn wrong_pin(&self, tries: u8) -> String {
         match self.locale {

@@ -19,6 +19,9 @@ use crate::error::{Error, Result};
 /// pinentry source): `ERR 83886179 Operation cancelled`.
 const CANCELLED: &str = "83886179";
 
+/// Assuan error code for a question answered no (GPG_ERR_NOT_CONFIRMED).
+const NOT_CONFIRMED: &str = "83886194";
+
 /// Longest line a pinentry may send (Assuan's limit is 1000 bytes).
 const MAX_LINE: usize = 4096;
 
@@ -153,8 +156,36 @@ impl Session {
 }
 
 impl Pinentry {
-    /// Shows the dialog and waits for the person.
+    /// Asks a yes/no question (`CONFIRM`) with the buttons `ok` and `cancel`;
+    /// true when the person chose `ok`.
+    pub fn confirm(&self, prompt: &Prompt, ok: &str, cancel: &str) -> Result<bool> {
+        let mut s = self.start(prompt)?;
+        s.command(&format!("SETOK {}", escape(ok)))?;
+        s.command(&format!("SETCANCEL {}", escape(cancel)))?;
+        writeln!(s.stdin, "CONFIRM").map_err(pin_err)?;
+        s.stdin.flush().map_err(pin_err)?;
+        match s.answer()?.1 {
+            None => Ok(true),
+            Some(e) if e.starts_with(CANCELLED) || e.starts_with(NOT_CONFIRMED) => Ok(false),
+            Some(e) => Err(pin_err(format!("CONFIRM: {e}"))),
+        }
+    }
+
+    /// Shows the PIN dialog and waits for the person.
     pub fn ask(&self, prompt: &Prompt) -> Result<Answer> {
+        let mut s = self.start(prompt)?;
+        s.command("SETPROMPT PIN:")?;
+        writeln!(s.stdin, "GETPIN").map_err(pin_err)?;
+        s.stdin.flush().map_err(pin_err)?;
+        match s.answer()? {
+            (pin, None) => Ok(Answer::Pin(pin)),
+            (_, Some(e)) if e.starts_with(CANCELLED) => Ok(Answer::Cancelled),
+            (_, Some(e)) => Err(pin_err(format!("GETPIN: {e}"))),
+        }
+    }
+
+    /// Starts the program and sets the terminal, title, description and error.
+    fn start(&self, prompt: &Prompt) -> Result<Session> {
         let mut child = Command::new(&self.program)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -185,17 +216,10 @@ impl Pinentry {
         }
         s.command(&format!("SETTITLE {}", escape(&prompt.title)))?;
         s.command(&format!("SETDESC {}", escape(&prompt.description)))?;
-        s.command("SETPROMPT PIN:")?;
         if let Some(e) = &prompt.error {
             s.command(&format!("SETERROR {}", escape(e)))?;
         }
-        writeln!(s.stdin, "GETPIN").map_err(pin_err)?;
-        s.stdin.flush().map_err(pin_err)?;
-        match s.answer()? {
-            (pin, None) => Ok(Answer::Pin(pin)),
-            (_, Some(e)) if e.starts_with(CANCELLED) => Ok(Answer::Cancelled),
-            (_, Some(e)) => Err(pin_err(format!("GETPIN: {e}"))),
-        }
+        Ok(s)
     }
 }
 

@@ -70,6 +70,7 @@ fn connection(shared: &Shared, config: Arc<rustls::ServerConfig>, tcp: TcpStream
         origin: origin.clone(),
         locale: Default::default(),
         timing: Default::default(),
+        shared: false,
     };
     if !send(&mut ws, greeting().to_string()) {
         return Ok(());

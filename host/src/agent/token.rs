@@ -120,6 +120,32 @@ impl Token {
         })
     }
 
+    /// Asks the person a yes/no question through pinentry (one dialog at a
+    /// time, as for the PIN); true for `ok`.
+    pub fn consent(
+        &self,
+        title: &str,
+        description: &str,
+        (ok, cancel): (&str, &str),
+        timing: &mut Timing,
+    ) -> Result<bool> {
+        let Ok(_waiting) = self.waiting.try_lock() else {
+            return Err(Error::Invalid(
+                "another request is waiting for the person: finish or cancel that dialog first"
+                    .into(),
+            ));
+        };
+        let prompt = Prompt {
+            title: title.to_string(),
+            description: description.to_string(),
+            error: None,
+        };
+        let t = Instant::now();
+        let r = self.pinentry.confirm(&prompt, ok, cancel);
+        timing.dialog += t.elapsed();
+        r
+    }
+
     /// Asks for the PIN (the dialog shows `description`), checks it on the card
     /// (a wrong one asks again with the tries left), then runs `f` with a signer
     /// for `key`. `None` when the person cancelled.

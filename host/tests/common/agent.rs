@@ -129,13 +129,14 @@ pub fn drive_client(card: &str, ca: &Path, work: &Path) {
     let pin = |wait_ms| Keys::Line("123456".into(), Duration::from_millis(wait_ms));
     // The dialogs, in the order client.js opens them.
     for k in [
-        pin(0), // attached
-        pin(0), // detached
-        pin(0), // array
-        pin(0), // CAdES detached
-        pin(0), // CAdES attached
-        pin(0), // CAdES over a hash
-        pin(0), // authentication key
+        Keys::Confirm(true), // getKeyInfo: show the certificate
+        pin(0),              // attached
+        pin(0),              // detached
+        pin(0),              // array
+        pin(0),              // CAdES detached
+        pin(0),              // CAdES attached
+        pin(0),              // CAdES over a hash
+        pin(0),              // authentication key
         Keys::Cancel,
         Keys::Cancel,
         Keys::Line("000000".into(), Duration::ZERO), // wrong
@@ -145,6 +146,7 @@ pub fn drive_client(card: &str, ca: &Path, work: &Path) {
         pin(0),                                      // signXml
         pin(0),                                      // signXmls
         pin(0),                                      // basicsSignXML
+        Keys::Confirm(false),                        // getKeyInfo refused
     ] {
         typist.then(k);
     }
@@ -167,7 +169,11 @@ pub fn drive_client(card: &str, ca: &Path, work: &Path) {
     );
     assert!(log.contains(r#"{"step":"done","value":true}"#), "{log}");
     drop(agent);
-    assert_eq!(typist.prompts(), 16, "one dialog per signature");
+    assert_eq!(
+        typist.prompts(),
+        18,
+        "one dialog per signature, one per certificate shown"
+    );
     let screen = typist.screen();
     assert!(
         screen.contains("Неверный PIN-код. Осталось попыток: 2"),
@@ -178,6 +184,10 @@ pub fn drive_client(card: &str, ca: &Path, work: &Path) {
         "the dialog names the holder"
     );
     assert!(!screen.contains("123456"), "the PIN is not echoed");
+    assert!(
+        screen.contains("просит показать ваш сертификат: ИСМАИЛОВ АЙДАР"),
+        "getKeyInfo asks first: {screen}"
+    );
 
     // Every signature, by openssl against the CA.
     let o = |n: &str| out_dir.join(n);

@@ -87,6 +87,9 @@ async function rejects(promise) {
   expect(JSON.stringify(tokens) === JSON.stringify([STORE]), 'the card as AKKZIDCardStore');
 
   const info = await client.getKeyInfo(STORE);
+  // Asked once per connection.
+  const again = await client.getKeyInfo(STORE);
+  expect(again.serialNumber === info.serialNumber, 'getKeyInfo again, no second dialog');
   report('getKeyInfo', { subjectCn: info.subjectCn, serialNumber: info.serialNumber });
   save('keyinfo.json', JSON.stringify(info));
 
@@ -213,6 +216,12 @@ async function rejects(promise) {
   const unknown = JSON.parse(await r.ask('{"module":"kz.gov.pki.knca.commonUtils","method":"formatDisk","args":[]}'));
   expect(unknown.code === '500' && /unknown method/.test(unknown.message), 'unknown method');
   const mismatch = JSON.parse(await r.ask('{"module":"kz.gov.pki.knca.commonUtils","method":"getKeyInfo","args":[1]}'));
+  // A new connection asks again before showing the certificate; refused here.
+  const refusedInfo = JSON.parse(await r.ask(JSON.stringify({
+    module: 'kz.gov.pki.knca.commonUtils', method: 'getKeyInfo', args: [STORE],
+  })));
+  report('getKeyInfo refused', refusedInfo);
+  expect(refusedInfo.code === '500' && refusedInfo.message === 'action.canceled', 'consent refused');
   expect(mismatch.code === '500' && /argument type mismatch/.test(mismatch.message), 'type mismatch');
   const p12 = JSON.parse(await r.ask(JSON.stringify({
     module: 'kz.gov.pki.knca.basics', method: 'sign',

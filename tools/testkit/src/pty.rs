@@ -19,6 +19,9 @@ pub enum Keys {
     Line(String, Duration),
     /// Presses Ctrl-D: the dialog is cancelled.
     Cancel,
+    /// Answers a yes/no question (`[oc]? `: the key of the first choice, or
+    /// of the second).
+    Confirm(bool),
 }
 
 /// A terminal and its typist thread.
@@ -146,12 +149,19 @@ fn type_at_prompts(
             s.push_str(&text);
         }
         pending.push_str(&text);
-        while let Some(at) = ["PIN: ", "PUK: "]
+        while let Some((at, len)) = ["PIN: ", "PUK: ", "]? "]
             .iter()
-            .filter_map(|p| pending.find(p))
+            .filter_map(|p| pending.find(p).map(|at| (at, p.len())))
             .min()
         {
-            pending.drain(..at + 5);
+            // The keys of a question, `[oc]? `: the letters after the last `[`.
+            let choices: Vec<char> = pending[..at]
+                .rsplit('[')
+                .next()
+                .unwrap_or("")
+                .chars()
+                .collect();
+            pending.drain(..at + len);
             if let Ok(mut p) = prompts.lock() {
                 *p += 1;
             }
@@ -165,6 +175,10 @@ fn type_at_prompts(
                     format!("{line}\n").into_bytes()
                 }
                 Keys::Cancel => vec![0x04],
+                Keys::Confirm(yes) => {
+                    let c = if yes { choices.first() } else { choices.get(1) };
+                    format!("{}\n", c.copied().unwrap_or('n')).into_bytes()
+                }
             };
             if master.write_all(&bytes).is_err() {
                 return;

@@ -93,6 +93,8 @@ pub fn bench_agent() -> Result<(), String> {
 
     // The agent, PINs typed at once on pinentry-tty's terminal.
     let typist = Typist::new();
+    // Showing the certificate to the page, once for the connection.
+    typist.then(Keys::Confirm(true));
     for _ in 0..SIGNATURES {
         typist.then(Keys::Line("123456".into(), Duration::ZERO));
     }
