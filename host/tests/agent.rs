@@ -190,3 +190,26 @@ fn a_browser_page_signs_through_the_agent() {
     assert_eq!(signed, std::fs::read(out_dir.join("page.txt")).unwrap());
     assert!(std::fs::metadata(out_dir.join("page.png")).unwrap().len() > 1000);
 }
+
+#[test]
+fn without_a_card_the_agent_lists_no_storage_and_says_so() {
+    require_tools();
+    let project = node_project();
+    let dir = tempfile::tempdir().unwrap();
+    let typist = Typist::new();
+    let card = format!("emu:{}", dir.path().join("not-inserted.flash").display());
+    let agent = start_agent(&card, &dir.path().join("agent"), typist.tty(), &[]);
+    let run = Command::new("node")
+        .arg(project.join("nocard.js"))
+        .env("AGENT_URL", &agent.url)
+        .env("NODE_EXTRA_CA_CERTS", dir.path().join("agent/ca.pem"))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{log}");
+    assert_eq!(typist.prompts(), 0, "no dialog without a card");
+    assert!(
+        !dir.path().join("not-inserted.flash").exists(),
+        "no card made"
+    );
+}
