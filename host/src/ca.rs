@@ -37,6 +37,11 @@ pub trait CaClient {
     fn ca_certificates(&self) -> Result<Vec<Certificate>>;
     /// Where the CA is, for messages.
     fn describe(&self) -> String;
+    /// Whether the CA can be used now (reachable, and the operator authorised),
+    /// asked before anything is done to the card.
+    fn preflight(&self) -> Result<()> {
+        self.ca_certificates().map(|_| ())
+    }
 }
 
 /// The key id (hex) by which the CA names the issuing key of `issuer`.
@@ -366,5 +371,8 @@ impl CaClient for RemoteCa {
     }
     fn describe(&self) -> String {
         format!("CA {}", self.base)
+    }
+    fn preflight(&self) -> Result<()> {
+        self.request("GET", "/operator", None).map(|_| ())
     }
 }

@@ -264,6 +264,11 @@ pub fn enroll<T: Transport>(
     req.applicant.validate()?;
     let legal = req.applicant.legal_entity.is_some();
     let (mut t, card_serial) = Timer::open(piv, mgmt, progress)?;
+    // A dead CA or a wrong token is found before any key is made.
+    t.step(
+        format!("{} reachable, operator authorised", ca.describe()),
+        || ca.preflight(),
+    )?;
     let mut slots = Vec::new();
     for (slot, kind) in NCA_SLOTS {
         let name = ProfileName::of(legal, kind);
@@ -432,6 +437,10 @@ pub fn renew<T: Transport>(
 ) -> Result<Report> {
     use base64::Engine;
     let (mut t, card_serial) = Timer::open(piv, mgmt, progress)?;
+    t.step(
+        format!("{} reachable, operator authorised", ca.describe()),
+        || ca.preflight(),
+    )?;
     let mut slots = Vec::new();
     // Renewed certificates on the card (slot, serial, DER), confirmed at the end.
     let mut written = Vec::new();

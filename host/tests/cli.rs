@@ -838,3 +838,36 @@ fn init_with_a_wrong_puk_changes_nothing() {
     let st = ok(&env.run(&["status"], &[]));
     assert!(!st.contains("factory default"), "{st}");
 }
+
+#[test]
+fn a_dead_ca_or_a_wrong_token_is_found_before_any_key_is_made() {
+    let env = Env::new();
+    let url = common::serve(&env.path("ca"));
+    let keys = |env: &Env| {
+        let mut piv = Piv::new(EmuCard::open(env.path("card.flash")).unwrap());
+        piv.select().unwrap();
+        [KeyRef::Authentication, KeyRef::Signature]
+            .iter()
+            .filter(|s| piv.metadata(**s).unwrap().is_some())
+            .count()
+    };
+    let enroll = |ca_url: &str, token: &str| {
+        let mut args = vec!["--ca-url", ca_url, "enroll", "--alg", "p256"];
+        args.extend_from_slice(PERSON);
+        common::tamga(&env.card(), &args, &[("TAMGA_CA_TOKEN", token)])
+    };
+    fails(&enroll(&url, "not-the-operator-token-000"), 6, "401");
+    assert_eq!(
+        keys(&env),
+        0,
+        "no key made for a CA that refuses the operator"
+    );
+    fails(
+        &enroll("http://127.0.0.1:9", common::TOKEN),
+        6,
+        "unreachable",
+    );
+    assert_eq!(keys(&env), 0, "no key made for a dead CA");
+    ok(&enroll(&url, common::TOKEN));
+    assert_eq!(keys(&env), 2);
+}

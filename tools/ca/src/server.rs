@@ -13,6 +13,7 @@
 //! | POST /confirm | token | [`ConfirmRequest`] JSON | `{"confirmed": [Confirmed…]}` |
 //! | POST /revoke | token | `{"serial": "…", "reason": "owner-request"}` | the record |
 //! | GET /certificates/SERIAL | token | | the record and PEM |
+//! | GET /operator | token | | `{"authorized": true}`: the token is good (a client's pre-flight) |
 //!
 //! A renewal leaves the replaced certificates valid; `POST /confirm` with the new serials,
 //! once they are on the card, supersedes them ([`Ca::confirm`]).
@@ -146,7 +147,7 @@ impl Api {
         }
         let known = matches!(
             url.as_str(),
-            "/issue" | "/renew" | "/confirm" | "/revoke" | "/crl"
+            "/issue" | "/renew" | "/confirm" | "/revoke" | "/crl" | "/operator"
         ) || url.starts_with("/certificates/")
             || url.starts_with("/crl/");
         if !known {
@@ -183,6 +184,7 @@ impl Api {
                 let issuer = self.issuer(u)?;
                 Ok(crl_reply(self.ca.issuer_crl(issuer, "http")?.1))
             }
+            (Method::Get, "/operator") => Reply::json(&serde_json::json!({ "authorized": true })),
             (Method::Get, u) if u.starts_with("/certificates/") => {
                 let row = self.ca.show(&u["/certificates/".len()..])?;
                 let pem = crate::ca::pem(&row.der, "CERTIFICATE")?;
