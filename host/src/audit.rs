@@ -20,6 +20,25 @@ impl Audit {
         Audit { path, operator }
     }
 
+    /// Checks that the log can be written (opening it for appending, made if
+    /// missing), so that an action is not done without its record.
+    pub fn ready(&self) -> crate::Result<()> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map(|_| ())
+            .map_err(|e| {
+                crate::Error::Invalid(format!(
+                    "audit log {}: {e}: nothing was done (fix the log or give another --audit)",
+                    path.display()
+                ))
+            })
+    }
+
     /// Record `action` on the card `serial` with its `outcome` and details.
     /// A failure to write the log is reported on stderr, never fatal.
     pub fn record(&self, action: &str, serial: Option<u32>, outcome: &str, details: Value) {

@@ -871,3 +871,42 @@ fn a_dead_ca_or_a_wrong_token_is_found_before_any_key_is_made() {
     ok(&enroll(&url, common::TOKEN));
     assert_eq!(keys(&env), 2);
 }
+
+#[test]
+fn an_unwritable_audit_log_stops_the_action_and_wrong_pins_are_audited() {
+    let env = Env::new();
+    let doc = env.enrolled_and_signed();
+    let d = doc.to_str().unwrap();
+    // The audit log is a directory: nothing is done.
+    let ca = env.path("ca");
+    let o = common::tamga(
+        &env.card(),
+        &[
+            "--ca",
+            ca.to_str().unwrap(),
+            "--audit",
+            env.dir.path().to_str().unwrap(),
+            "sign",
+            "--force",
+            "--out",
+            env.path("other.p7s").to_str().unwrap(),
+            d,
+        ],
+        &[],
+    );
+    fails(&o, 7, "nothing was done");
+    assert!(!env.path("other.p7s").exists());
+    // A wrong PIN at signing is in the audit log, without the PIN.
+    fails(
+        &env.run(&["sign", "--force", d], &[("TAMGA_PIN", "000000")]),
+        5,
+        "wrong PIN",
+    );
+    let log = std::fs::read_to_string(env.path("audit.jsonl")).unwrap();
+    let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (last["action"].as_str(), last["outcome"].as_str()),
+        (Some("sign"), Some("wrong PIN"))
+    );
+    assert!(!log.contains("000000"));
+}

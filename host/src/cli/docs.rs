@@ -142,18 +142,37 @@ pub fn sign(ctx: &Ctx, a: &SignArgs) -> Result<(), Error> {
             "the certificate in 9C is not for the key in 9C: enrol or renew the card".into(),
         ));
     }
-    let signer = CardSigner::new(&mut piv, KeyRef::Signature, &key, Some(&pin))?;
-    let bytes = match &xml {
-        Some(xml) => tamga::xml::sign(&signer, &cert, xml)?.into_bytes(),
-        None => {
-            let sig = tamga::cms::sign(&signer, &cert, &content)?;
-            if a.pem {
-                pem_rfc7468::encode_string("CMS", pem_rfc7468::LineEnding::LF, &sig)
-                    .map_err(|e| Error::Invalid(e.to_string()))?
-                    .into_bytes()
-            } else {
-                sig
+    let made = (|| {
+        let signer = CardSigner::new(&mut piv, KeyRef::Signature, &key, Some(&pin))?;
+        Ok::<_, Error>(match &xml {
+            Some(xml) => tamga::xml::sign(&signer, &cert, xml)?.into_bytes(),
+            None => {
+                let sig = tamga::cms::sign(&signer, &cert, &content)?;
+                if a.pem {
+                    pem_rfc7468::encode_string("CMS", pem_rfc7468::LineEnding::LF, &sig)
+                        .map_err(|e| Error::Invalid(e.to_string()))?
+                        .into_bytes()
+                } else {
+                    sig
+                }
             }
+        })
+    })();
+    // A refused signature is audited too: a wrong PIN is an attempt on the card.
+    let bytes = match made {
+        Ok(b) => b,
+        Err(e) => {
+            ctx.audit.record(
+                "sign",
+                Some(serial),
+                match e {
+                    Error::WrongPin(_) => "wrong PIN",
+                    Error::PinBlocked => "PIN blocked",
+                    _ => "failed",
+                },
+                json!({"file": a.file.display().to_string(), "error": e.to_string()}),
+            );
+            return Err(e);
         }
     };
     write(&out, &bytes)?;

@@ -162,6 +162,13 @@ pub fn run(args: Args) -> Result<(), Error> {
         json: args.json,
         audit,
     };
+    // An action that changes something is not done without its audit record.
+    if !matches!(
+        args.command,
+        Command::Readers | Command::Status | Command::Verify(_) | Command::Trace(_)
+    ) {
+        ctx.audit.ready()?;
+    }
     match args.command {
         Command::Readers => card::readers(&ctx),
         Command::Status => card::status(&ctx, &args.ca),
