@@ -910,3 +910,53 @@ fn an_unwritable_audit_log_stops_the_action_and_wrong_pins_are_audited() {
     );
     assert!(!log.contains("000000"));
 }
+
+#[test]
+fn real_names_and_phones_as_people_write_them() {
+    let env = Env::new();
+    let out = ok(&env.run(
+        &[
+            "enroll",
+            "--alg",
+            "p256",
+            "--iin",
+            "871008401427",
+            "--surname",
+            "O'BRIEN-ÁBDİKERİMOVA",
+            "--name",
+            "Áıgerim",
+            "--phone",
+            "+7 701 123-45-67",
+        ],
+        &[],
+    ));
+    assert!(out.contains("individual-sign"), "{out}");
+    let mut piv = Piv::new(EmuCard::open(env.path("card.flash")).unwrap());
+    piv.select().unwrap();
+    let cert =
+        Certificate::from_der(&piv.read_certificate(KeyRef::Signature).unwrap().unwrap()).unwrap();
+    let subject = cert.tbs_certificate().subject().to_string();
+    assert!(
+        subject.contains("CN=O'BRIEN-ÁBDİKERİMOVA ÁIGERIM"),
+        "{subject}"
+    );
+    // A name that is no name is still refused, clearly.
+    fails(
+        &env.run(
+            &[
+                "enroll",
+                "--alg",
+                "p256",
+                "--iin",
+                "871008401427",
+                "--surname",
+                "X,CN=ROOT",
+                "--name",
+                "A",
+            ],
+            &[],
+        ),
+        7,
+        "not allowed",
+    );
+}

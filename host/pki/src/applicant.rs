@@ -92,8 +92,18 @@ pub const MAX_PLACE_LEN: usize = 128;
 /// Longest e-mail address accepted.
 pub const MAX_EMAIL_LEN: usize = 128;
 
+/// A letter of the Cyrillic alphabets (Kazakh's Ә Ғ Қ Ң Ө Ұ Ү Һ І among
+/// them) or of the Latin ones, the Kazakh Latin alphabet's Á Ǵ İ ı Ń Ó Ş Ú Ý
+/// included (Latin-1 Supplement and Latin Extended-A and -B letters).
 fn is_letter(c: char) -> bool {
-    c.is_ascii_alphabetic() || ('\u{0400}'..='\u{04FF}').contains(&c)
+    c.is_ascii_alphabetic()
+        || ('\u{0400}'..='\u{04FF}').contains(&c)
+        || (('\u{00C0}'..='\u{024F}').contains(&c) && c.is_alphabetic())
+}
+
+/// The apostrophes real names have (O'BRIEN, D’ARTAGNAN).
+fn is_apostrophe(c: char) -> bool {
+    c == '\'' || c == '\u{2019}'
 }
 
 fn check_text(
@@ -136,14 +146,23 @@ fn check_text(
     Ok(())
 }
 
-/// Checks a personal name part: Cyrillic or Latin letters, space, hyphen.
+/// Checks a personal name part: Cyrillic or Latin letters (the Kazakh
+/// alphabets in both scripts), space, hyphen, apostrophe; a hyphen or an
+/// apostrophe only between letters.
 pub fn check_person_name(field: &'static str, value: &str) -> Result<(), Error> {
-    check_text(field, value, MAX_NAME_LEN, |c| c == '-')?;
-    if value.starts_with('-') || value.ends_with('-') {
-        return Err(Error::InvalidField {
-            field,
-            reason: "starts or ends with a hyphen".into(),
-        });
+    check_text(field, value, MAX_NAME_LEN, |c| c == '-' || is_apostrophe(c))?;
+    let chars: Vec<char> = value.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if c == '-' || is_apostrophe(c) {
+            let between =
+                i > 0 && i + 1 < chars.len() && is_letter(chars[i - 1]) && is_letter(chars[i + 1]);
+            if !between {
+                return Err(Error::InvalidField {
+                    field,
+                    reason: format!("{c:?} only between letters"),
+                });
+            }
+        }
     }
     Ok(())
 }
@@ -176,7 +195,18 @@ pub fn check_email(value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Checks a phone number: optional `+`, then 10 to 15 digits.
+/// A phone number as people write it (`+7 701 123-45-67`, `8 (701) 1234567`)
+/// without its spaces, hyphens, dots and parentheses; check it with
+/// [`check_phone`].
+pub fn normalize_phone(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
+        .collect()
+}
+
+/// Checks a phone number: optional `+`, then 10 to 15 digits (normalized:
+/// see [`normalize_phone`]).
 pub fn check_phone(value: &str) -> Result<(), Error> {
     let digits = value.strip_prefix('+').unwrap_or(value);
     if !(10..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -251,6 +281,25 @@ mod tests {
         let mut a = base();
         a.surname = "Smith-Jones".into();
         a.validate().unwrap();
+        for name in [
+            "ÁBDİKERİMOVA",
+            "Áıgerim",
+            "Ǵalym",
+            "Ńurlan",
+            "O'BRIEN",
+            "D’Artagnan",
+        ] {
+            check_person_name("name", name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        for bad in [
+            "'Brien", "O'", "O''Brien", "-Ann", "A--B", "A<B", "A\u{0}B", "A=B",
+        ] {
+            assert!(check_person_name("name", bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(normalize_phone("+7 701 123-45-67"), "+77011234567");
+        assert_eq!(normalize_phone("8 (701) 123.45.67"), "87011234567");
+        check_phone(&normalize_phone("+7 701 123-45-67")).unwrap();
+        assert!(check_phone(&normalize_phone("+7 701 12")).is_err());
         assert_eq!(base().common_name(), "СӘРСЕНБАЕВ АСҚАР");
     }
 

@@ -85,6 +85,19 @@ fn verify_check_digit(kind: IdKind, d: &[u8; 12]) -> Result<(), Error> {
     }
 }
 
+/// Today (UTC) as (year, month, day); `None` when the clock says nothing useful.
+fn today() -> Option<(u32, u32, u32)> {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let t = der::DateTime::from_unix_duration(since).ok()?;
+    Some((
+        u32::from(t.year()),
+        u32::from(t.month()),
+        u32::from(t.day()),
+    ))
+}
+
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
@@ -153,6 +166,12 @@ impl FromStr for Iin {
                 text: s[..6].to_string(),
             });
         }
+        if today().is_some_and(|now| (year, month, day) > now) {
+            return Err(Error::IdFutureDate {
+                kind,
+                text: s[..6].to_string(),
+            });
+        }
         verify_check_digit(kind, &d)?;
         Ok(Iin(d))
     }
@@ -204,6 +223,16 @@ impl FromStr for Bin {
         }
         if !(4..=6).contains(&d[4]) {
             return Err(Error::BinTypeDigit(d[4]));
+        }
+        // YY ≤ this year is 20YY (else 19YY): only this year's later months are future.
+        if let Some((year, month, _)) = today()
+            && two(&d, 0) == year % 100
+            && two(&d, 2) > month
+        {
+            return Err(Error::IdFutureDate {
+                kind,
+                text: s[..4].to_string(),
+            });
         }
         verify_check_digit(kind, &d)?;
         Ok(Bin(d))
@@ -259,6 +288,27 @@ id_number!(Bin, IdKind::Bin, "a BIN");
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_birth_date_in_the_future_is_refused() {
+        // 2099-01-01, a woman born in the 2000s: a valid date, check digit and all.
+        let iin = (0..10u8)
+            .find_map(|serial| {
+                let mut d = [9, 9, 0, 1, 0, 1, 6, 0, 0, 0, serial];
+                let c = check_digit(&d)?;
+                let digits: String = d.iter_mut().map(|x| char::from(b'0' + *x)).collect();
+                Some(format!("{digits}{c}"))
+            })
+            .unwrap();
+        match iin.parse::<Iin>() {
+            Err(e @ Error::IdFutureDate { .. }) => {
+                assert!(e.to_string().contains("future 990101"), "{e}")
+            }
+            other => panic!("{iin}: {other:?}"),
+        }
+        // A birth today or before is fine.
+        "871008401427".parse::<Iin>().unwrap();
+    }
 
     #[test]
     fn known_vectors() {

@@ -45,7 +45,7 @@ pub use serial::{MAX_SERIAL_DIGITS, Serial};
 
 pub use applicant::{
     Applicant, LegalEntity, MAX_EMAIL_LEN, MAX_NAME_LEN, MAX_ORG_LEN, MAX_PLACE_LEN, Role,
-    check_email, check_person_name, check_phone,
+    check_email, check_person_name, check_phone, normalize_phone,
 };
 pub use id::{Bin, BinType, IdKind, Iin, Sex, check_digit};
 pub use profile::{
@@ -71,6 +71,14 @@ pub enum Error {
         kind: IdKind,
         /// 1-based position.
         position: usize,
+    },
+    /// Birth date (IIN) or registration month (BIN) lies in the future.
+    #[error("{kind} has a date in the future {text}")]
+    IdFutureDate {
+        /// IIN or BIN.
+        kind: IdKind,
+        /// The date digits.
+        text: String,
     },
     /// Birth date (IIN) or registration month (BIN) is not a date.
     #[error("{kind} has an invalid date {text}")]

@@ -213,7 +213,7 @@ fn applicant(a: &EnrollArgs) -> Result<Applicant, Error> {
         name: a.name.clone().unwrap_or_default(),
         patronymic: a.patronymic.clone(),
         email: a.email.clone(),
-        phone: a.phone.clone(),
+        phone: a.phone.as_deref().map(tamga_pki::normalize_phone),
         locality: a.locality.clone(),
         region: a.region.clone(),
         legal_entity,
