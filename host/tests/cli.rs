@@ -447,6 +447,12 @@ fn a_missing_emulated_card_is_made_only_with_create() {
     assert!(!dir.path().join("typo.flash").exists(), "nothing made");
     let out = ok(&status(true));
     assert!(out.contains("factory default"), "{out}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(dir.path().join("typo.flash"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the card's keys are the owner's only");
     // Once made it opens without --create.
     ok(&status(false));
 }

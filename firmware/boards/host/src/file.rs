@@ -3,6 +3,7 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use embedded_storage::nor_flash::{ErrorType, NorFlash, ReadNorFlash};
@@ -53,11 +54,13 @@ impl<const WRITE: usize, const ERASE: usize> FileFlash<WRITE, ERASE> {
             ));
         }
         let path = path.as_ref();
+        // The card's keys are in this file: its owner only may read it.
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .mode(0o600)
             .open(path)?;
         let len = file.metadata()?.len();
         let mem = if len == 0 {
