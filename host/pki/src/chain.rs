@@ -98,6 +98,52 @@ impl Crl {
     pub fn lists(&self, serial: &Serial) -> bool {
         self.revoked.contains(serial)
     }
+
+    /// Checks that the CRL speaks for `now`: thisUpdate ≤ now < nextUpdate (a
+    /// CRL without nextUpdate is not trusted to be current). Otherwise the
+    /// revocation status is unknown, and the error says so.
+    pub fn current_at(&self, now: SystemTime) -> Result<()> {
+        if self.this_update > now {
+            return Err(Error::Chain(
+                "revocation unknown: the CRL is dated in the future".into(),
+            ));
+        }
+        match self.next_update {
+            Some(next) if now < next => Ok(()),
+            Some(_) => Err(Error::Chain(
+                "revocation unknown: the CRL has passed its nextUpdate".into(),
+            )),
+            None => Err(Error::Chain(
+                "revocation unknown: the CRL has no nextUpdate".into(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_crl_speaks_only_between_its_dates() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let hour = Duration::from_secs(3600);
+        let crl = |this, next| Crl {
+            revoked: vec![],
+            this_update: this,
+            next_update: next,
+        };
+        crl(t - hour, Some(t + hour)).current_at(t).unwrap();
+        for (c, why) in [
+            (crl(t - 2 * hour, Some(t - hour)), "passed its nextUpdate"),
+            (crl(t + hour, Some(t + 2 * hour)), "in the future"),
+            (crl(t - hour, None), "no nextUpdate"),
+        ] {
+            let e = c.current_at(t).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
+    }
 }
 
 /// Decodes a CRL (DER), checks that `issuer` issued and signed it, and lists its serials.

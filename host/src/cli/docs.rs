@@ -253,7 +253,10 @@ pub fn verify(ctx: &Ctx, ca: &CaArgs, a: &VerifyArgs) -> Result<(), Error> {
             let cert = Certificate::from_der(&v.certificate)
                 .map_err(|_| Error::Malformed { op: "certificate" })?;
             let issuer = tamga::ca::issuer_of(c.as_ref(), &cert)?;
-            tamga_pki::chain::crl(&c.current_crl(&issuer)?, &issuer)?.lists(&v.serial)
+            let crl = tamga_pki::chain::crl(&c.current_crl(&issuer)?, &issuer)?;
+            // A stale CRL says nothing about now: revocation unknown, not "valid".
+            crl.current_at(std::time::SystemTime::now())?;
+            crl.lists(&v.serial)
         }
         None => false,
     };
