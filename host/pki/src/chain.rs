@@ -120,32 +120,6 @@ impl Crl {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn a_crl_speaks_only_between_its_dates() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let hour = Duration::from_secs(3600);
-        let crl = |this, next| Crl {
-            revoked: vec![],
-            this_update: this,
-            next_update: next,
-        };
-        crl(t - hour, Some(t + hour)).current_at(t).unwrap();
-        for (c, why) in [
-            (crl(t - 2 * hour, Some(t - hour)), "passed its nextUpdate"),
-            (crl(t + hour, Some(t + 2 * hour)), "in the future"),
-            (crl(t - hour, None), "no nextUpdate"),
-        ] {
-            let e = c.current_at(t).unwrap_err().to_string();
-            assert!(e.contains(why), "{e}");
-        }
-    }
-}
-
 /// Decodes a CRL (DER), checks that `issuer` issued and signed it, and lists its serials.
 pub fn crl(der: &[u8], issuer: &Certificate) -> Result<Crl> {
     let crl = CertificateList::<x509_cert::certificate::Rfc5280>::from_der(der)
@@ -182,4 +156,30 @@ pub fn crl(der: &[u8], issuer: &Certificate) -> Result<Crl> {
         this_update: tbs.this_update.to_system_time(),
         next_update: tbs.next_update.map(|t| t.to_system_time()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn a_crl_speaks_only_between_its_dates() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let hour = Duration::from_secs(3600);
+        let crl = |this, next| Crl {
+            revoked: vec![],
+            this_update: this,
+            next_update: next,
+        };
+        crl(t - hour, Some(t + hour)).current_at(t).unwrap();
+        for (c, why) in [
+            (crl(t - 2 * hour, Some(t - hour)), "passed its nextUpdate"),
+            (crl(t + hour, Some(t + 2 * hour)), "in the future"),
+            (crl(t - hour, None), "no nextUpdate"),
+        ] {
+            let e = c.current_at(t).unwrap_err().to_string();
+            assert!(e.contains(why), "{e}");
+        }
+    }
 }
