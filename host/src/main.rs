@@ -28,10 +28,19 @@ fn main() -> ExitCode {
     }));
     let args = cli::Args::parse();
     cli::init_tracing(args.trace);
+    let json = args.json;
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("tamga: {e}");
+            // With --json a program reads the error too: one JSON object, one line.
+            if json {
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"error": e.to_string(), "exit_code": e.exit_code()})
+                );
+            } else {
+                eprintln!("tamga: {e}");
+            }
             ExitCode::from(e.exit_code())
         }
     }

@@ -966,3 +966,15 @@ fn real_names_and_phones_as_people_write_them() {
         "not allowed",
     );
 }
+
+#[test]
+fn with_json_an_error_is_one_json_object() {
+    let env = Env::new();
+    let o = env.run(&["--json", "sign", "missing.txt"], &[]);
+    assert_eq!(o.status.code(), Some(7));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(err.trim()).unwrap();
+    assert_eq!(v["exit_code"], 7);
+    assert!(v["error"].as_str().unwrap().contains("missing.txt"), "{v}");
+}
