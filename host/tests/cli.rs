@@ -504,6 +504,16 @@ fn remote_revoke_after_the_crl_was_fetched_lists_both_serials() {
     )
     .unwrap();
     assert_eq!(crl.revoked.len(), 2);
+    // verify against the remote CA: the anchor is the operator's file, never the server's.
+    let doc = env.path("doc.txt");
+    std::fs::write(&doc, "text\n").unwrap();
+    let mut sign = common::tamga(&env.card(), &["sign", doc.to_str().unwrap()], &[]);
+    ok(&sign);
+    let d = doc.to_str().unwrap();
+    fails(&remote(&["verify", d]), 7, "give --ca-cert");
+    let ca_pem = env.path("ca/ca.pem");
+    sign = remote(&["verify", d, "--ca-cert", ca_pem.to_str().unwrap()]);
+    fails(&sign, 7, "is revoked");
 }
 
 /// Rows of a CA table, read through the CA crate (with the key).

@@ -233,6 +233,14 @@ pub fn verify(ctx: &Ctx, ca: &CaArgs, a: &VerifyArgs) -> Result<(), Error> {
             }
             certs
         }
+        // The anchor is never taken from the server being checked: a man in the
+        // middle could send his own CA with his own CRL.
+        (None, Some(_)) if ca.is_remote() => {
+            return Err(Error::Invalid(
+                "give --ca-cert: a remote CA's certificates are not taken from the CA being checked"
+                    .into(),
+            ));
+        }
         (None, Some(c)) => c.ca_certificates()?,
         (None, None) => {
             return Err(Error::Invalid(

@@ -41,6 +41,15 @@ impl CaArgs {
         self.open_as(None)
     }
 
+    /// Whether the CA is a remote `tamga-ca serve` (`--ca-url`, or an `http(s)://` `--ca`).
+    pub fn is_remote(&self) -> bool {
+        self.ca_url.is_some()
+            || self
+                .ca
+                .as_deref()
+                .is_some_and(|c| c.starts_with("http://") || c.starts_with("https://"))
+    }
+
     fn open_as(&self, operator: Option<&str>) -> Result<Box<dyn CaClient>, Error> {
         let is_url = |c: &String| c.starts_with("http://") || c.starts_with("https://");
         let url = self
