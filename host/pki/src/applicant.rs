@@ -221,6 +221,7 @@ pub fn check_phone(value: &str) -> Result<(), Error> {
 impl Applicant {
     /// Checks required fields and character sets (IIN and BIN are checked when parsed).
     pub fn validate(&self) -> Result<(), Error> {
+        self.iin.check_not_future()?;
         check_person_name("surname", &self.surname)?;
         check_person_name("name", &self.name)?;
         if let Some(p) = &self.patronymic {
